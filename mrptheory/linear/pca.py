@@ -13,6 +13,11 @@ import numpy as np
 
 from mrptheory.validation import check_float
 
+#: Cumulative shares closer than this to a cut-off count as equal to it. Eigenvalues carry
+#: round-off of order 1e-15 that differs between BLAS builds; without a tolerance an exact tie
+#: (e.g. trailing shares 0.1 + 0.2 = 0.3 vs a cut-off of 0.3) is decided by the last bit.
+SHARE_TIE_TOLERANCE = 1e-9
+
 
 @dataclass(frozen=True)
 class PCABasis:
@@ -54,9 +59,9 @@ class PCABasis:
         share = check_float("share", share, 0.0, 1.0, low_open=True)
         cumulative = np.cumsum(self.explained_share)
         d = len(cumulative)
-        # at most D - 1 when D > 1, so that the bottom subspace is never empty (rounding of the
-        # cumulative sum at share = 1 would otherwise decide between D - 1 and D).
-        return min(max(1, int(np.searchsorted(cumulative, share, side="left"))), max(d - 1, 1))
+        below = int(np.searchsorted(cumulative, share - SHARE_TIE_TOLERANCE, side="left"))
+        # at most D - 1 when D > 1, so that the bottom subspace is never empty
+        return min(max(1, below), max(d - 1, 1))
 
     def split(self, share: float) -> tuple[np.ndarray, np.ndarray]:
         """(top ``[D, t]``, bottom ``[D, D - t]``) bases; top holds < ``share`` of the variance."""
@@ -64,15 +69,20 @@ class PCABasis:
         return self.eigenvectors[:, :t], self.eigenvectors[:, t:]
 
     def bottom_for_share(self, share: float) -> np.ndarray:
-        """Trailing directions: the complement of the top subspace for ``1 - share``. ``[D, b]``.
+        """Trailing directions: the smallest trailing set holding at least ``share``. ``[D, b]``.
 
-        The top subspace holds *less* than ``1 - share`` of the variance, so this bottom subspace
-        holds *at least* ``share`` of it (e.g. ``share=0.2``: the last 20% or slightly more, up to
-        one direction's worth).
+        E.g. ``share=0.2``: the last 20% of the variance, or slightly more (up to one direction's
+        worth). Up to ties it is the complement of the top subspace for ``1 - share``; at an exact
+        tie (the trailing directions hold exactly ``share``) they alone are returned. The top part
+        stays non-empty unless ``share == 1``.
         """
         share = check_float("share", share, 0.0, 1.0, low_open=True)
-        t = self.top_count(1.0 - share) if share < 1.0 else 0
-        return self.eigenvectors[:, t:]
+        d = len(self.eigenvalues)
+        if share >= 1.0:
+            return self.eigenvectors
+        trailing = np.cumsum(self.explained_share[::-1])  # share of the last 1, 2, ... directions
+        b = int(np.searchsorted(trailing, share - SHARE_TIE_TOLERANCE, side="left")) + 1
+        return self.eigenvectors[:, d - min(b, max(d - 1, 1)):]
 
 
 def project(x: np.ndarray, basis: np.ndarray) -> np.ndarray:
