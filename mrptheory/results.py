@@ -71,13 +71,6 @@ def load_json(path: str | Path) -> Any:
         return json.load(fh)
 
 
-def save_npz(path: str | Path, **arrays: np.ndarray) -> Path:
-    """Atomically write arrays to an ``.npz`` file."""
-    path = Path(path)
-    _atomic_write(path, lambda fh: np.savez(fh, **arrays))
-    return path
-
-
 class JsonlStore:
     """Append-only store of finished records, keyed by ``record["key"]``, for resumable sweeps.
 

@@ -15,9 +15,3 @@ def seed_everything(seed: int) -> np.random.Generator:
     torch.manual_seed(seed)
     return np.random.default_rng(seed)
 
-
-def torch_generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
-    """A torch Generator on ``device`` seeded with ``seed`` (for device-local sampling)."""
-    gen = torch.Generator(device=device)
-    gen.manual_seed(seed)
-    return gen

@@ -6,7 +6,7 @@ import click
 
 from mrptheory.commands.options import (threads_option, data_root_option, device_option, out_option,
                                         progress_option, seed_option)
-from mrptheory.train.linear_dynamics import DynamicsConfig
+from mrptheory.train.dynamics_config import DynamicsConfig
 
 
 @click.command()

@@ -1,4 +1,4 @@
-"""``mrp prove``: run the sympy derivations in ``proofs/`` and print a PASS/FAIL table.
+"""``mrp prove``: run the sympy derivations (:mod:`mrptheory.proofs`) and print a PASS/FAIL table.
 
 Each proof derives one formula the package relies on (closed form of the linear autoencoder,
 Gaussian noise keeps PCA's subspace, mask moments, masking can rotate the subspace, the alignment
@@ -13,25 +13,15 @@ import click
 from mrptheory.errors import ConfigError
 
 
-def _proofs():
-    """The ``proofs`` package (shipped next to ``mrptheory``); a clean error if it is missing."""
-    try:
-        import proofs
-    except ImportError as exc:  # e.g. an old editable install made before proofs/ existed
-        raise ConfigError(f"cannot import the proofs package ({exc}); reinstall with "
-                          "`pip install -e .` from the repository root") from None
-    return proofs
-
-
 @click.command()
 @click.option("--only", "only", multiple=True, metavar="NAME",
               help="Run only this proof (repeatable). Names: closed_form, gaussian_never_changes, "
                    "mask_moments, masking_changes_subspace, alignment_energy.")
 @click.option("--verbose", "-v", is_flag=True, help="Print every derivation step.")
 def prove(only: tuple[str, ...], verbose: bool) -> None:
-    """Run the symbolic derivations (proofs/) and report PASS/FAIL per proof."""
-    package = _proofs()
-    from proofs._result import print_result
+    """Run the symbolic derivations (mrptheory.proofs) and report PASS/FAIL per proof."""
+    import mrptheory.proofs as package
+    from mrptheory.proofs._result import print_result
 
     known = package.PROOFS
     unknown = [name for name in only if name not in known]

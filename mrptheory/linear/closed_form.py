@@ -10,7 +10,7 @@ with ``M1 = sum E[x~ x^T]`` and ``M2 = sum E[x~ x~^T]`` (see :mod:`mrptheory.lin
 For fixed ``V`` the best decoder is a least-squares fit, ``W* = (V^T M2 V)^{-1} V^T M1``; what
 remains to maximise is ``tr((V^T M2 V)^{-1} V^T M1 M1^T V)``, solved by the top-K generalised
 eigenvectors of ``(M1 M1^T) v = mu M2 v``. The minimal loss is ``tr(G) - sum_{i<=K} mu_i``.
-(Derived step by step in ``proofs/closed_form.py``.)
+(Derived step by step in :mod:`mrptheory.proofs.closed_form`.)
 """
 
 from __future__ import annotations

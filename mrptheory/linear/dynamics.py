@@ -9,7 +9,9 @@ arrive last. Two exact results make this quantitative.
   With moments ``M1 = sum_n E[x~_n] x_n^T`` and ``M2 = sum_n E[x~_n x~_n^T]`` (``[D, D]``), gradient
   flow is the linear ODE ``dW/dt = (2/N) (M1^T - W M2)``, solved by a matrix exponential:
   ``W(t) = W0 E(t) + M1^T M2^{-1} (I - E(t))`` with ``E(t) = exp(-2 M2 t / N)``
-  (:func:`one_layer_flow`). Plain AE: ``M1 = M2 = G = X^T X``, so from ``W0 = 0`` the gain along
+  (:func:`one_layer_flow`; :meth:`OneLayerFlow.from_noise` takes the moments from a
+  :class:`~mrptheory.linear.noise.NoiseModel`, the same vocabulary as the closed-form optimum
+  and the samplers used for training). Plain AE: ``M1 = M2 = G = X^T X``, so from ``W0 = 0`` the gain along
   eigen-direction i is ``1 - exp(-2 lambda_i t)`` with ``lambda_i`` an eigenvalue of ``G / N``.
 * **Two layers** ``x -> W2 W1 x`` from a small *balanced, decoupled* start ``W1 = eps Q^T``,
   ``W2 = eps Q`` (``Q`` orthogonal): the product stays diagonal in the eigenbasis and each mode's
@@ -32,30 +34,10 @@ from __future__ import annotations
 import numpy as np
 
 from mrptheory.errors import ConfigError
-from mrptheory.validation import check_choice, check_float
-
-NOISES: tuple[str, ...] = ("none", "gaussian", "mask")
-
-
-def flow_moments(gram: np.ndarray, n: int, noise: str = "none", sigma: float = 0.0,
-                 keep: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Moments ``(M1, M2)`` (``[D, D]`` each) of the one-layer DAE loss for ``gram = X^T X``.
-
-    * ``"none"``: ``M1 = M2 = G``.
-    * ``"gaussian"`` (``x~ = x + sigma * noise``): ``M1 = G``, ``M2 = G + N sigma^2 I``.
-    * ``"mask"`` (each pixel kept with probability ``keep``, dropped pixels set to 0, no
-      rescaling): ``M1 = keep G``, ``M2 = keep^2 G + keep (1 - keep) diag(G)``.
-    """
-    noise = check_choice("noise", noise, NOISES)
-    g = np.asarray(gram, dtype=np.float64)
-    if noise == "none":
-        return g, g
-    if noise == "gaussian":
-        sigma = check_float("sigma", sigma, 0.0)
-        return g, g + n * sigma**2 * np.eye(len(g))
-    q = check_float("keep", keep, 0.0, 1.0, low_open=True)
-    return q * g, q * q * g + q * (1 - q) * np.diag(np.diag(g))
-
+from mrptheory.linear.closed_form import dae_moments
+from mrptheory.linear.moments import DataMoments
+from mrptheory.linear.noise import NoiseModel
+from mrptheory.validation import check_float
 
 class OneLayerFlow:
     """Exact gradient flow ``dW/dt = (2/N)(M1^T - W M2)`` of a one-layer linear (D)AE.
@@ -75,6 +57,13 @@ class OneLayerFlow:
         self.m = np.clip(vals, 0.0, None)
         self.w0 = np.zeros((d, d)) if w0 is None else np.asarray(w0, dtype=np.float64)
 
+    @classmethod
+    def from_noise(cls, data: DataMoments, noise: NoiseModel,
+                   w0: np.ndarray | None = None) -> "OneLayerFlow":
+        """The flow of the DAE loss under ``noise``: ``(M1, M2)`` = ``noise.moments(data)``."""
+        m1, m2 = dae_moments(data, noise)
+        return cls(m1, m2, data.n_samples, w0)
+
     def __call__(self, t: float) -> np.ndarray:
         """``W(t)``: ``[D, D]``."""
         rate = 2.0 * self.m / self.n
@@ -90,6 +79,37 @@ def one_layer_flow(m1: np.ndarray, m2: np.ndarray, n: int, t: float,
                    w0: np.ndarray | None = None) -> np.ndarray:
     """``W(t)`` (``[D, D]``) of the exact one-layer gradient flow; see :class:`OneLayerFlow`."""
     return OneLayerFlow(m1, m2, n, w0)(t)
+
+
+def one_layer_trajectory(gram: np.ndarray, n: int, noise: NoiseModel, times: np.ndarray,
+                         image_shape: tuple[int, int, int] | None = None,
+                         w0: np.ndarray | None = None) -> list[np.ndarray]:
+    """``W(t)`` (``[D, D]``) of the one-layer (D)AE at each of ``times`` ``[T]`` (exact flow).
+
+    ``gram = X^T X`` (``[D, D]``) of ``n`` samples, ``noise`` the corruption (``NoNoise()`` for
+    the plain AE), ``image_shape`` needed by patch masks, ``w0`` the start (default 0).
+    """
+    flow = OneLayerFlow.from_noise(DataMoments(gram, int(n), image_shape), noise, w0)
+    return [flow(t) for t in np.asarray(times, dtype=np.float64)]
+
+
+def two_layer_trajectory(eigenvalues: np.ndarray, eigenvectors: np.ndarray, init_scale: float,
+                         times: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(W2 W1, W1)`` of the two-layer AE at each of ``times`` ``[T]`` (Saxe et al. sigmoids).
+
+    From the balanced start ``W1 = eps Q^T``, ``W2 = eps Q`` (``eps = init_scale``) each mode's
+    strength follows :func:`saxe_mode_strength` with ``w0 = eps^2``; ``eigenvalues: [D]`` and
+    ``eigenvectors: [D, D]`` (columns ``V``) of ``X^T X / N``. The end-to-end map is
+    ``V diag(w) V^T`` and the first layer, up to a rotation of the hidden units that changes no
+    feature's information, ``diag(sqrt w) V^T``.
+    """
+    w0 = init_scale**2
+    v = eigenvectors
+    out = []
+    for t in times:
+        w = saxe_mode_strength(eigenvalues, w0, t)                  # [D]
+        out.append(((v * w) @ v.T, (v * np.sqrt(w)).T))
+    return out
 
 
 def saxe_mode_strength(lam: np.ndarray | float, w0: float, t: np.ndarray | float) -> np.ndarray:

@@ -367,11 +367,7 @@ def build_model(cfg: MAEConfig) -> MaskedAutoencoder | ViTClassifier:
     return ViTClassifier(cfg) if cfg.method == "supervised" else MaskedAutoencoder(cfg)
 
 
-def count_parameters(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
-
-
 __all__ = [
     "METHODS", "MAEConfig", "ViTEncoder", "MAEDecoder", "MaskedAutoencoder", "ViTClassifier",
-    "build_model", "count_parameters",
+    "build_model",
 ]

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -554,11 +554,6 @@ def mrp_summary(res: MRPResult, threshold: float) -> dict:
     }
 
 
-def config_dict(*cfgs) -> dict:
-    """Merge dataclass configs into one JSON-able dict keyed by class name."""
-    return {type(c).__name__: asdict(c) for c in cfgs}
-
-
 def seed_list(n_seeds: int, base_seed: int = 0) -> list[int]:
     """Seeds ``base_seed, ..., base_seed + n_seeds - 1``."""
     n_seeds = check_int("seeds", n_seeds, 1, 100_000)
@@ -567,4 +562,4 @@ def seed_list(n_seeds: int, base_seed: int = 0) -> list[int]:
 
 __all__ = ["SLConfig", "MRPConfig", "SLResult", "MRPResult", "MultiViewData", "make_data",
            "train_sl", "train_mrp", "sl_theory_growth", "sl_summary", "mrp_summary",
-           "config_dict", "seed_list"]
+           "seed_list"]

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from mrptheory.data.dataset import DatasetSplits, ImageDataset
+from mrptheory.data.preprocess import preprocess  # noqa: F401  (re-exported: moved to data/)
 from mrptheory.errors import ConfigError
 from mrptheory.linear.pca import PCABasis
 from mrptheory.models.classifiers import ARCHS, build_classifier
@@ -47,23 +48,6 @@ RENORMS: tuple[str, ...] = ("image", "none")
 #: The headline comparison: top subspace with 90% of the variance vs bottom with the last 20%.
 HEADLINE_TOP_CUT: float = 0.9
 HEADLINE_BOTTOM_CUT: float = 0.8
-
-
-def preprocess(train: np.ndarray, test: np.ndarray | None = None,
-               eps: float = 1e-6) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """The authors' normalisation: per-image std scaling, then subtract the train mean image.
-
-    ``train: [N, D]``, ``test: [M, D]`` (float) -> (train', test', mean ``[D]``). Each image is
-    divided by its own pixel standard deviation (plus ``eps``), then the mean of the scaled train
-    images is subtracted from both sets.
-    """
-    tr = train / (eps + train.std(axis=1, keepdims=True))
-    mean = tr.mean(axis=0)
-    tr = tr - mean
-    te = None
-    if test is not None:
-        te = test / (eps + test.std(axis=1, keepdims=True)) - mean
-    return tr.astype(np.float32), (None if te is None else te.astype(np.float32)), mean
 
 
 def fit_basis(train: np.ndarray) -> PCABasis:

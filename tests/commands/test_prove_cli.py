@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-import proofs
+import mrptheory.proofs as proofs
 from mrptheory.cli import main
-from proofs._result import ProofResult
+from mrptheory.proofs._result import ProofResult
 
 
 def test_prove_all_passes_and_prints_table() -> None:

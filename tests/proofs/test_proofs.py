@@ -1,4 +1,5 @@
-"""Tests of the sympy derivations in ``proofs/``: each proof passes, and its checks can fail."""
+"""Tests of the sympy derivations (``mrptheory.proofs``, run from ``proofs/``): each proof passes,
+and its checks can fail."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import proofs
-from proofs import PROOFS, run_one
-from proofs._result import Derivation, ProofResult, render
-from proofs.alignment_energy import label_energies
-from proofs.closed_form import decoder_is_stationary, optimal_decoder
-from proofs.gaussian_never_changes import l, monotonicity_verdict
-from proofs.mask_moments import cooccurrence_by_enumeration, cooccurrence_formula, patch_index, q
+import mrptheory.proofs as proofs
+from mrptheory.proofs import PROOFS, run_one
+from mrptheory.proofs._result import Derivation, ProofResult, render
+from mrptheory.proofs.alignment_energy import label_energies
+from mrptheory.proofs.closed_form import decoder_is_stationary, optimal_decoder
+from mrptheory.proofs.gaussian_never_changes import l, monotonicity_verdict
+from mrptheory.proofs.mask_moments import (cooccurrence_by_enumeration, cooccurrence_formula,
+                                           patch_index, q)
 
 
 @pytest.mark.parametrize("name", PROOFS)
@@ -154,12 +156,17 @@ def test_label_energies_match_least_squares_and_rank_caveat() -> None:
     assert label_energies(Fr, Y, rank_tol=1e-10)[-1] == pytest.approx(truth, rel=1e-8)
 
 
-def test_proof_modules_run_as_scripts() -> None:
+@pytest.mark.parametrize("module", ["proofs.masking_changes_subspace",
+                                    "mrptheory.proofs.masking_changes_subspace"])
+def test_proof_modules_run_as_scripts(module: str) -> None:
+    """From the repository root, the runnable ``proofs/`` folder and the installed package."""
     import subprocess
     import sys
+    from pathlib import Path
 
-    out = subprocess.run([sys.executable, "-m", "proofs.masking_changes_subspace"],
-                         capture_output=True, text=True, timeout=120)
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-m", module], capture_output=True, text=True,
+                         timeout=120, cwd=root)
     assert out.returncode == 0, out.stderr
     assert "[ok]" in out.stdout and "== PASS" in out.stdout
 

@@ -97,7 +97,7 @@ class Derivation:
 
 
 def print_result(result: ProofResult) -> None:
-    """Print a proof the way ``python -m proofs.<module>`` shows it."""
+    """Print a proof the way ``python -m mrptheory.proofs.<module>`` shows it."""
     print(f"== {result.name}: {result.statement}")
     for line in result.steps:
         print(line)
