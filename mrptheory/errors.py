@@ -23,6 +23,8 @@ class DatasetNotFoundError(MrpError, FileNotFoundError):
 
 
 class CorruptDatasetError(MrpError):
-    """A data file exists but cannot be parsed (truncated, wrong magic number...); names the file."""
+    """A data file exists but cannot be parsed (truncated, wrong magic number...); names the file.
 
-    exit_code = 1
+    Bad input like any other: the CLI exits with code 2 (``mrp datasets`` reports corrupt files in
+    its table and exits 1).
+    """

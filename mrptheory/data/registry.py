@@ -134,6 +134,9 @@ def _locate(name: str, root: str | os.PathLike | None) -> Path:
     path, why = _resolve(name, root)
     if path is None:
         raise DatasetNotFoundError(_not_found_message(name, None, why, ""))
+    if path.exists() and not path.is_dir():
+        raise DatasetNotFoundError(_not_found_message(name, path, why,
+                                                      f"{path} is a file, not a folder"))
     try:
         _SPECS[name].locate(path)
     except DatasetNotFoundError as exc:
