@@ -79,6 +79,53 @@ def load_json(path: str | Path) -> Any:
         return json.load(fh)
 
 
+_MAGIC = {b"\x89PNG": "a PNG image", b"%PDF": "a PDF document", b"PK\x03\x04": "a zip/npz archive",
+          b"\x93NUMPY": "a numpy array file"}
+
+
+def load_result(path: str | Path) -> dict[str, Any]:
+    """Load a results file written by :func:`save_json` (a JSON object with ``"figure_kind"``).
+
+    Anything else raises :class:`~mrptheory.errors.ConfigError` in one line naming the file and
+    what is wrong: empty, binary (an image...), a JSON Lines store, invalid or truncated JSON, or
+    JSON without a ``figure_kind``.
+    """
+    from mrptheory.errors import ConfigError
+
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if not raw.strip():
+        raise ConfigError(f"{path} is empty: not a results file (was its run interrupted?)")
+    for magic, what in _MAGIC.items():
+        if raw.startswith(magic):
+            raise ConfigError(f"{path} is {what}, not a results file; pass the .json file the "
+                              f"run wrote (mrp plot redraws figures from their numbers)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not a text file (binary data): not a results file") from None
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as exc:
+        lines = [line for line in text.splitlines() if line.strip()]
+        try:
+            jsonl = len(lines) > 1 and all(isinstance(json.loads(line), dict) for line in lines)
+        except json.JSONDecodeError:
+            jsonl = False
+        if jsonl:
+            raise ConfigError(f"{path} is a JSON Lines store (one record per line, for resuming), "
+                              f"not a results file; pass the .json file the run wrote") from None
+        raise ConfigError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}, column "
+                          f"{exc.colno}): truncated or not a results file") from None
+    if not isinstance(payload, dict) or "figure_kind" not in payload:
+        raise ConfigError(f"{path} is JSON but has no 'figure_kind' key: not the numbers of a "
+                          f"figure (nothing to redraw)")
+    return payload
+
+
 def save_npz(path: str | Path, **arrays: np.ndarray) -> Path:
     """Atomically write arrays to an ``.npz`` file."""
     path = Path(path)
