@@ -28,3 +28,11 @@ class CorruptDatasetError(MrpError):
     Bad input like any other: the CLI exits with code 2 (``mrp datasets`` reports corrupt files in
     its table and exits 1).
     """
+
+
+class CorruptCheckpointError(MrpError):
+    """A checkpoint file exists but cannot be loaded (empty, truncated, not a checkpoint).
+
+    Checkpoints are written atomically, so this means outside damage (a full disk, a partial
+    copy); the message names the file and how to start that run over.
+    """
