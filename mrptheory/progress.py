@@ -45,6 +45,19 @@ class _LineWriter:
         self.stream.flush()
 
 
+class _LogBar(tqdm):
+    """A tqdm bar for logs: postfix and description changes wait for the next periodic line."""
+
+    def set_postfix(self, ordered_dict=None, refresh: bool = True, **kwargs) -> None:
+        super().set_postfix(ordered_dict, refresh=False, **kwargs)
+
+    def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
+        super().set_postfix_str(s, refresh=False)
+
+    def set_description(self, desc: str | None = None, refresh: bool = True) -> None:
+        super().set_description(desc, refresh=False)
+
+
 def _is_terminal(stream: TextIO) -> bool:
     try:
         return stream.isatty()
@@ -63,5 +76,5 @@ def progress(iterable: Iterable[T] | None = None, *, total: int | None = None, d
                     leave=False, **kwargs)
     kwargs.pop("leave", None)
     kwargs.setdefault("mininterval", LOG_INTERVAL_S)
-    return tqdm(iterable, total=total, desc=desc, file=_LineWriter(stream), ncols=100,
+    return _LogBar(iterable, total=total, desc=desc, file=_LineWriter(stream), ncols=100,
                 ascii=True, leave=True, **kwargs)

@@ -11,8 +11,9 @@ from mrptheory.progress import progress
 def test_non_terminal_output_gets_plain_lines_not_carriage_returns(monkeypatch):
     log = io.StringIO()  # not a tty, like a redirected log file
     monkeypatch.setattr(progress_mod.sys, "stderr", log)
-    for _ in progress(range(500), desc="work", enabled=True):
-        pass
+    bar = progress(range(500), desc="work", enabled=True)
+    for i in bar:
+        bar.set_postfix(loss=i)  # training loops update metrics every step
     text = log.getvalue()
     assert "\r" not in text and "\x1b" not in text
     lines = text.splitlines()
