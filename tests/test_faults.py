@@ -111,3 +111,198 @@ def test_missing_parents_of_out_are_created_with_a_note(tmp_path):
     notes.clear()
     ensure_writable_dir(tmp_path / "plain", "--out", note=notes.append)
     assert notes == []  # the out folder itself is created silently
+
+
+# ----------------------------------------------------------------------- kill, resume, concurrency
+
+TIMING_KEYS = {"seconds", "images_per_s", "timing", "data_s", "total_s", "data_share", "run_dir"}
+
+
+def _strip(obj):
+    """``obj`` without wall-clock fields (the only thing allowed to differ between runs)."""
+    if isinstance(obj, dict):
+        return {k: _strip(v) for k, v in obj.items() if k not in TIMING_KEYS}
+    if isinstance(obj, list):
+        return [_strip(v) for v in obj]
+    return obj
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               OPENBLAS_NUM_THREADS="1", MRP_NO_PROGRESS="1")
+    return env
+
+
+def _mrp(args: list[str], code: str | None = None) -> subprocess.Popen:
+    """Start ``mrp ARGS`` (or a Python snippet) in a subprocess."""
+    cmd = [sys.executable, "-c", code] if code else [sys.executable, "-m", "mrptheory.cli", *args]
+    return subprocess.Popen(cmd, cwd=REPO, env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def _kill_when(proc: subprocess.Popen, ready, timeout: float = 120.0) -> bool:
+    """SIGKILL ``proc`` as soon as ``ready()``; True if it was still running (killed mid-run)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None and not ready():
+        time.sleep(0.02)
+    running = proc.poll() is None
+    if running:
+        proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    return running
+
+
+def _finish(proc: subprocess.Popen) -> str:
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out
+    return out
+
+
+def _lines_in(path_glob: str, folder: Path) -> int:
+    return sum(len(p.read_text().splitlines()) for p in folder.glob(path_glob))
+
+
+def _tear_last_line(store: Path) -> None:
+    """Simulate a kill in the middle of a write: a record cut short, no newline."""
+    with open(store, "a") as fh:
+        fh.write('{"key": "mlp|top|0.9000|99", "arch": "ml')
+
+
+SUBSPACE = ["subspace", "--share", "0.9", "--seeds", "3", "--epochs", "1", "--train-size", "300",
+            "--test-size", "200", "--examples", "0", "--threads", "1", "--no-progress"]
+
+
+@requires_fashion_mnist
+def test_subspace_kill_resume_torn_line_and_concurrent_runs_match_one_clean_run(tmp_path,
+                                                                                monkeypatch):
+    monkeypatch.setenv("MRP_FASHION_MNIST_DIR", FASHION_MNIST_DIR)
+    clean = tmp_path / "clean"
+    result = CliRunner().invoke(main, [*SUBSPACE, "--out", str(clean)])
+    assert result.exit_code == 0, result.output
+    reference = _strip(json.loads((clean / "subspace_fashion-mnist.json").read_text()))
+    assert [row["n_seeds"] for row in reference["summary"]] == [3, 3]
+
+    killed = tmp_path / "killed"
+    proc = _mrp([*SUBSPACE, "--out", str(killed)])
+    mid_run = _kill_when(proc, lambda: _lines_in("*_runs_*.jsonl", killed) >= 1)
+    (store,) = killed.glob("*_runs_*.jsonl")
+    assert mid_run and len(store.read_text().splitlines()) < 6, "the run was not killed mid-run"
+    _tear_last_line(store)
+    out = _finish(_mrp([*SUBSPACE, "--out", str(killed)]))
+    assert f"{store}: line" in out and "incomplete" in out, out  # the torn line is named
+    assert _strip(json.loads((killed / "subspace_fashion-mnist.json").read_text())) == reference
+
+    both = tmp_path / "both"
+    procs = [_mrp([*SUBSPACE, "--out", str(both)]) for _ in range(2)]
+    outputs = [_finish(p) for p in procs]
+    payload = json.loads((both / "subspace_fashion-mnist.json").read_text())
+    assert [row["n_seeds"] for row in payload["summary"]] == [3, 3], outputs
+    assert _strip(payload) == reference
+    (store,) = both.glob("*_runs_*.jsonl")
+    keys = [json.loads(line)["key"] for line in store.read_text().splitlines()]
+    assert sorted(set(keys)) == sorted(r["key"] for r in reference["records"])
+
+
+MAE = ["mae", "pretrain", "--epochs", "30", "--train-samples", "64", "--test-samples", "32",
+       "--probe-samples", "32", "--embed-dim", "8", "--depth", "1", "--num-heads", "1",
+       "--decoder-dim", "8", "--batch-size", "16", "--patch-size", "7", "--eval-every", "5",
+       "--threads", "1", "--no-progress"]
+
+
+def _mae_payload(out: Path) -> dict:
+    (path,) = out.glob("mae_pretrain_*.json")
+    return _strip(json.loads(path.read_text()))
+
+
+@requires_fashion_mnist
+def test_mae_pretrain_killed_and_resumed_equals_an_uninterrupted_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("MRP_FASHION_MNIST_DIR", FASHION_MNIST_DIR)
+    clean = tmp_path / "clean"
+    result = CliRunner().invoke(main, [*MAE, "--out", str(clean)])
+    assert result.exit_code == 0, result.output
+
+    killed = tmp_path / "killed"
+    proc = _mrp([*MAE, "--out", str(killed)])
+    seen: list[float] = []
+
+    def two_checkpoints() -> bool:  # killed after the epoch-0 and at least one epoch checkpoint
+        found = list(killed.glob("mae_runs_cli/*/checkpoint.pt"))
+        if found:
+            mtime = found[0].stat().st_mtime_ns
+            if mtime not in seen:
+                seen.append(mtime)
+        return len(seen) >= 2
+
+    assert _kill_when(proc, two_checkpoints), "the run finished before it could be killed"
+    assert not list(killed.glob("mae_pretrain_*.json"))
+    _finish(_mrp([*MAE, "--out", str(killed)]))
+    resumed, reference = _mae_payload(killed), _mae_payload(clean)
+    assert resumed["final"] == reference["final"]
+    assert resumed["curves"] == reference["curves"]
+
+
+REPRODUCE_DRIVER = """
+import sys, time
+from mrptheory.claims import registry
+from mrptheory.claims.registry import ClaimResult, Verdict, register_claim
+registry.CLAIM_MODULES[:] = []
+for i in range(6):
+    def check(ctx, i=i):
+        time.sleep(0.4)
+        return ClaimResult(f"value {i * ctx.seed + i}", "e", Verdict.CONFIRMED if i % 2 else
+                           Verdict.REFUTED, details={"i": i})
+    register_claim(f"fake-{i}", paper="p", statement=f"claim {i}")(check)
+from mrptheory.cli import main
+main(["reproduce", "--quick", "--no-progress", "--out", sys.argv[1]])
+"""
+
+
+def _reproduce(out: Path) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", REPRODUCE_DRIVER, str(out)], cwd=REPO,
+                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    return proc
+
+
+def test_reproduce_killed_and_resumed_equals_an_uninterrupted_run(tmp_path):
+    clean, killed = tmp_path / "clean", tmp_path / "killed"
+    first = _reproduce(clean)
+    second = _reproduce(killed)
+    assert _kill_when(second, lambda: _lines_in("claims.jsonl", killed) >= 2)
+    _finish(first)
+    _tear_last_line(killed / "claims.jsonl")
+    out = _finish(_reproduce(killed))
+    assert out.count("[resume]") >= 2 and out.count("[run]") <= 4, out
+    rows = lambda d: _strip(json.loads((d / "claims.json").read_text()))  # noqa: E731
+    assert rows(killed) == rows(clean)
+
+
+WRITER = """
+import sys
+from mrptheory.results import JsonlStore
+store = JsonlStore(sys.argv[1])
+for i in range(100000):
+    store.append({"key": f"{sys.argv[2]}{i}", "pad": "x" * 20000})
+"""
+
+
+def test_store_killed_mid_append_and_two_writers_lose_and_double_nothing(tmp_path):
+    from mrptheory.results import JsonlStore
+
+    path = tmp_path / "units.jsonl"
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), tag], env=_env())
+               for tag in "ab"]
+    _kill_when(writers[0], lambda: path.exists() and path.stat().st_size > 2_000_000)
+    writers[1].send_signal(signal.SIGKILL)
+    writers[1].wait()
+    _tear_last_line(path)
+    store = JsonlStore(path)
+    store.append({"key": "after-the-kill", "pad": ""})
+    with pytest.warns(UserWarning) as caught:
+        records = list(store.records())
+    assert len(caught) <= 1  # only the one torn line is skipped
+    assert records[-1]["key"] == "after-the-kill"
+    assert all(r["pad"] == "x" * 20000 for r in records[:-1])
+    keys = [r["key"] for r in records]
+    assert len(keys) == len(set(keys)) > 50
