@@ -189,19 +189,17 @@ def test_subspace_kill_resume_torn_line_and_concurrent_runs_match_one_clean_run(
     (store,) = killed.glob("*_runs_*.jsonl")
     assert mid_run and len(store.read_text().splitlines()) < 6, "the run was not killed mid-run"
     _tear_last_line(store)
-    out = _finish(_mrp([*SUBSPACE, "--out", str(killed)]))
-    assert f"{store}: line" in out and "incomplete" in out, out  # the torn line is named
-    assert _strip(json.loads((killed / "subspace_fashion-mnist.json").read_text())) == reference
-
-    both = tmp_path / "both"
-    procs = [_mrp([*SUBSPACE, "--out", str(both)]) for _ in range(2)]
+    # resume with two concurrent runs into the same --out: each unit must be counted once
+    procs = [_mrp([*SUBSPACE, "--out", str(killed)]) for _ in range(2)]
     outputs = [_finish(p) for p in procs]
-    payload = json.loads((both / "subspace_fashion-mnist.json").read_text())
+    assert any(f"{store}: line" in out and "incomplete" in out for out in outputs), outputs
+    payload = json.loads((killed / "subspace_fashion-mnist.json").read_text())
     assert [row["n_seeds"] for row in payload["summary"]] == [3, 3], outputs
     assert _strip(payload) == reference
-    (store,) = both.glob("*_runs_*.jsonl")
-    keys = [json.loads(line)["key"] for line in store.read_text().splitlines()]
-    assert sorted(set(keys)) == sorted(r["key"] for r in reference["records"])
+    lines = store.read_text().splitlines()
+    assert sum(line.startswith('{"key": "mlp|top|0.9000|99", "arch": "ml') for line in lines) == 1
+    keys = {json.loads(line)["key"] for line in lines if not line.endswith('"arch": "ml')}
+    assert keys == {r["key"] for r in reference["records"]}  # nothing lost, nothing glued
 
 
 MAE = ["mae", "pretrain", "--epochs", "30", "--train-samples", "64", "--test-samples", "32",
@@ -242,35 +240,47 @@ def test_mae_pretrain_killed_and_resumed_equals_an_uninterrupted_run(tmp_path, m
     assert resumed["curves"] == reference["curves"]
 
 
+def register_fake_claims(registry) -> None:
+    """Six instant deterministic claims in place of the real ones (0.25 s each)."""
+    from mrptheory.claims.registry import ClaimResult, Verdict, register_claim
+
+    registry.CLAIM_MODULES[:] = []
+    registry._REGISTRY.clear()
+    for i in range(6):
+        def check(ctx, i=i):
+            time.sleep(0.25)
+            return ClaimResult(f"value {i * ctx.seed + i}", "e",
+                               Verdict.CONFIRMED if i % 2 else Verdict.REFUTED, details={"i": i})
+        register_claim(f"fake-{i}", paper="p", statement=f"claim {i}")(check)
+
+
 REPRODUCE_DRIVER = """
-import sys, time
+import sys
 from mrptheory.claims import registry
-from mrptheory.claims.registry import ClaimResult, Verdict, register_claim
-registry.CLAIM_MODULES[:] = []
-for i in range(6):
-    def check(ctx, i=i):
-        time.sleep(0.4)
-        return ClaimResult(f"value {i * ctx.seed + i}", "e", Verdict.CONFIRMED if i % 2 else
-                           Verdict.REFUTED, details={"i": i})
-    register_claim(f"fake-{i}", paper="p", statement=f"claim {i}")(check)
+from tests.test_faults import register_fake_claims
+register_fake_claims(registry)
 from mrptheory.cli import main
 main(["reproduce", "--quick", "--no-progress", "--out", sys.argv[1]])
 """
 
 
 def _reproduce(out: Path) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", REPRODUCE_DRIVER, str(out)], cwd=REPO,
+    return subprocess.Popen([sys.executable, "-c", REPRODUCE_DRIVER, str(out)], cwd=REPO,
                             env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
-    return proc
 
 
-def test_reproduce_killed_and_resumed_equals_an_uninterrupted_run(tmp_path):
+def test_reproduce_killed_and_resumed_equals_an_uninterrupted_run(tmp_path, monkeypatch):
+    from mrptheory.claims import registry
+
     clean, killed = tmp_path / "clean", tmp_path / "killed"
-    first = _reproduce(clean)
-    second = _reproduce(killed)
-    assert _kill_when(second, lambda: _lines_in("claims.jsonl", killed) >= 2)
-    _finish(first)
+    proc = _reproduce(killed)
+    monkeypatch.setattr(registry, "_REGISTRY", {})
+    monkeypatch.setattr(registry, "CLAIM_MODULES", [])
+    register_fake_claims(registry)
+    assert _kill_when(proc, lambda: _lines_in("claims.jsonl", killed) >= 2)
+    result = CliRunner().invoke(main, ["reproduce", "--quick", "--no-progress", "--out", str(clean)])
+    assert result.exit_code == 0, result.output
     _tear_last_line(killed / "claims.jsonl")
     out = _finish(_reproduce(killed))
     assert out.count("[resume]") >= 2 and out.count("[run]") <= 4, out
@@ -306,3 +316,37 @@ def test_store_killed_mid_append_and_two_writers_lose_and_double_nothing(tmp_pat
     assert all(r["pad"] == "x" * 20000 for r in records[:-1])
     keys = [r["key"] for r in records]
     assert len(keys) == len(set(keys)) > 50
+
+
+#: store-backed commands: (arguments, results file, store glob, units in the run)
+STORE_COMMANDS = {
+    "dynamics": (["dynamics", "--model", "linear", "--model", "gaussian", "--model", "mask",
+                  "--train-size", "300", "--downsample", "4", "--t-max", "2",
+                  "--deep-t-max", "2", "--n-eval", "4", "--threads", "1", "--no-progress"],
+                 "dynamics_fashion-mnist.json", "dynamics_*_runs_*.jsonl", 3),
+    "multiview compare --sweep": (["multiview", "compare", "--sweep", "mu=0.05,0.1,0.2",
+                                   "--steps", "20", "--n-train", "50", "--mrp-steps", "20",
+                                   "--probe-steps", "20", "--ft-steps", "10", "--seeds", "1",
+                                   "--threads", "1", "--no-progress"],
+                                  "multiview_sweep_mu.json", "multiview_sweep_mu.jsonl", 3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STORE_COMMANDS))
+def test_store_backed_command_killed_and_resumed_equals_an_uninterrupted_run(name, tmp_path,
+                                                                             monkeypatch):
+    args, result_name, store_glob, units = STORE_COMMANDS[name]
+    if name == "dynamics":
+        if not os.path.isdir(FASHION_MNIST_DIR):
+            pytest.skip("Fashion-MNIST not installed")
+        monkeypatch.setenv("MRP_FASHION_MNIST_DIR", FASHION_MNIST_DIR)
+    clean, killed = tmp_path / "clean", tmp_path / "killed"
+    result = CliRunner().invoke(main, [*args, "--out", str(clean)])
+    assert result.exit_code == 0, result.output
+    proc = _mrp([*args, "--out", str(killed)])
+    mid_run = _kill_when(proc, lambda: _lines_in(store_glob, killed) >= 1)
+    assert mid_run and _lines_in(store_glob, killed) < units, "not killed mid-run"
+    assert not (killed / result_name).exists()
+    _finish(_mrp([*args, "--out", str(killed)]))
+    resumed = _strip(json.loads((killed / result_name).read_text()))
+    assert resumed == _strip(json.loads((clean / result_name).read_text()))
