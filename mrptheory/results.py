@@ -74,11 +74,6 @@ def save_json(path: str | Path, payload: Any) -> Path:
     return path
 
 
-def load_json(path: str | Path) -> Any:
-    with open(path) as fh:
-        return json.load(fh)
-
-
 _MAGIC = {b"\x89PNG": "a PNG image", b"%PDF": "a PDF document", b"PK\x03\x04": "a zip/npz archive",
           b"\x93NUMPY": "a numpy array file"}
 
@@ -126,62 +121,9 @@ def load_result(path: str | Path) -> dict[str, Any]:
     return payload
 
 
-def save_npz(path: str | Path, **arrays: np.ndarray) -> Path:
-    """Atomically write arrays to an ``.npz`` file."""
-    path = Path(path)
-    _atomic_write(path, lambda fh: np.savez(fh, **arrays))
-    return path
-
-
-def fingerprint(obj: Any, length: int = 10) -> str:
-    """The one resume fingerprint: a short SHA-1 of ``obj`` as sorted JSON.
-
-    ``obj`` holds everything that changes a result (config, data identity, package version...);
-    equal inputs give equal fingerprints across processes and Python versions. Configs' own
-    ``fingerprint()`` methods and ``mrp reproduce`` keys are built with this function.
-    """
-    text = json.dumps(to_jsonable(obj), sort_keys=True)
-    return hashlib.sha1(text.encode()).hexdigest()[:length]
-
-
-def folder_identity(folder: str | Path) -> str | list[list[Any]]:
-    """Cheap identity of a data folder: ``[name, size, mtime_ns]`` of each top-level entry.
-
-    Installing, replacing or deleting a data file changes it (a sub-folder's mtime changes when
-    its entries change); reading nothing but ``stat`` keeps it instant even for big data sets.
-    ``"absent"`` when the folder does not exist.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        return "absent"
-    entries = []
-    for child in sorted(folder.iterdir()):
-        try:
-            st = child.stat()
-        except OSError:
-            continue
-        entries.append([child.name, st.st_size, st.st_mtime_ns])
-    return entries
-
-
-@contextlib.contextmanager
-def _locked(lock_path: Path) -> Iterator[None]:
-    """Exclusive advisory lock on ``lock_path`` (``fcntl.flock``), released on exit.
-
-    POSIX only: where ``fcntl`` is missing (Windows) the store is still append-safe for one
-    writer but concurrent writers are not serialised (a unit may be computed and stored twice;
-    reads de-duplicate by key, so results are never double-counted).
-    """
-    if fcntl is None:  # pragma: no cover - non-POSIX
-        yield
-        return
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+def load_json(path: str | Path) -> Any:
+    with open(path) as fh:
+        return json.load(fh)
 
 
 class JsonlStore:
@@ -280,3 +222,54 @@ class JsonlStore:
                 return found
             self._append_unlocked(record)
         return record
+
+
+def fingerprint(obj: Any, length: int = 10) -> str:
+    """The one resume fingerprint: a short SHA-1 of ``obj`` as sorted JSON.
+
+    ``obj`` holds everything that changes a result (config, data identity, package version...);
+    equal inputs give equal fingerprints across processes and Python versions. Configs' own
+    ``fingerprint()`` methods and ``mrp reproduce`` keys are built with this function.
+    """
+    text = json.dumps(to_jsonable(obj), sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()[:length]
+
+
+def folder_identity(folder: str | Path) -> str | list[list[Any]]:
+    """Cheap identity of a data folder: ``[name, size, mtime_ns]`` of each top-level entry.
+
+    Installing, replacing or deleting a data file changes it (a sub-folder's mtime changes when
+    its entries change); reading nothing but ``stat`` keeps it instant even for big data sets.
+    ``"absent"`` when the folder does not exist.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return "absent"
+    entries = []
+    for child in sorted(folder.iterdir()):
+        try:
+            st = child.stat()
+        except OSError:
+            continue
+        entries.append([child.name, st.st_size, st.st_mtime_ns])
+    return entries
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    """Exclusive advisory lock on ``lock_path`` (``fcntl.flock``), released on exit.
+
+    POSIX only: where ``fcntl`` is missing (Windows) the store is still append-safe for one
+    writer but concurrent writers are not serialised (a unit may be computed and stored twice;
+    reads de-duplicate by key, so results are never double-counted).
+    """
+    if fcntl is None:  # pragma: no cover - non-POSIX
+        yield
+        return
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
