@@ -79,7 +79,6 @@ def mae() -> None:
               help="Training images used to fit the linear / k-NN probes.")
 @click.option("--eval-every", type=int, default=1, show_default=True)
 @click.option("--quick", is_flag=True, help="3 epochs on 2000 images (a smoke run).")
-@click.option("--fresh", is_flag=True, help="Delete this run's checkpoint and start over.")
 @dataset_option
 @data_root_option
 @out_option
@@ -87,16 +86,16 @@ def mae() -> None:
 @device_option
 @progress_option
 @threads_option(default=0)
+@click.option("--fresh", is_flag=True, help="Delete this run's checkpoint and start over.")
 def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, norm_pix: bool,
              embed_dim: int, depth: int, num_heads: int, decoder_dim: int, epochs: int,
              batch_size: int, lr: float, train_samples: int, test_samples: int, probe_samples: int,
-             eval_every: int, quick: bool, fresh: bool, dataset: str, data_root: str | None, out_dir: str,
-             seed: int, device: str, progress: bool, threads: int) -> None:
+             eval_every: int, quick: bool, dataset: str, data_root: str | None, out_dir: str,
+             seed: int, device: str, progress: bool, threads: int, fresh: bool) -> None:
     """Pretrain one model (resumes from its checkpoint if interrupted); probe it along the way."""
     from mrptheory.models.mae import MAEConfig
     from mrptheory.results import save_json
-    from mrptheory.errors import CorruptCheckpointError
-    from mrptheory.train.mae import CHECKPOINT_NAME, TrainConfig, train
+    from mrptheory.train.mae import TrainConfig, train
     from mrptheory.train.mae_report import label_of
 
     shape, classes = dataset_shape(dataset)
@@ -114,6 +113,9 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
     data = load_splits(dataset, data_root)
     label = f"{method}-p{patch_size}-r{mask_ratio:g}-seed{seed}-{cfg.fingerprint()}"
     run_dir = Path(out_dir) / "mae_runs_cli" / label
+    from mrptheory.errors import CorruptCheckpointError
+    from mrptheory.train.mae import CHECKPOINT_NAME
+
     if fresh:
         (run_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
     try:
