@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 import numpy as np
 
-from mrptheory.commands.options import writable_file_callback
 from mrptheory.errors import ConfigError
 from mrptheory.linear.noise import NOISE_SPEC_HELP
+from mrptheory.commands.options import writable_file_callback  # noqa: I001 (kept apart: merges)
 
 
 def _parse_shape(text: str | None) -> tuple[int, int, int] | None:
