@@ -7,7 +7,7 @@ import numpy as np
 
 from mrptheory.errors import ConfigError
 from mrptheory.linear.noise import NOISE_SPEC_HELP
-from mrptheory.commands.options import writable_file_callback  # noqa: I001 (kept apart: merges)
+from mrptheory.commands.options import writable_file_callback
 
 
 def _parse_shape(text: str | None) -> tuple[int, int, int] | None:
