@@ -36,7 +36,7 @@ COMMANDS: dict[str, str] = {
 #: commands that resume an interrupted run when rerun with the same arguments.
 RESUMABLE: frozenset[str] = frozenset({
     "reproduce", "subspace", "dynamics", "mae pretrain", "mae sweep", "mae finetune",
-    "multiview compare",
+    "multiview compare", "multiview regime",
 })
 
 
@@ -56,6 +56,16 @@ def interrupted_message(args: Sequence[str]) -> str:
         return ("Aborted: interrupted; rerun the same command to resume where it stopped "
                 "(finished units are kept; --fresh starts over where offered)")
     return "Aborted: interrupted"
+
+
+def _help_path(exc: click.UsageError, argv: Sequence[str]) -> str:
+    """The command whose --help explains a usage error (click sometimes reports the group's)."""
+    ctx = exc.ctx
+    path = ctx.command_path if ctx is not None else "mrp"
+    words = command_of(argv).split()
+    if (ctx is None or ctx.parent is None) and words and words[0] in COMMANDS:
+        path = f"{path} {' '.join(words)}"
+    return path
 
 
 class UserError(click.ClickException):
@@ -95,9 +105,12 @@ class MrpGroup(click.Group):
         argv = list(sys.argv[1:] if args is None else args)
         try:
             rv = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:  # bare `mrp` / `mrp mae`: the help
+            exc.show()
+            sys.exit(exc.exit_code)
         except click.UsageError as exc:
-            where = exc.ctx.command_path if exc.ctx is not None else (prog_name or "mrp")
-            click.echo(f"Error: {exc.format_message()} (see '{where} --help')", err=True)
+            click.echo(f"Error: {exc.format_message()} (see '{_help_path(exc, argv)} --help')",
+                       err=True)
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
             exc.show()
