@@ -84,3 +84,8 @@ def test_ctrl_c_elsewhere_just_says_interrupted(monkeypatch):
     result = CliRunner().invoke(main, ["noise-check", "gaussian:1"])
     assert result.exit_code == 130
     assert "interrupted" in result.output and "resume" not in result.output
+
+
+def test_bare_group_prints_its_help():
+    result = CliRunner().invoke(main, [])
+    assert "Commands:" in result.output and "Traceback" not in result.output
