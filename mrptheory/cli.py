@@ -12,11 +12,12 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import warnings
 from collections.abc import Sequence
 
 import click
 
-from mrptheory.errors import MrpError
+from mrptheory.errors import MrpError, MrpWarning
 
 #: command name -> "module:attribute" of its click command or group.
 COMMANDS: dict[str, str] = {
@@ -68,6 +69,16 @@ def _help_path(exc: click.UsageError, argv: Sequence[str]) -> str:
     return path
 
 
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """Package warnings in one line; everyone else's keep Python's format (file and line)."""
+    if isinstance(category, type) and issubclass(category, MrpWarning):
+        return f"warning: {message}\n"
+    return _python_format_warning(message, category, filename, lineno, line)
+
+
+_python_format_warning = warnings.formatwarning
+
+
 class UserError(click.ClickException):
     """A click exception carrying an MrpError's message and exit code."""
 
@@ -103,6 +114,7 @@ class MrpGroup(click.Group):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         argv = list(sys.argv[1:] if args is None else args)
+        warnings.formatwarning = _format_warning
         try:
             rv = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.NoArgsIsHelpError as exc:  # bare `mrp` / `mrp mae`: the help

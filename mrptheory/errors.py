@@ -36,3 +36,10 @@ class CorruptCheckpointError(MrpError):
     Checkpoints are written atomically, so this means outside damage (a full disk, a partial
     copy); the message names the file and how to start that run over.
     """
+
+
+class MrpWarning(UserWarning):
+    """Something the user should know that does not stop the run (e.g. a torn store line).
+
+    The CLI prints these as one ``warning: ...`` line (no source-code location).
+    """

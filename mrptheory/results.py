@@ -147,6 +147,8 @@ class JsonlStore:
 
     def records(self) -> Iterator[dict]:
         """The stored records, one per key (last written wins), in first-written order."""
+        from mrptheory.errors import MrpWarning
+
         if not self.path.exists():
             return
         keyed: dict[str, dict] = {}
@@ -160,10 +162,12 @@ class JsonlStore:
                     record = json.loads(line)
                 except json.JSONDecodeError:
                     warnings.warn(f"{self.path}: line {number} is incomplete (a run was killed while "
-                                  f"writing it); skipped, its unit will be recomputed", stacklevel=2)
+                                  f"writing it); skipped, its unit will be recomputed",
+                                  MrpWarning, stacklevel=2)
                     continue
                 if not isinstance(record, dict):
-                    warnings.warn(f"{self.path}: line {number} is not a record; skipped", stacklevel=2)
+                    warnings.warn(f"{self.path}: line {number} is not a record; skipped", MrpWarning,
+                                  stacklevel=2)
                     continue
                 if "key" not in record:
                     order.append((None, record))
