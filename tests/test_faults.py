@@ -19,9 +19,18 @@ import pytest
 from click.testing import CliRunner
 
 from mrptheory.cli import main
-from tests.conftest import FASHION_MNIST_DIR, requires_fashion_mnist
+from tests.data.test_loaders import write_mnist_folder
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tiny_fashion(tmp_path_factory) -> str:
+    """A small random data set in Fashion-MNIST's file format (400 train / 200 test, 28x28):
+    the fault tests need real files and loaders, not real images, and run without the data set."""
+    folder = tmp_path_factory.mktemp("tiny_fashion")
+    write_mnist_folder(folder, n_train=400, n_test=200, hw=28)
+    return str(folder)
 
 #: Every command that writes into an output folder, with the least arguments that parse.
 OUT_COMMANDS = {
@@ -128,7 +137,7 @@ def _strip(obj):
 
 
 def _env() -> dict[str, str]:
-    env = dict(os.environ)
+    env = dict(os.environ)  # MRP_FASHION_MNIST_DIR set by the test (monkeypatch) is inherited
     env.update(PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
                OPENBLAS_NUM_THREADS="1", MRP_NO_PROGRESS="1")
     return env
@@ -173,10 +182,10 @@ SUBSPACE = ["subspace", "--share", "0.9", "--seeds", "3", "--epochs", "1", "--tr
             "--test-size", "200", "--examples", "0", "--threads", "1", "--no-progress"]
 
 
-@requires_fashion_mnist
 def test_subspace_kill_resume_torn_line_and_concurrent_runs_match_one_clean_run(tmp_path,
-                                                                                monkeypatch):
-    monkeypatch.setenv("MRP_FASHION_MNIST_DIR", FASHION_MNIST_DIR)
+                                                                                monkeypatch,
+                                                                                tiny_fashion):
+    monkeypatch.setenv("MRP_FASHION_MNIST_DIR", tiny_fashion)
     clean = tmp_path / "clean"
     result = CliRunner().invoke(main, [*SUBSPACE, "--out", str(clean)])
     assert result.exit_code == 0, result.output
@@ -213,9 +222,9 @@ def _mae_payload(out: Path) -> dict:
     return _strip(json.loads(path.read_text()))
 
 
-@requires_fashion_mnist
-def test_mae_pretrain_killed_and_resumed_equals_an_uninterrupted_run(tmp_path, monkeypatch):
-    monkeypatch.setenv("MRP_FASHION_MNIST_DIR", FASHION_MNIST_DIR)
+def test_mae_pretrain_killed_and_resumed_equals_an_uninterrupted_run(tmp_path, monkeypatch,
+                                                                    tiny_fashion):
+    monkeypatch.setenv("MRP_FASHION_MNIST_DIR", tiny_fashion)
     clean = tmp_path / "clean"
     result = CliRunner().invoke(main, [*MAE, "--out", str(clean)])
     assert result.exit_code == 0, result.output
@@ -334,12 +343,10 @@ STORE_COMMANDS = {
 
 @pytest.mark.parametrize("name", sorted(STORE_COMMANDS))
 def test_store_backed_command_killed_and_resumed_equals_an_uninterrupted_run(name, tmp_path,
-                                                                             monkeypatch):
+                                                                             monkeypatch,
+                                                                             tiny_fashion):
     args, result_name, store_glob, units = STORE_COMMANDS[name]
-    if name == "dynamics":
-        if not os.path.isdir(FASHION_MNIST_DIR):
-            pytest.skip("Fashion-MNIST not installed")
-        monkeypatch.setenv("MRP_FASHION_MNIST_DIR", FASHION_MNIST_DIR)
+    monkeypatch.setenv("MRP_FASHION_MNIST_DIR", tiny_fashion)
     clean, killed = tmp_path / "clean", tmp_path / "killed"
     result = CliRunner().invoke(main, [*args, "--out", str(clean)])
     assert result.exit_code == 0, result.output
