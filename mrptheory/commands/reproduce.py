@@ -90,7 +90,7 @@ def reproduce(quick, patterns, list_only, fresh, out_dir, data_root, device, see
         for cid, c in claims.items():
             click.echo(f"{cid:40s} [{c.paper}] {c.statement}")
         return
-    resolve_device(device)  # a bad --device fails here, not inside a check
+    resolved = resolve_device(device)  # a bad --device fails here, not inside a check
     registry_order = list(all_claims())
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -100,7 +100,7 @@ def reproduce(quick, patterns, list_only, fresh, out_dir, data_root, device, see
     ctx = ClaimContext(quick=quick, out_dir=out, data_root=data_root, device=device, seed=seed,
                        progress=progress)
     mode = "quick" if quick else "full"
-    inputs = fingerprint(run_inputs(mode, seed, device, data_root))
+    inputs = fingerprint(run_inputs(mode, seed, str(resolved), data_root))
     previous = {r["key"]: r for r in store.records()}
     records = []
     for cid, claim in claims.items():
@@ -134,10 +134,12 @@ def reproduce(quick, patterns, list_only, fresh, out_dir, data_root, device, see
     save_json(out / "claims.json", {"mode": mode, "seed": seed, "claims": rows})
     counts = {v: sum(r["verdict"] == v for r in rows) for v in ("confirmed", "refuted", "inconclusive")}
     click.echo("\n" + table)
-    merged = f" ({len(rows) - len(records)} rows kept from the earlier table)" if len(rows) > len(records) else ""
+    kept = len(rows) - len(records)
+    merged = f" ({kept} rows kept from the earlier table)" if kept else ""
     click.echo(f"{counts['confirmed']} confirmed, {counts['refuted']} refuted, "
                f"{counts['inconclusive']} inconclusive; wrote {out / 'claims.md'}{merged}")
-    crashed = [r["claim_id"] for r in records if "error" in r or r["measured"].startswith("check failed")]
+    crashed = [r["claim_id"] for r in records
+               if "error" in r or r["measured"].startswith("check failed")]
     if crashed:
         raise click.ClickException(f"checks that crashed (a bug, reported as inconclusive; rerun to "
                                    f"retry them): {', '.join(crashed)}")
