@@ -55,7 +55,7 @@ def interrupted_message(args: Sequence[str]) -> str:
     """The one line printed on Ctrl-C."""
     if command_of(args) in RESUMABLE:
         return ("Aborted: interrupted; rerun the same command to resume where it stopped "
-                "(finished units are kept; --fresh starts over where offered)")
+                "(finished units are kept)")
     return "Aborted: interrupted"
 
 

@@ -9,6 +9,7 @@ returns -- written at the start, at most every :data:`LOG_INTERVAL_S` seconds, a
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterable
 from typing import TextIO, TypeVar
@@ -35,8 +36,10 @@ class _LineWriter:
         self.stream = stream
         self.last = ""
 
+    _ESCAPES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # cursor moves of nested bars
+
     def write(self, text: str) -> None:
-        line = text.replace("\r", "").strip()
+        line = self._ESCAPES.sub("", text.replace("\r", "")).strip()
         if line and line != self.last:
             self.stream.write(line + "\n")
             self.last = line

@@ -36,3 +36,12 @@ def test_disabled_bar_writes_nothing(monkeypatch):
     for _ in progress(range(5), enabled=False):
         pass
     assert log.getvalue() == ""
+
+
+def test_nested_bars_in_a_log_write_no_escape_sequences(monkeypatch):
+    log = io.StringIO()
+    monkeypatch.setattr(progress_mod.sys, "stderr", log)
+    for _ in progress(range(3), desc="outer", enabled=True):
+        for _ in progress(range(3), desc="inner", enabled=True, position=1):
+            pass
+    assert "\x1b" not in log.getvalue() and "\r" not in log.getvalue()
