@@ -29,21 +29,13 @@ def run_inputs(mode: str, seed: int, device: str, data_root: str | None) -> dict
 
     Data sets: Fashion-MNIST is read from ``--data-root`` (else its env var / default), the
     others from their env var / default location, as the claims do; each contributes its folder
-    and :func:`~mrptheory.results.folder_identity` (names, sizes, mtimes: a stat, no reading).
+    and its files' identity (:func:`~mrptheory.data.registry.dataset_identity`: a stat, no reading).
     """
     import mrptheory
-    from mrptheory.data.registry import DATASET_NAMES, resolve_root
-    from mrptheory.errors import MrpError
-    from mrptheory.results import folder_identity
+    from mrptheory.data.registry import DATASET_NAMES, dataset_identity
 
-    data: dict[str, Any] = {}
-    for name in DATASET_NAMES:
-        try:
-            folder = resolve_root(name, data_root if name == "fashion-mnist" else None)
-        except MrpError:
-            data[name] = None
-            continue
-        data[name] = [str(folder.resolve()), folder_identity(folder)]
+    data = {name: dataset_identity(name, data_root if name == "fashion-mnist" else None)
+            for name in DATASET_NAMES}
     return {"mode": mode, "seed": seed, "device": device, "version": mrptheory.__version__,
             "data": data}
 
