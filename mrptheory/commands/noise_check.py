@@ -7,7 +7,7 @@ import numpy as np
 
 from mrptheory.errors import ConfigError
 from mrptheory.linear.noise import NOISE_SPEC_HELP
-from mrptheory.commands.options import writable_file_callback
+from mrptheory.commands.outputs import writable_file_callback
 
 
 def _parse_shape(text: str | None) -> tuple[int, int, int] | None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mrptheory.commands.options import writable_out_callback
+from mrptheory.commands.outputs import writable_out_callback
 
 
 @click.command()
