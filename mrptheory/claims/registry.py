@@ -102,17 +102,19 @@ def all_claims() -> dict[str, Claim]:
     return dict(_REGISTRY)
 
 
-#: ``measured`` prefixes of a check that could not run (its inputs were missing); such a result is
-#: recorded but never reused by a resumed ``mrp reproduce``: the check runs again next time.
-NOT_RUN_PREFIXES: tuple[str, ...] = ("not run", "not measured")
+#: Phrases in ``measured`` of an inconclusive check that could not run (or could run only in
+#: part) because inputs were missing, e.g. "real data: not run (Fashion-MNIST not found ...)";
+#: such a result is recorded but never reused by a resumed ``mrp reproduce``.
+NOT_RUN_MARKERS: tuple[str, ...] = ("not run", "not measured")
 
 
 def is_final(record: dict[str, Any]) -> bool:
     """Whether a stored claim record may be reused: it neither crashed nor lacked its inputs."""
     if record.get("error") or str(record.get("measured", "")).startswith("check failed"):
         return False
+    measured = str(record.get("measured", ""))
     return not (record.get("verdict") == Verdict.INCONCLUSIVE.value
-                and str(record.get("measured", "")).startswith(NOT_RUN_PREFIXES))
+                and any(marker in measured for marker in NOT_RUN_MARKERS))
 
 
 def run_claim(claim: Claim, ctx: ClaimContext) -> dict[str, Any]:
