@@ -2,18 +2,22 @@
 
 Sub-commands live in ``mrptheory.commands.<name>`` and are imported lazily, so ``mrp --help`` is
 fast and one command's heavy imports never slow another. Every user-actionable error
-(:class:`~mrptheory.errors.MrpError`) becomes a one-line message and an exit code (2 for bad
-input), never a traceback.
+(:class:`~mrptheory.errors.MrpError`, and click's own option-parsing errors) becomes a one-line
+message and exit code 2, never a traceback or a usage block. Ctrl-C ends with one line and exit
+code 130, saying so when rerunning the same command resumes.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
+import warnings
+from collections.abc import Sequence
 
 import click
 
-from mrptheory.errors import MrpError
+from mrptheory.errors import MrpError, MrpWarning
 
 #: command name -> "module:attribute" of its click command or group.
 COMMANDS: dict[str, str] = {
@@ -28,6 +32,51 @@ COMMANDS: dict[str, str] = {
     "dynamics": "mrptheory.commands.dynamics:dynamics",
     "mae": "mrptheory.commands.mae:mae",
 }
+
+
+#: commands that resume an interrupted run when rerun with the same arguments.
+RESUMABLE: frozenset[str] = frozenset({
+    "reproduce", "subspace", "dynamics", "mae pretrain", "mae sweep", "mae finetune",
+    "multiview compare", "multiview regime",
+})
+
+
+def command_of(args: Sequence[str]) -> str:
+    """The (sub-)command named in ``args``: ``"mae sweep"`` for ``mae sweep --quick --out x``."""
+    words = [a for a in args if not a.startswith("-")]
+    if not words:
+        return ""
+    if words[0] in ("mae", "multiview") and len(words) > 1:
+        return f"{words[0]} {words[1]}"
+    return words[0]
+
+
+def interrupted_message(args: Sequence[str]) -> str:
+    """The one line printed on Ctrl-C."""
+    if command_of(args) in RESUMABLE:
+        return ("Aborted: interrupted; rerun the same command to resume where it stopped "
+                "(finished units are kept)")
+    return "Aborted: interrupted"
+
+
+def _help_path(exc: click.UsageError, argv: Sequence[str]) -> str:
+    """The command whose --help explains a usage error (click sometimes reports the group's)."""
+    ctx = exc.ctx
+    path = ctx.command_path if ctx is not None else "mrp"
+    words = command_of(argv).split()
+    if (ctx is None or ctx.parent is None) and words and words[0] in COMMANDS:
+        path = f"{path} {' '.join(words)}"
+    return path
+
+
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """Package warnings in one line; everyone else's keep Python's format (file and line)."""
+    if isinstance(category, type) and issubclass(category, MrpWarning):
+        return f"warning: {message}\n"
+    return _python_format_warning(message, category, filename, lineno, line)
+
+
+_python_format_warning = warnings.formatwarning
 
 
 class UserError(click.ClickException):
@@ -57,6 +106,31 @@ class MrpGroup(click.Group):
             return super().invoke(ctx)
         except MrpError as exc:
             raise UserError(exc) from None
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True, **extra):
+        """Click's main, with every error in one line: usage errors (exit 2) name the flag and
+        point to ``--help`` instead of printing the usage block; Ctrl-C exits 130."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        argv = list(sys.argv[1:] if args is None else args)
+        warnings.formatwarning = _format_warning
+        try:
+            rv = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:  # bare `mrp` / `mrp mae`: the help
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            click.echo(f"Error: {exc.format_message()} (see '{_help_path(exc, argv)} --help')",
+                       err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo(interrupted_message(argv), err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
 
 @click.group(cls=MrpGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -23,6 +23,23 @@ class DatasetNotFoundError(MrpError, FileNotFoundError):
 
 
 class CorruptDatasetError(MrpError):
-    """A data file exists but cannot be parsed (truncated, wrong magic number...); names the file."""
+    """A data file exists but cannot be parsed (truncated, wrong magic number...); names the file.
 
-    exit_code = 1
+    Bad input like any other: the CLI exits with code 2 (``mrp datasets`` reports corrupt files in
+    its table and exits 1).
+    """
+
+
+class CorruptCheckpointError(MrpError):
+    """A checkpoint file exists but cannot be loaded (empty, truncated, not a checkpoint).
+
+    Checkpoints are written atomically, so this means outside damage (a full disk, a partial
+    copy); the message names the file and how to start that run over.
+    """
+
+
+class MrpWarning(UserWarning):
+    """Something the user should know that does not stop the run (e.g. a torn store line).
+
+    The CLI prints these as one ``warning: ...`` line (no source-code location).
+    """

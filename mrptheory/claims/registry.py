@@ -102,19 +102,48 @@ def all_claims() -> dict[str, Claim]:
     return dict(_REGISTRY)
 
 
+#: Phrases in ``measured`` of an inconclusive check that could not run (or could run only in
+#: part) because inputs were missing, e.g. "real data: not run (Fashion-MNIST not found ...)";
+#: such a result is recorded but never reused by a resumed ``mrp reproduce``.
+NOT_RUN_MARKERS: tuple[str, ...] = ("not run", "not measured")
+
+
+def is_final(record: dict[str, Any]) -> bool:
+    """Whether a stored claim record may be reused: it neither crashed nor lacked its inputs."""
+    if record.get("error") or str(record.get("measured", "")).startswith("check failed"):
+        return False
+    measured = str(record.get("measured", ""))
+    return not (record.get("verdict") == Verdict.INCONCLUSIVE.value
+                and any(marker in measured for marker in NOT_RUN_MARKERS))
+
+
 def run_claim(claim: Claim, ctx: ClaimContext) -> dict[str, Any]:
-    """Run one check, never letting an exception escape: a crash is reported as inconclusive."""
+    """Run one check; an exception is recorded, never swallowed silently, and never final.
+
+    A crash must not hide the other claims, so it becomes an inconclusive record carrying
+    ``error`` (type and message) and the traceback in ``details``; the caller reports it (``mrp
+    reproduce`` prints the traceback and exits non-zero) and a resumed run re-runs the check.
+    A user-input error from a check (missing or corrupt data: an MrpError) is "not run".
+    ``final`` is False for both (see :func:`is_final`).
+    """
+    from mrptheory.errors import MrpError
+
     start = time.perf_counter()
+    error = None
     try:
         result = claim.check(ctx)
+    except MrpError as exc:
+        result = ClaimResult(measured=f"not run: {exc}", expectation="",
+                             verdict=Verdict.INCONCLUSIVE)
     except Exception as exc:  # noqa: BLE001 - a broken check must not hide the other claims
+        error = f"{type(exc).__name__}: {exc}"
         result = ClaimResult(
-            measured=f"check failed: {type(exc).__name__}: {exc}",
+            measured=f"check failed: {error}",
             expectation="",
             verdict=Verdict.INCONCLUSIVE,
             details={"traceback": traceback.format_exc()},
         )
-    return {
+    record = {
         "key": claim.claim_id,
         "claim_id": claim.claim_id,
         "paper": claim.paper,
@@ -127,6 +156,10 @@ def run_claim(claim: Claim, ctx: ClaimContext) -> dict[str, Any]:
         "seconds": round(time.perf_counter() - start, 2),
         "quick": ctx.quick,
     }
+    if error is not None:
+        record["error"] = error
+    record["final"] = is_final(record)
+    return record
 
 
 def markdown_table(records: list[dict[str, Any]]) -> str:

@@ -86,11 +86,12 @@ def mae() -> None:
 @device_option
 @progress_option
 @threads_option(default=0)
+@click.option("--fresh", is_flag=True, help="Delete this run's checkpoint and start over.")
 def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, norm_pix: bool,
              embed_dim: int, depth: int, num_heads: int, decoder_dim: int, epochs: int,
              batch_size: int, lr: float, train_samples: int, test_samples: int, probe_samples: int,
              eval_every: int, quick: bool, dataset: str, data_root: str | None, out_dir: str,
-             seed: int, device: str, progress: bool, threads: int) -> None:
+             seed: int, device: str, progress: bool, threads: int, fresh: bool) -> None:
     """Pretrain one model (resumes from its checkpoint if interrupted); probe it along the way."""
     from mrptheory.models.mae import MAEConfig
     from mrptheory.results import save_json
@@ -112,7 +113,15 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
     data = load_splits(dataset, data_root)
     label = f"{method}-p{patch_size}-r{mask_ratio:g}-seed{seed}-{cfg.fingerprint()}"
     run_dir = Path(out_dir) / "mae_runs_cli" / label
-    result = train(cfg, data, run_dir, show_progress=progress, desc=method)
+    from mrptheory.errors import CorruptCheckpointError
+    from mrptheory.train.mae import CHECKPOINT_NAME
+
+    if fresh:
+        (run_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
+    try:
+        result = train(cfg, data, run_dir, show_progress=progress, desc=method)
+    except CorruptCheckpointError as exc:
+        raise CorruptCheckpointError(f"{exc} (or rerun with --fresh)") from None
     record = {"method": "scratch" if method == "supervised" else method,
               "mask_ratio": cfg.model.effective_mask_ratio, "patch_size": patch_size,
               "noise_std": cfg.model.noise_std}

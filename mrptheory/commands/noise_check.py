@@ -7,6 +7,7 @@ import numpy as np
 
 from mrptheory.errors import ConfigError
 from mrptheory.linear.noise import NOISE_SPEC_HELP
+from mrptheory.commands.outputs import writable_file_callback
 
 
 def _parse_shape(text: str | None) -> tuple[int, int, int] | None:
@@ -41,6 +42,7 @@ differs from PCA's. The exact moments are also checked against Monte Carlo.
               help="Monte-Carlo draws for the moment check (0 to skip).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
+              callback=writable_file_callback,
               help="Also save the verdict and evidence as JSON.")
 def noise_check(noise, trials, image_shape, mc_draws, seed, json_path):
     """Print (and optionally save) the never-beneficial verdict on NOISE with its evidence."""

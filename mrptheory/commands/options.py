@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from mrptheory.commands.outputs import writable_out_callback
 from mrptheory.errors import ConfigError
+
 
 device_option = click.option(
     "--device", default="auto", show_default=True,
@@ -13,7 +15,9 @@ device_option = click.option(
 seed_option = click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 out_option = click.option(
     "--out", "out_dir", type=click.Path(file_okay=False), default="paper_figs", show_default=True,
-    help="Folder for figures and their numbers (JSON).",
+    callback=writable_out_callback,
+    help="Folder for figures and their numbers (JSON); created if missing (missing parent "
+         "folders too, with a note). Checked for writability before any work starts.",
 )
 data_root_option = click.option(
     "--data-root", type=click.Path(), default=None,

@@ -4,17 +4,51 @@ Each claim is an executable check with the paper's statement, the measured value
 (with its tolerance) and a verdict. Finished claims are appended to ``OUT/claims.jsonl`` as they
 complete, so an interrupted run resumes where it stopped (``--fresh`` starts over); the table
 goes to ``OUT/claims.md`` and ``OUT/claims.json``.
+
+Resume keys hold a fingerprint of every input (:func:`run_inputs`: mode, seed, device, package
+version, and each data set's folder and files), so a stored verdict is reused only by a run with
+the same inputs: installing or replacing a data set re-runs the claims. A check that crashed or
+could not run (missing data) is recorded but never reused. ``--only`` merges its rows into the
+existing table of the same mode and seed (other claims' rows are kept).
 """
 
 from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
+from typing import Any
 
 import click
 
 from mrptheory.commands.options import data_root_option, device_option, out_option, progress_option, seed_option
 from mrptheory.errors import ConfigError
+
+
+def run_inputs(mode: str, seed: int, device: str, data_root: str | None) -> dict[str, Any]:
+    """Everything a claim's result depends on besides the code's claim id (see module doc).
+
+    Data sets: Fashion-MNIST is read from ``--data-root`` (else its env var / default), the
+    others from their env var / default location, as the claims do; each contributes its folder
+    and its files' identity (:func:`~mrptheory.data.registry.dataset_identity`: a stat, no reading).
+    """
+    import mrptheory
+    from mrptheory.data.registry import DATASET_NAMES, dataset_identity
+
+    data = {name: dataset_identity(name, data_root if name == "fashion-mnist" else None)
+            for name in DATASET_NAMES}
+    return {"mode": mode, "seed": seed, "device": device, "version": mrptheory.__version__,
+            "data": data}
+
+
+def _merge(previous: dict[str, Any] | None, records: list[dict], order: list[str], mode: str,
+           seed: int) -> list[dict]:
+    """Rows of an earlier table (same mode and seed) updated with ``records``, in registry order."""
+    rows: dict[str, dict] = {}
+    if previous and previous.get("mode") == mode and previous.get("seed") == seed:
+        rows = {r["claim_id"]: r for r in previous.get("claims", []) if "claim_id" in r}
+    rows.update({r["claim_id"]: r for r in records})
+    rank = {cid: i for i, cid in enumerate(order)}
+    return sorted(rows.values(), key=lambda r: rank.get(r["claim_id"], len(rank)))
 
 
 @click.command()
@@ -31,9 +65,10 @@ from mrptheory.errors import ConfigError
 @progress_option
 def reproduce(quick, patterns, list_only, fresh, out_dir, data_root, device, seed, progress):
     """Check the papers' claims and write OUT/claims.md (statement, measured, expected, verdict)."""
-    from mrptheory.claims.registry import ClaimContext, all_claims, markdown_table, run_claim
+    from mrptheory.claims.registry import (ClaimContext, all_claims, is_final, markdown_table,
+                                           run_claim)
     from mrptheory.device import resolve_device
-    from mrptheory.results import JsonlStore, save_json
+    from mrptheory.results import JsonlStore, fingerprint, load_json, save_json
 
     claims = all_claims()
     if patterns:
@@ -47,7 +82,8 @@ def reproduce(quick, patterns, list_only, fresh, out_dir, data_root, device, see
         for cid, c in claims.items():
             click.echo(f"{cid:40s} [{c.paper}] {c.statement}")
         return
-    resolve_device(device)  # a bad --device fails here, not inside a check
+    resolved = resolve_device(device)  # a bad --device fails here, not inside a check
+    registry_order = list(all_claims())
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     store = JsonlStore(out / "claims.jsonl")
@@ -56,29 +92,46 @@ def reproduce(quick, patterns, list_only, fresh, out_dir, data_root, device, see
     ctx = ClaimContext(quick=quick, out_dir=out, data_root=data_root, device=device, seed=seed,
                        progress=progress)
     mode = "quick" if quick else "full"
+    inputs = fingerprint(run_inputs(mode, seed, str(resolved), data_root))
     previous = {r["key"]: r for r in store.records()}
     records = []
     for cid, claim in claims.items():
-        key = f"{cid}|{mode}|seed={seed}"
-        if key in previous:
-            click.echo(f"[resume] {cid}: {previous[key]['verdict']} (from {store.path})")
-            records.append(previous[key])
+        key = f"{cid}|{mode}|seed={seed}|inputs={inputs}"
+        old = previous.get(key)
+        if old is not None and is_final(old):
+            click.echo(f"[resume] {cid}: {old['verdict']} (from {store.path})")
+            records.append(old)
             continue
-        click.echo(f"[run] {cid} ...")
+        why = "" if old is None else " (earlier attempt crashed or could not run)"
+        click.echo(f"[run] {cid}{why} ...")
         record = run_claim(claim, ctx)
         record["key"] = key
         store.append(record)
         records.append(record)
         click.echo(f"      {record['verdict']}: {record['measured']}")
-    table = markdown_table(records)
+        if "error" in record:
+            click.echo(record["details"].get("traceback", ""), err=True)
+    earlier = None
+    if patterns and (out / "claims.json").is_file():
+        try:
+            earlier = load_json(out / "claims.json")
+        except (ValueError, OSError):
+            click.echo(f"note: {out / 'claims.json'} is unreadable; writing a table of the "
+                       f"selected claims only", err=True)
+    rows = _merge(earlier if isinstance(earlier, dict) else None, records, registry_order, mode, seed)
+    table = markdown_table(rows)
     header = (f"# Claims checked by `mrp reproduce{' --quick' if quick else ''}`\n\n"
               f"Mode: {mode}; seed {seed}. Verdicts are computed, never edited by hand.\n\n")
     (out / "claims.md").write_text(header + table)
-    save_json(out / "claims.json", {"mode": mode, "seed": seed, "claims": records})
-    counts = {v: sum(r["verdict"] == v for r in records) for v in ("confirmed", "refuted", "inconclusive")}
+    save_json(out / "claims.json", {"mode": mode, "seed": seed, "claims": rows})
+    counts = {v: sum(r["verdict"] == v for r in rows) for v in ("confirmed", "refuted", "inconclusive")}
     click.echo("\n" + table)
+    kept = len(rows) - len(records)
+    merged = f" ({kept} rows kept from the earlier table)" if kept else ""
     click.echo(f"{counts['confirmed']} confirmed, {counts['refuted']} refuted, "
-               f"{counts['inconclusive']} inconclusive; wrote {out / 'claims.md'}")
-    crashed = [r["claim_id"] for r in records if r["measured"].startswith("check failed")]
+               f"{counts['inconclusive']} inconclusive; wrote {out / 'claims.md'}{merged}")
+    crashed = [r["claim_id"] for r in records
+               if "error" in r or r["measured"].startswith("check failed")]
     if crashed:
-        raise click.ClickException(f"checks that crashed (a bug, reported as inconclusive): {', '.join(crashed)}")
+        raise click.ClickException(f"checks that crashed (a bug, reported as inconclusive; rerun to "
+                                   f"retry them): {', '.join(crashed)}")

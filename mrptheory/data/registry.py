@@ -134,6 +134,9 @@ def _locate(name: str, root: str | os.PathLike | None) -> Path:
     path, why = _resolve(name, root)
     if path is None:
         raise DatasetNotFoundError(_not_found_message(name, None, why, ""))
+    if path.exists() and not path.is_dir():
+        raise DatasetNotFoundError(_not_found_message(name, path, why,
+                                                      f"{path} is a file, not a folder"))
     try:
         _SPECS[name].locate(path)
     except DatasetNotFoundError as exc:
@@ -206,3 +209,19 @@ def dataset_status(name: str, root: str | os.PathLike | None = None, *,
     except CorruptDatasetError as exc:
         return DatasetStatus(name, True, where, source, str(exc), None, corrupt=True)
     return DatasetStatus(name, True, where, source, "", summary)
+
+
+def dataset_identity(name: str, root: str | os.PathLike | None = None) -> list | None:
+    """What a resume fingerprint needs to know about data set ``name``'s files.
+
+    ``[resolved folder, folder_identity(folder)]`` (top-level names, sizes, mtimes: a ``stat``
+    per entry, nothing read) for the folder :func:`load_dataset` would read, or None when the
+    data set has no location. Installing, replacing or moving the data changes it.
+    """
+    from mrptheory.results import folder_identity
+
+    try:
+        folder = resolve_root(name, root)
+    except DatasetNotFoundError:
+        return None
+    return [str(folder.resolve()), folder_identity(folder)]

@@ -9,7 +9,9 @@ atomically (temporary file, then rename): a kill during saving never corrupts th
 from __future__ import annotations
 
 import os
+import pickle
 import random
+import zipfile
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from mrptheory.errors import CorruptCheckpointError
 from mrptheory.results import default_file_mode
 
 
@@ -63,13 +66,34 @@ def save_checkpoint(path: str | Path, **state: Any) -> Path:
     return path
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:120]}" if text else type(exc).__name__
+
+
 def load_checkpoint(path: str | Path, restore_rng: bool = True,
                     map_location: str | torch.device = "cpu", **targets: Any) -> dict[str, Any]:
     """Load a checkpoint; objects passed in ``targets`` get ``load_state_dict`` of their entry.
 
     Returns the whole payload (so plain values such as ``epoch`` and ``history`` can be read).
+    An empty, truncated or foreign file raises :class:`~mrptheory.errors.CorruptCheckpointError`
+    naming it (a one-line CLI error, not a traceback or click's bare "Aborted!" for EOFError).
     """
-    payload = torch.load(path, map_location=map_location, weights_only=False)
+    path = Path(path)
+    size = path.stat().st_size if path.exists() else None
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=False)
+    except (EOFError, RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError,
+            AttributeError, ImportError, IndexError, KeyError, OSError) as exc:
+        if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
+            raise
+        why = "empty file" if size == 0 else _first_line(exc)
+        raise CorruptCheckpointError(
+            f"checkpoint {path} is corrupt ({why}); delete it to start that run over"
+        ) from None
+    if not isinstance(payload, dict):
+        raise CorruptCheckpointError(f"checkpoint {path} is corrupt (not a checkpoint payload); "
+                                     f"delete it to start that run over")
     for name, obj in targets.items():
         obj.load_state_dict(payload[name])
     if restore_rng and "rng" in payload:

@@ -17,8 +17,6 @@ One plain loop serves every method of :mod:`mrptheory.models.mae` (each model ex
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -33,7 +31,7 @@ from mrptheory.device import resolve_device
 from mrptheory.errors import ConfigError
 from mrptheory.models.mae import MAEConfig, build_model
 from mrptheory.progress import progress
-from mrptheory.results import to_jsonable
+from mrptheory.results import fingerprint, to_jsonable
 from mrptheory.seeding import seed_everything
 from mrptheory.train.checkpoint import load_checkpoint, save_checkpoint
 from mrptheory.train.mae_eval import (EvalData, autocast, classifier_accuracy, probe_encoder,
@@ -115,7 +113,7 @@ class TrainConfig:
         """Short hash of everything that changes the result (not the device)."""
         d = self.to_dict()
         d.pop("device")
-        return hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
+        return fingerprint(d)
 
 
 @dataclass

@@ -22,8 +22,6 @@ A sweep runs one unit per (arch, part, cut, seed) and appends its record to a
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +35,7 @@ from mrptheory.errors import ConfigError
 from mrptheory.linear.pca import PCABasis
 from mrptheory.models.classifiers import ARCHS, build_classifier
 from mrptheory.progress import progress
-from mrptheory.results import JsonlStore, save_json
+from mrptheory.results import JsonlStore, fingerprint, save_json
 from mrptheory.seeding import seed_everything
 from mrptheory.device import cpu_threads
 from mrptheory.train.supervised import TrainConfig, train_classifier
@@ -143,7 +141,7 @@ class ProjectionConfig:
         """Short hash of everything that changes a unit's result (not the sweep lists)."""
         keep = {k: v for k, v in asdict(self).items() if k not in ("cuts", "parts", "archs",
                                                                      "seeds", "examples")}
-        return hashlib.sha1(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:10]
+        return fingerprint(keep)
 
     def train_config(self, seed: int) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,

@@ -43,3 +43,15 @@ def test_markdown_table_escapes_pipes_and_bolds_verdicts():
                        ClaimContext())
     table = markdown_table([record])
     assert "a \\| b" in table and "**refuted**" in table
+
+
+def test_records_that_crashed_or_lacked_data_are_not_final():
+    from mrptheory.claims.registry import is_final
+
+    done = {"verdict": "refuted", "measured": "0.8 vs 0.9"}
+    assert is_final(done)
+    assert not is_final({"verdict": "inconclusive", "measured": "not run: no data"})
+    assert not is_final({"verdict": "inconclusive",
+                         "measured": "symbolic proof: yes; real data: not run (not found)"})
+    assert not is_final({**done, "error": "RuntimeError: x"})
+    assert is_final({"verdict": "inconclusive", "measured": "difference within noise"})
