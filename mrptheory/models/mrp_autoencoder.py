@@ -185,15 +185,29 @@ class LinearHead(nn.Module):
     """Linear classifier on standardised features: logits = ((h - mean) / std) A^T + b.
 
     ``mean, std: [S, 1, R]`` are fixed from the labelled training set at construction so that the
-    head's learning rate does not depend on the encoder's output scale. ``A: [S, k, R]``, ``b: [S, 1, k]``
-    (zero-initialised).
+    head's learning rate does not depend on the encoder's output scale. ``A: [S, k, R]``,
+    ``b: [S, 1, k]`` (zero-initialised).
+
+    Floor of the per-kernel std (relative, not absolute). A kernel that captured no feature
+    outputs act(<w, x>) ~ (sigma_0 z)^q / (q rho^(q-1)): at sigma_0 = 0.005, q = 4, rho = 0.2
+    that is ~1e-8 with a spread ~1e-9 over samples. Dividing by that spread (the former absolute
+    floor 1e-8) blew such kernels up by ~1e8: their standardised output was noise of order 1,
+    and in fine-tuning the encoder gradient dL/dh = G A / std was ~1e8 times larger for them than
+    for the captured kernels, so the encoder step diverged (fine-tuned accuracy 0.1-0.3 with the
+    linear probe at 0.99). Here std_r is floored at ``rel_floor`` (1e-2) times the largest kernel
+    std of the same seed: kernels that vary less than 1% as much as the strongest one are
+    amplified by at most 100/max_std, i.e. they stay small features instead of becoming unit
+    noise, and the encoder gradient of every kernel is bounded by 100x that of the strongest.
+    Captured kernels (std within a factor 100 of each other) are standardised exactly as before.
     """
 
-    def __init__(self, h_train: torch.Tensor, k: int):
+    def __init__(self, h_train: torch.Tensor, k: int, rel_floor: float = 1e-2):
         super().__init__()
         S, _, R = h_train.shape
+        std = h_train.std(dim=1, keepdim=True).detach()
+        floor = (rel_floor * std.amax(dim=-1, keepdim=True)).clamp_min(1e-30)
         self.register_buffer("mean", h_train.mean(dim=1, keepdim=True).detach())
-        self.register_buffer("std", h_train.std(dim=1, keepdim=True).detach().clamp_min(1e-8))
+        self.register_buffer("std", torch.maximum(std, floor))
         self.A = nn.Parameter(torch.zeros(S, k, R, device=h_train.device))
         self.b = nn.Parameter(torch.zeros(S, 1, k, device=h_train.device))
 

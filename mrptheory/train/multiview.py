@@ -39,6 +39,7 @@ from mrptheory.data.multiview import (STREAM_INIT, STREAM_MASK, STREAM_PRETRAIN,
                                       MultiViewConfig, make_features, sample_multiview,
                                       stream_generator)
 from mrptheory.device import resolve_device
+from mrptheory.errors import MrpError
 from mrptheory.metrics.feature_capture import (accuracy, captured_views_per_class,
                                                kernel_assignment, kernel_feature_correlations,
                                                lottery_hit_rate, lottery_prediction,
@@ -197,6 +198,26 @@ def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().float().cpu().numpy()
 
 
+class DivergenceError(MrpError):
+    """GD produced a non-finite loss or weight: the step size is too large for this setting."""
+
+
+def check_finite(what: str, step: int, lr_text: str, seeds: list[int],
+                 *tensors: torch.Tensor) -> None:
+    """Raise :class:`DivergenceError` if any seed's tensor holds NaN/inf (first axis = seed).
+
+    Called at every log step and at the end of every loop (a NaN or inf weight stays non-finite,
+    so a divergence between two checks is caught at the next one): never silent NaN results.
+    """
+    bad = torch.zeros(tensors[0].shape[0], dtype=torch.bool, device=tensors[0].device)
+    for t in tensors:
+        bad |= ~torch.isfinite(t.detach().reshape(t.shape[0], -1)).all(dim=1)
+    if bool(bad.any()):
+        which = [seeds[i] for i in torch.nonzero(bad).flatten().tolist()]
+        raise DivergenceError(f"{what} diverged by step {step} (non-finite loss/weights for seeds "
+                              f"{which}) with step size {lr_text}: lower the step size")
+
+
 # ----------------------------------------------------------------------------------------------
 # Supervised learning
 # ----------------------------------------------------------------------------------------------
@@ -278,6 +299,8 @@ def train_sl(data_cfg: MultiViewConfig, cfg: SLConfig, seeds: list[int], *,
             logits, D = logits_of(xt, with_grad=step < cfg.steps)
             logp = torch.log_softmax(logits, dim=-1)
             loss = -(logp * onehot).sum(dim=-1).mean(dim=1)  # [S] cross-entropy
+            if step in log_at or step == cfg.steps:
+                check_finite("SL training", step, f"lr={cfg.lr:g}", seeds, loss, w)
             if step in log_at:
                 hist["steps"].append(step)
                 hist["view_corr"].append(_np(sl_view_correlations(w, data.features)))
@@ -382,7 +405,8 @@ def _masks(seeds: list[int], gens: list[torch.Generator], n: int, P: int, keep_p
 def _train_head(head: LinearHead, y: torch.Tensor, steps: int, lr: float, *,
                 h_fixed: torch.Tensor | None = None, encoder: tuple | None = None,
                 encoder_lr: float = 0.0, on_log=None, log_at: set[int] | None = None,
-                desc: str = "", show_progress: bool | None = None) -> None:
+                desc: str = "", show_progress: bool | None = None,
+                seeds: list[int] | None = None) -> None:
     """Full-batch GD on cross-entropy of ``head(h)``, in closed form (no autograd).
 
     Either ``h_fixed`` (linear probe: frozen features ``[S, N, R]``) or
@@ -392,6 +416,7 @@ def _train_head(head: LinearHead, y: torch.Tensor, steps: int, lr: float, *,
     dL/dA = G^T z, dL/db = sum_n G, dL/dh = G A / std.
     """
     S, N = y.shape
+    seeds = list(range(S)) if seeds is None else seeds
     k = head.A.shape[1]
     onehot = torch.nn.functional.one_hot(y, k).to(head.A.dtype)
     A, b = head.A, head.b
@@ -399,6 +424,10 @@ def _train_head(head: LinearHead, y: torch.Tensor, steps: int, lr: float, *,
     bar = progress(total=steps, desc=desc, enabled=show_progress)
     with torch.no_grad():
         for step in range(steps + 1):
+            if (log_at is not None and step in log_at) or step == steps or step % 50 == 0:
+                check_finite(desc or "linear head", step,
+                             f"head lr={lr:g}, encoder lr={encoder_lr:g}", seeds,
+                             A, *(() if encoder is None else (encoder[1],)))
             if on_log is not None and log_at is not None and step in log_at:
                 on_log(step)
             if step == steps:
@@ -453,6 +482,9 @@ def train_mrp(data_cfg: MultiViewConfig, cfg: MRPConfig, seeds: list[int], *,
             loss, grad_w, grad_dec = model.loss_and_grads(xpt, keep, P)
         else:
             loss = model.loss(xp, keep)
+        if step in log_at or step == cfg.steps:
+            check_finite("MRP pretraining", step, f"lr={cfg.lr:g}, decoder_lr={cfg.decoder_lr:g}",
+                         seeds, loss, model.w, model.decoder)
         if step in log_at:
             with torch.no_grad():
                 corr = kernel_feature_correlations(model.w, data.features)
@@ -489,7 +521,7 @@ def train_mrp(data_cfg: MultiViewConfig, cfg: MRPConfig, seeds: list[int], *,
         h_tr, h_tm, h_ts = encode(xt_tr, w_pre), encode(xt_tm, w_pre), encode(xt_ts, w_pre)
     probe = LinearHead(h_tr, k)
     _train_head(probe, data.train.y, cfg.probe_steps, cfg.probe_lr, h_fixed=h_tr,
-                desc="linear probe", show_progress=show_progress)
+                desc="linear probe", show_progress=show_progress, seeds=list(seeds))
     with torch.no_grad():
         probe_multi = accuracy(probe(h_tm), data.test_multi.y)
         probe_single = accuracy(probe(h_ts), data.test_single.y)
@@ -511,7 +543,7 @@ def train_mrp(data_cfg: MultiViewConfig, cfg: MRPConfig, seeds: list[int], *,
 
     _train_head(head, data.train.y, cfg.ft_steps, cfg.ft_lr, encoder=(xt_tr, w_ft, q, rho, P),
                 encoder_lr=cfg.ft_encoder_lr, on_log=log_ft, log_at=ft_log_at, desc="fine-tune",
-                show_progress=show_progress)
+                show_progress=show_progress, seeds=list(seeds))
     res = MRPResult(
         seeds=list(seeds), steps=hist["steps"],
         feature_corr=np.stack(hist["feature_corr"]), multi_kernels=np.stack(hist["multi_kernels"]),

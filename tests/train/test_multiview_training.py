@@ -101,3 +101,46 @@ def test_pixel_target_runs():
     assert np.isfinite(res.loss).all()
     assert res.loss[-3:, 0].mean() < res.loss[:2, 0].mean()  # the decoder learns something
     assert torch.as_tensor(res.w_pretrained).shape == (1, DATA.k * cfg.m, DATA.d)
+
+
+def test_finetuning_keeps_features_at_small_sigma_0():
+    """sigma_0 = 0.005: uncaptured kernels output ~1e-8 with a ~1e-9 spread. The head used to
+    divide by that spread (absolute floor 1e-8), the fine-tuning step diverged and every captured
+    feature was lost (0 of 7 kept, fine-tuned accuracy 0.26 while the probe gave 1.0)."""
+    data = MultiViewConfig(k=4, d=40, P=8, mu=0.0, gamma=1e-4, sigma_p=1e-4)
+    cfg = MRPConfig(sigma_0=0.005, lr=2.0, steps=300, n_train=100, n_pretrain=100, n_test=100,
+                    log_every=50, probe_steps=100, ft_steps=30)
+    res = train_mrp(data, cfg, [0, 1], device="cpu", show_progress=False)
+    s = res.summary
+    assert min(s["features_captured_before_ft"]) >= 4  # pretraining did capture features
+    assert s["features_lost_in_finetune"] == [0, 0]
+    assert res.ft_acc_multi[-1].min() >= 0.9
+    assert res.ft_acc_multi[-1].mean() >= res.probe_acc_multi.mean() - 0.05
+
+
+def test_linear_head_floor_is_relative_to_the_strongest_kernel():
+    from mrptheory.models.mrp_autoencoder import LinearHead
+
+    h = torch.randn(1, 50, 3) * torch.tensor([1.0, 1e-9, 0.5])
+    head = LinearHead(h, k=2)
+    std = head.std.flatten()
+    assert std[1] >= 1e-2 * std.max() * 0.999  # the dead kernel is not blown up by 1e9
+    torch.testing.assert_close(std[[0, 2]], h.std(dim=1).flatten()[[0, 2]])
+
+
+def test_mrp_divergence_raises_a_clear_error_naming_the_step_size():
+    from mrptheory.train.multiview import DivergenceError
+
+    cfg = MRPConfig(lr=40.0, steps=40, n_train=40, n_pretrain=40, n_test=30, log_every=20,
+                    probe_steps=2, ft_steps=2)
+    with pytest.raises(DivergenceError, match="lr=40"):
+        train_mrp(DATA, cfg, [0], device="cpu", show_progress=False)
+
+
+def test_finetune_divergence_raises():
+    from mrptheory.train.multiview import DivergenceError
+
+    cfg = MRPConfig(steps=5, n_train=40, n_pretrain=40, n_test=30, log_every=5, probe_steps=2,
+                    ft_steps=20, ft_encoder_lr=1e12)
+    with pytest.raises(DivergenceError, match="encoder lr=1e\\+12"):
+        train_mrp(DATA, cfg, [0], device="cpu", show_progress=False)
