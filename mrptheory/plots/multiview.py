@@ -18,6 +18,7 @@ from mrptheory.plots.registry import register_figure
 
 def _save(fig, out_dir: Path, name: str, payload: dict | None = None) -> list[Path]:
     """Write ``fig`` as ``payload["figure_name"]`` (when given) or ``name`` into ``out_dir``."""
+    _regime_note(fig, payload)
     if payload is not None and payload.get("figure_name"):
         name = str(payload["figure_name"]) + ".png"
     out_dir = Path(out_dir)
@@ -26,6 +27,17 @@ def _save(fig, out_dir: Path, name: str, payload: dict | None = None) -> list[Pa
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return [path]
+
+
+def _regime_note(fig, payload: dict | None) -> None:
+    """Label a figure whose config is outside the theorem's finite-k regime (bottom annotation
+    with the failing inequalities; nothing inside the regime)."""
+    import textwrap
+
+    label = ((payload or {}).get("regime") or {}).get("label", "")
+    if label:
+        fig.text(0.5, -0.02, "\n".join(textwrap.wrap(label, 130)), ha="center", va="top",
+                 fontsize=7, color="C3")
 
 
 def _band(ax, x, curves: np.ndarray, color: str, label: str) -> None:
@@ -171,8 +183,15 @@ def plot_sweep(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=7)
     ax.set_title("test accuracy")
-    base = payload.get("base_config", {}).get("data", {})
+    base = dict(payload.get("base_config", {}).get("data", {}))
+    if "sigma_p" in base and base["sigma_p"] is None:  # the config's "None" means 1/sqrt(d)
+        base["sigma_p"] = "1/sqrt(d)"
     fig.suptitle(f"sweep over {param} ({len(payload.get('seeds', []))} seeds, mean +- sd); base: "
                  + ", ".join(f"{k}={base[k]}" for k in ("k", "d", "mu", "gamma", "sigma_p")
                              if k in base), fontsize=10)
+    outside = [f"{param}={p['value']:g}" for p in pts
+               if not (p.get("regime") or {}).get("in_regime", True)]
+    if outside:
+        fig.text(0.5, -0.02, f"outside the theorem's regime at {', '.join(outside)} (failing "
+                 "inequalities in the JSON)", ha="center", va="top", fontsize=8, color="C3")
     return _save(fig, out_dir, f"multiview_sweep_{param}.png")

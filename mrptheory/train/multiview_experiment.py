@@ -105,8 +105,13 @@ def run_compare(data_cfg: MultiViewConfig, sl_cfg: SLConfig, mrp_cfg: MRPConfig,
 def build_payloads(common: dict, data_cfg: MultiViewConfig, sl_cfg: SLConfig, mrp_cfg: MRPConfig,
                    sl: SLResult | None, mrp: MRPResult | None) -> dict[str, dict]:
     """Figure payloads (see module docstring) from finished runs."""
+    from mrptheory.train.multiview_regime import combined_report
+
     out: dict[str, dict] = {}
-    common = to_jsonable(common)
+    # every output says whether its config meets the theorem's finite-k conditions
+    common = to_jsonable({**common, "regime": combined_report(
+        data_cfg, sl_cfg if sl is not None else None,
+        mrp_cfg if mrp is not None else None).to_dict()})
     curves: dict[str, Any] = {"figure_kind": "multiview_capture_curves", **common,
                               "capture_threshold": sl_cfg.capture_threshold}
     counts: dict[str, Any] = {"figure_kind": "multiview_captured_views", **common,
@@ -230,7 +235,10 @@ def run_sweep(data_cfg: MultiViewConfig, sl_cfg: SLConfig, mrp_cfg: MRPConfig, p
         key = _key(param, value, cfgs, seeds)
         if key not in done:
             res = run_compare(*cfgs, seeds, device=device, show_progress=show_progress)
+            from mrptheory.train.multiview_regime import combined_report
+
             rec = {"key": key, "param": param, "value": value, "seeds": seeds,
+                   "regime": combined_report(cfgs[0], cfgs[1], cfgs[2]).to_dict(),
                    "config": {"data": cfgs[0], "sl": cfgs[1], "mrp": cfgs[2]},
                    "summary": compare_summary(res),
                    # full metric histories of this point (per seed), for redrawing any figure

@@ -10,7 +10,8 @@ from mrptheory.data.multiview import MultiViewConfig
 from mrptheory.errors import ConfigError
 from mrptheory.train.multiview import MRPConfig, SLConfig, sl_theory_growth, train_mrp, train_sl
 
-DATA = MultiViewConfig(k=4, d=40, P=8, mu=0.1)
+# the first release's noisier data (the "noisy" preset's noise levels) at a seconds-sized scale
+DATA = MultiViewConfig(k=4, d=40, P=8, mu=0.1, gamma=0.03, sigma_p=None)
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +43,7 @@ def test_mrp_batched_equals_looped_seeds():
 
 def test_sl_learns_multiview_data_and_lottery_beats_chance():
     """At a seconds-sized scale SL fits multi-view data; the init-time prediction beats chance."""
-    cfg = SLConfig(steps=100, n_train=100, n_test=150, log_every=50)
+    cfg = SLConfig(steps=100, n_train=100, n_test=150, log_every=50, sigma_0=0.02, lr=1.0)
     res = train_sl(DATA, cfg, [0, 1, 2], device="cpu", show_progress=False)
     assert res.acc_multi[-1].mean() > 0.9
     assert res.acc_multi[0].mean() < 0.5  # it did learn
@@ -53,7 +54,7 @@ def test_sl_learns_multiview_data_and_lottery_beats_chance():
 
 def test_mrp_captures_most_features_and_finetuning_keeps_them():
     cfg = MRPConfig(steps=150, n_train=150, n_pretrain=150, n_test=200, log_every=50,
-                    probe_steps=100, ft_steps=30)
+                    probe_steps=100, ft_steps=30, sigma_0=0.02, lr=1.0)
     res = train_mrp(DATA, cfg, [0, 1, 2], device="cpu", show_progress=False)
     s = res.summary
     assert np.mean(s["frac_features_captured"]) > 0.6  # 0.79 measured at this size (3 seeds)
@@ -65,13 +66,13 @@ def test_mrp_captures_most_features_and_finetuning_keeps_them():
 def test_unnormalised_teacher_target_is_stuck_at_small_init():
     """With raw teacher targets the MRP gradient is of order corr^(2q-1): nothing moves."""
     cfg = MRPConfig(steps=30, n_train=40, n_pretrain=60, n_test=30, log_every=30,
-                    target_norm="none", probe_steps=1, ft_steps=1)
+                    target_norm="none", probe_steps=1, ft_steps=1, sigma_0=0.02, lr=1.0)
     res = train_mrp(DATA, cfg, [0], device="cpu", show_progress=False)
     np.testing.assert_allclose(res.feature_corr[-1], res.feature_corr[0], atol=1e-3)
 
 
 def test_theory_growth_is_increasing_and_cut_at_order_one():
-    g = sl_theory_growth(DATA, SLConfig(), 0.04, list(range(0, 400, 20)))
+    g = sl_theory_growth(DATA, SLConfig(sigma_0=0.02, lr=1.0), 0.04, list(range(0, 400, 20)))
     finite = g[np.isfinite(g)]
     assert finite[0] == pytest.approx(0.04)
     assert np.all(np.diff(finite) > 0)
@@ -141,6 +142,6 @@ def test_finetune_divergence_raises():
     from mrptheory.train.multiview import DivergenceError
 
     cfg = MRPConfig(steps=5, n_train=40, n_pretrain=40, n_test=30, log_every=5, probe_steps=2,
-                    ft_steps=20, ft_encoder_lr=1e12)
+                    ft_steps=20, ft_encoder_lr=1e12, sigma_0=0.02)
     with pytest.raises(DivergenceError, match="encoder lr=1e\\+12"):
         train_mrp(DATA, cfg, [0], device="cpu", show_progress=False)
