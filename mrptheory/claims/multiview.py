@@ -1,9 +1,12 @@
 """Claims of Pan, Zhou & Yan (2022) on multi-view data, checked with the batched simulator.
 
-All five checks share one SL-versus-MRP comparison at the package defaults
-(:class:`~mrptheory.data.multiview.MultiViewConfig`, :class:`~mrptheory.train.multiview.SLConfig`,
-:class:`~mrptheory.train.multiview.MRPConfig`), run once per process and context: 4 seeds when
-``ctx.quick`` (about 25 s on 2 busy CPU cores, run with one torch thread), 16 seeds otherwise. Every expectation and its
+All five checks share one SL-versus-MRP comparison at the package defaults -- the theory-regime
+defaults (:class:`~mrptheory.data.multiview.MultiViewConfig`, :class:`~mrptheory.train.multiview.SLConfig`,
+:class:`~mrptheory.train.multiview.MRPConfig`; conditions in :mod:`mrptheory.train.multiview_regime`),
+run once per process and context: 4 seeds when ``ctx.quick`` (about 40 s on 2 busy CPU cores,
+run with one torch thread), 16 seeds otherwise. A side run of SL at the ``noisy`` preset (outside
+the regime) is reported beside prediction 1 for contrast, never used for a verdict. Every
+claim's conditions say whether the configuration is inside the theorem's finite-k regime. Every expectation and its
 tolerance below was fixed before the first measurement and is printed with the result.
 
 A feature/view counts as captured when its max kernel correlation reaches the configs'
@@ -43,20 +46,17 @@ def _compare(quick: bool, device: str, seed: int, progress: bool) -> CompareResu
 
 
 @lru_cache(maxsize=4)
-def _sl_noise_free(quick: bool, device: str, seed: int) -> dict:
-    """SL at the defaults but without feature noise (gamma = 0) and patch noise (sigma_p = 0).
-
-    Exploration showed that both noise terms leak into the losing view once the winning view is
-    in the activation's linear regime (the kernel's update along a winning-view patch carries
-    that patch's gamma and xi components); at k = 10, d = 100 this is not negligible as it is
-    asymptotically. This run shows how much of prediction 1 returns without the leak.
-    """
+def _sl_noisy(quick: bool, device: str, seed: int) -> dict:
+    """SL at the ``noisy`` preset (the first release's defaults, outside the regime): there the
+    feature and patch noise leak into the losing view once the winner is learned (leak 5-17x the
+    losing view's initial signal), so this side run shows what the regime conditions change."""
     from mrptheory.train.multiview import train_sl
+    from mrptheory.train.multiview_regime import preset_configs
 
-    data_cfg = MultiViewConfig(gamma=0.0, sigma_p=0.0)
+    data_cfg, sl_cfg, _ = preset_configs("noisy")
     dev = resolve_device(device)
     with cpu_threads(1, dev):
-        res = train_sl(data_cfg, SLConfig(), seed_list(4 if quick else 16, seed), device=dev,
+        res = train_sl(data_cfg, sl_cfg, seed_list(4 if quick else 16, seed), device=dev,
                        show_progress=False)
     return {"frac_classes_one_view": float(np.mean(res.summary["frac_classes_one_view"])),
             "frac_classes_two_views": float(np.mean(res.summary["frac_classes_two_views"])),
@@ -75,8 +75,13 @@ def shared_run(ctx: ClaimContext) -> CompareResult:
 
 
 def _conditions(res: CompareResult) -> str:
+    from mrptheory.train.multiview_regime import combined_report
+
     d, s, m = _configs()
-    return (f"k={d.k}, d={d.d}, P={d.P}, mu={d.mu}, gamma={d.gamma}, sigma_p=1/sqrt(d); "
+    label = combined_report(d, s, m).label or "inside the theorem's finite-k regime"
+    return (f"{label}; k={d.k}, d={d.d}, P={d.P}, mu={d.mu}, gamma={d.gamma}, "
+            f"sigma_p={d.noise_std:g}; single-view test weak {d.test_weak_weight}, "
+            f"{d.test_num_noise_features} off-target features in {d.test_feature_noise_range}; "
             f"SL m={s.m}, q={s.q}, rho={s.rho}, sigma_0={s.sigma_0}, lr={s.lr}, steps={s.steps}, "
             f"N={s.n_train}; MRP km={d.k * m.m} kernels, mask_ratio={m.mask_ratio}, "
             f"target={m.target} (EMA {m.ema}, norm {m.target_norm}), steps={m.steps}; "
@@ -109,19 +114,19 @@ def check_sl_one_view(ctx: ClaimContext) -> ClaimResult:
         verdict = Verdict.REFUTED
     else:
         verdict = Verdict.INCONCLUSIVE
-    nf = _sl_noise_free(ctx.quick, str(ctx.device), int(ctx.seed))
+    nf = _sl_noisy(ctx.quick, str(ctx.device), int(ctx.seed))
     return ClaimResult(
         measured=(f"classes with exactly one captured view: {one:.2f} (two views: {two:.2f}, "
                   f"none: {none:.2f}); median final correlation of the weaker view "
                   f"{np.median(loser):.2f} vs initial scale ~{np.median(res.sl.view_corr[0]):.3f}. "
-                  f"Side run without noise (gamma=0, sigma_p=0): one view {nf['frac_classes_one_view']:.2f}, "
+                  f"Side run at the noisy preset (outside the regime): one view {nf['frac_classes_one_view']:.2f}, "
                   f"two {nf['frac_classes_two_views']:.2f}, single-view acc {nf['acc_single']:.2f} "
                   f"(not used for the verdict)"),
         expectation=("fraction of classes with exactly one view >= 0.8 (confirmed); <= 0.5 "
                      "refuted. Tolerance: the theory holds w.h.p. as k -> infinity; at k=10 we "
                      "allow 1 class in 5 to deviate"),
         verdict=verdict, conditions=_conditions(res),
-        details={"summary": s, "final_view_corr": vc.tolist(), "noise_free_side_run": nf})
+        details={"summary": s, "final_view_corr": vc.tolist(), "noisy_preset_side_run": nf})
 
 
 @register_claim("multiview.lottery", paper=PAPER,
@@ -232,3 +237,46 @@ def check_finetune_keeps(ctx: ClaimContext) -> ClaimResult:
         details={"lost_per_seed": s["features_lost_in_finetune"],
                  "before": s["features_captured_before_ft"],
                  "after": s["features_captured_after_ft"]})
+
+
+@register_claim("multiview.lottery_resolution", paper=PAPER,
+                statement="The lottery is exact away from ties: when a class's two initial max "
+                          "correlations differ by a factor >= 1.25, the larger one wins.")
+def check_lottery_resolution(ctx: ClaimContext) -> ClaimResult:
+    """Expectation fixed before measuring: pooled hit rate >= 0.9 over classes whose initial
+    ratio (larger / smaller max correlation) is >= 1.25. Why: under the polynomial phase
+    dG/dt ~ G^(q-1) the blow-up time scales as G(0)^-(q-2), so a 25% head start is a 1.25^2 =
+    1.56x shorter blow-up time at q = 4, and the loser has then grown only by a factor
+    (1 - 1/1.56)^(-1/2) ~ 1.7, still deep in the flat region (sigma_0 / rho = 0.025); the 0.1
+    allowance covers the leak terms, discrete steps and m = 4 kernels per view at k = 10.
+    Classes nearer a tie are reported, not judged."""
+    from mrptheory.metrics.feature_capture import lottery_resolution
+    import torch
+
+    res = shared_run(ctx)
+    r = lottery_resolution(torch.as_tensor(res.sl.view_corr[0]),
+                           torch.as_tensor(res.sl.view_corr[-1]))
+    far = [i for i, lo in enumerate(r["edges"][:-1]) if lo >= 1.25]
+    n = sum(r["counts"][i] for i in far)
+    h = sum(r["hits"][i] for i in far)
+    near_n = sum(c for i, c in enumerate(r["counts"]) if i not in far)
+    near_h = sum(c for i, c in enumerate(r["hits"]) if i not in far)
+    p = h / n if n else float("nan")
+    lo, hi = _wilson(p, n) if n else (float("nan"), float("nan"))
+    if n < 10:
+        verdict = Verdict.INCONCLUSIVE
+    elif p >= 0.9:
+        verdict = Verdict.CONFIRMED
+    elif hi < 0.9:
+        verdict = Verdict.REFUTED
+    else:
+        verdict = Verdict.INCONCLUSIVE
+    bins = ", ".join(f"[{a:g},{b:g}): {hh}/{cc}" for a, b, hh, cc in
+                     zip(r["edges"][:-1], r["edges"][1:], r["hits"], r["counts"]))
+    return ClaimResult(
+        measured=(f"hit rate {p:.2f} on {n} classes with initial ratio >= 1.25 (95% CI "
+                  f"{lo:.2f}-{hi:.2f}); near ties (< 1.25): {near_h}/{near_n}. Per bin: {bins}"),
+        expectation=("hit rate >= 0.9 for ratio >= 1.25 (confirmed); refuted when the 95% Wilson "
+                     "interval lies below 0.9; inconclusive with < 10 such classes. Tolerance: "
+                     "0.1 for leak, discrete steps and finite m, k (see the check's docstring)"),
+        verdict=verdict, conditions=_conditions(res), details={"resolution": r, "ci95": [lo, hi]})

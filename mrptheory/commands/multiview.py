@@ -288,4 +288,37 @@ def compare(sweep_spec: str | None, **kw) -> None:
                f"MRP {res.mrp.seconds:.1f}s)")
 
 
+@multiview.command()
+@_data_options
+@_model_options
+@_mrp_options
+@_run_options
+@click.option("--map", "maps", type=click.Choice(["leak_gap", "mu_d", "all"]), default="all",
+              show_default=True, help="Which regime map to run.")
+@click.option("--quick", is_flag=True,
+              help="2 x 2 grid per map, 200 samples per set (a few minutes on 2 CPU cores).")
+def regime(maps: str, quick: bool, **kw) -> None:
+    """Regime maps: 2-D sweeps (leak ratio x sigma_0/rho; mu x d) with each prediction's verdict
+    per cell, heat maps with the boundary where it stops holding and the theory's regime
+    boundary. Resumable: finished cells are kept in --out/multiview_regime_<map>.jsonl."""
+    from mrptheory.plots.multiview import plot_regime
+    from mrptheory.train.multiview_regime_map import boundary_summary, run_regime_map
+
+    src = click.get_current_context().get_parameter_source("n_seeds")
+    if src == click.core.ParameterSource.DEFAULT:  # not given: 2 seeds per cell quick, 4 full
+        kw["n_seeds"] = 2 if quick else 4
+    (data_cfg, sl_cfg, mrp_cfg), device, seeds = _setup(kw)
+    out = Path(kw["out_dir"])
+    for name in (("leak_gap", "mu_d") if maps == "all" else (maps,)):
+        payload = run_regime_map(name, (data_cfg, sl_cfg, mrp_cfg), seeds,
+                                 out / f"multiview_regime_{name}.jsonl", quick=quick,
+                                 device=device, show_progress=kw["progress"])
+        payload["figure_name"] = f"multiview_regime_{name}"
+        save_json(out / f"multiview_regime_{name}.json", payload)
+        for p in plot_regime(payload, out) + [out / f"multiview_regime_{name}.json"]:
+            click.echo(f"wrote {p}")
+        for pred, line in boundary_summary(payload).items():
+            click.echo(f"  {name} {pred}: {line}")
+
+
 __all__ = ["multiview", "build_configs"]

@@ -130,8 +130,13 @@ def build_payloads(common: dict, data_cfg: MultiViewConfig, sl_cfg: SLConfig, mr
         counts.update({"sl_hist": [int((sl_counts == c).sum()) for c in (0, 1, 2)],
                        "sl_counts": sl_counts})
         acc["SL"] = {"multi": sl.acc_multi[-1], "single": sl.acc_single[-1]}
+        from mrptheory.metrics.feature_capture import lottery_resolution
+
         out["multiview_lottery"] = {
             "figure_kind": "multiview_lottery", **common,
+            # hit rate per bin of the initial ratio of the two views' max correlations
+            "resolution": lottery_resolution(torch.as_tensor(sl.view_corr[0]),
+                                             torch.as_tensor(sl.view_corr[-1])),
             "hit_rate_all": sl.summary["lottery_hit_rate_all"],
             "hit_rate_one_view": sl.summary["lottery_hit_rate_one_view"],
             "frac_classes_one_view": sl.summary["frac_classes_one_view"],
