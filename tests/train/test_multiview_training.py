@@ -145,3 +145,27 @@ def test_finetune_divergence_raises():
                     ft_steps=20, ft_encoder_lr=1e12, sigma_0=0.02)
     with pytest.raises(DivergenceError, match="encoder lr=1e\\+12"):
         train_mrp(DATA, cfg, [0], device="cpu", show_progress=False)
+
+
+def test_theory_growth_matches_simulated_winner_in_the_early_phase():
+    """Twin test of sl_theory_growth (Allen-Zhu & Li's tensor-power-like recursion
+    Gamma_{t+1} = Gamma_t + lr (1/k)(1 - 1/k) E[sum_p z_p act'(Gamma_t z_p + <w, xi_p>)]),
+    started from each class's own initial winner correlation, against the simulation: the step at
+    which the winning view first reaches 0.05 (= rho/4, early phase: logits still ~0). Tolerance
+    fixed before measuring: every class within 25% or 2 steps, median ratio in [0.8, 1.25]."""
+    data = MultiViewConfig(k=4, d=40, P=8, mu=0.0, gamma=1e-4, sigma_p=1e-4)
+    cfg = SLConfig(sigma_0=0.01, lr=8.0, steps=150, n_train=200, n_test=20, log_every=1)
+    res = train_sl(data, cfg, [0, 1], device="cpu", show_progress=False)
+    vc = res.view_corr  # [L, S, k, 2]
+    win = vc[-1].argmax(-1)
+    ratios = []
+    for s in range(2):
+        for i in range(data.k):
+            w = vc[:, s, i, win[s, i]]
+            assert (w >= 0.05).any()
+            sim = int(np.argmax(w >= 0.05))
+            th = sl_theory_growth(data, cfg, float(w[0]), res.steps, n_mc=2000)
+            pred = int(np.argmax(np.nan_to_num(th, nan=9.0) >= 0.05))
+            assert abs(sim - pred) <= max(0.25 * pred, 2), (s, i, sim, pred)
+            ratios.append(sim / pred)
+    assert 0.8 <= np.median(ratios) <= 1.25
