@@ -280,3 +280,80 @@ def check_lottery_resolution(ctx: ClaimContext) -> ClaimResult:
                      "interval lies below 0.9; inconclusive with < 10 such classes. Tolerance: "
                      "0.1 for leak, discrete steps and finite m, k (see the check's docstring)"),
         verdict=verdict, conditions=_conditions(res), details={"resolution": r, "ci95": [lo, hi]})
+
+
+@lru_cache(maxsize=4)
+def _regime_map(quick: bool, device: str, seed: int, out_dir: str, progress: bool) -> dict:
+    """The leak x sigma_0/rho map the boundary claims read: in quick mode the 3-cell slice along
+    the leak axis at sigma_0/rho = 0.025 (2 seeds, 200 samples per set: ~40 s), otherwise the full
+    leak_gap grid (4 seeds, default sizes). Resumable store and figure in ``out_dir``."""
+    from pathlib import Path
+
+    from mrptheory.plots.multiview import plot_regime
+    from mrptheory.train.multiview_regime_map import CLAIM_SLICE, run_regime_map
+
+    dev = resolve_device(device)
+    out = Path(out_dir)
+    name = "multiview_regime_leak_gap_claims"
+    with cpu_threads(1, dev):
+        payload = run_regime_map("leak_gap", _configs(), seed_list(2 if quick else 4, seed),
+                                 out / f"{name}.jsonl", quick=quick, device=dev,
+                                 show_progress=progress, grid=CLAIM_SLICE if quick else None)
+    payload["figure_name"] = name
+    save_json(out / f"{name}.json", payload)
+    plot_regime(payload, out)
+    return payload
+
+
+def _boundary_claim(ctx: ClaimContext, pred: str) -> ClaimResult:
+    """Where prediction ``pred`` holds on the regime map. Expectation (fixed before measuring):
+    it holds in every map cell inside the theorem's finite-k regime (confirmed); refuted if it
+    fails in more than half of the inside cells; otherwise inconclusive. Cells outside the regime
+    are recorded (where the prediction stops holding), not judged."""
+    from mrptheory.train.multiview_regime_map import PREDICTIONS
+
+    pay = _regime_map(ctx.quick, str(ctx.device), int(ctx.seed), str(ctx.out_dir),
+                      bool(ctx.progress))
+    inside = [c for c in pay["cells"] if c["regime"]["in_regime"]]
+    outside = [c for c in pay["cells"] if not c["regime"]["in_regime"]]
+    ok_in = sum(c["verdicts"][pred]["holds"] for c in inside)
+    if not inside:
+        verdict = Verdict.INCONCLUSIVE
+    elif ok_in == len(inside):
+        verdict = Verdict.CONFIRMED
+    elif ok_in < len(inside) / 2:
+        verdict = Verdict.REFUTED
+    else:
+        verdict = Verdict.INCONCLUSIVE
+
+    def fmt(cells):
+        return ", ".join(f"({c['x']:g}, {c['y']:g}): {c['verdicts'][pred]['value']:.2f} "
+                         f"{'holds' if c['verdicts'][pred]['holds'] else 'fails'}" for c in cells)
+
+    title, stat, _ = PREDICTIONS[pred]
+    return ClaimResult(
+        measured=(f"{stat} per cell (leak ratio, sigma_0/rho): inside the regime {fmt(inside)}; "
+                  f"outside {fmt(outside)}"),
+        expectation=(f"{title} holds (same threshold as its main claim) in every cell inside the "
+                     "theorem's finite-k regime (confirmed); refuted if it fails in more than half "
+                     "of them. Outside cells only locate the boundary"),
+        verdict=verdict,
+        conditions=(f"regime map leak_gap, {'quick 3-cell slice at sigma_0/rho=0.025, 200 samples' if ctx.quick else 'full grid'}"
+                    f", {len(pay['seeds'])} seeds per cell; other settings at the regime defaults"),
+        details={"cells": [{"x": c["x"], "y": c["y"], "in_regime": c["regime"]["in_regime"],
+                            **c["verdicts"][pred]} for c in pay["cells"]]})
+
+
+def _register_boundary_claims() -> None:
+    from mrptheory.train.multiview_regime_map import PREDICTIONS
+
+    for pred, (title, _stat, _thr) in PREDICTIONS.items():
+        def check(ctx: ClaimContext, pred: str = pred) -> ClaimResult:
+            return _boundary_claim(ctx, pred)
+
+        register_claim(f"multiview.regime_boundary.{pred}", paper=PAPER,
+                       statement=f"Regime map: {title} holds inside the theorem's finite-k regime; "
+                                 "where it stops holding outside is recorded.")(check)
+
+
+_register_boundary_claims()

@@ -33,7 +33,7 @@ _MODEL_OPTS = ("m", "q", "rho", "sigma_0", "lr", "steps", "n_train", "n_test", "
 _MRP_OPTS = {"mask_ratio": "mask_ratio", "target": "target", "ema": "ema",
              "target_norm": "target_norm", "mrp_steps": "steps", "decoder_lr": "decoder_lr",
              "ft_steps": "ft_steps", "probe_steps": "probe_steps", "n_pretrain": "n_pretrain",
-             "mrp_lr": "lr"}
+             "mrp_lr": "lr", "decoder_init": "decoder_init", "decoder_shape": "decoder_shape"}
 
 
 def _stack(options: list, fn):
@@ -85,6 +85,10 @@ def _mrp_options(fn):
         click.option("--ema", type=float, default=None, help="Teacher EMA tau (0.99)."),
         click.option("--target-norm", type=str, default=None,
                      help="Teacher target normalisation: batch (default), layer or none."),
+        click.option("--decoder-init", type=str, default=None,
+                     help="Decoder initialisation: identity (default) or random."),
+        click.option("--decoder-shape", type=str, default=None,
+                     help="Decoder shape: full R x R (default) or diagonal."),
         click.option("--mrp-lr", type=float, default=None,
                      help="MRP pretraining step size (4; overrides --lr for MRP)."),
         click.option("--decoder-lr", type=float, default=None, help="Decoder step size (1.0)."),

@@ -61,6 +61,7 @@ STREAM_TEST_MULTI = 3
 STREAM_TEST_SINGLE = 4
 STREAM_INIT = 5
 STREAM_MASK = 6
+STREAM_DECODER = 7
 
 
 def stream_generator(seed: int, stream: int, device: torch.device | str = "cpu") -> torch.Generator:

@@ -79,17 +79,31 @@ class MRPAutoEncoder(nn.Module):
     """
 
     def __init__(self, w: torch.Tensor, q: int, rho: float, *, target: str = "teacher",
-                 d: int | None = None, target_norm: str = "none"):
+                 d: int | None = None, target_norm: str = "none", decoder_init: str = "identity",
+                 decoder_shape: str = "full", decoder_random: torch.Tensor | None = None):
+        """``decoder_init``: "identity" (default) or "random" (``decoder_random``, a standard
+        normal ``[S, R, R]`` drawn per seed by the caller, scaled to N(0, 1/R); teacher target
+        only). ``decoder_shape``: "full" R x R map (default) or "diagonal" (one scale per
+        kernel: the decoder cannot mix kernels; its off-diagonal gradient is dropped)."""
         super().__init__()
         S, R, dim = w.shape
         self.q, self.rho, self.target, self.target_norm = q, rho, target, target_norm
+        self.decoder_shape = decoder_shape
         self.w = nn.Parameter(w)
         self._work_student: dict = {}  # scratch buffers of loss_and_grads (reused every step)
         self._work_teacher: dict = {}
         self._teacher_state: dict = {}  # cached teacher pre-activations (see loss_and_grads)
         if target == "teacher":
             eye = torch.eye(R, device=w.device, dtype=w.dtype)
-            self.decoder = nn.Parameter(eye.expand(S, R, R).clone())
+            if decoder_init == "random":
+                if decoder_random is None:
+                    raise ValueError("decoder_init='random' needs decoder_random [S, R, R]")
+                dec = decoder_random.to(w) / R ** 0.5
+                if decoder_shape == "diagonal":
+                    dec = dec * eye
+            else:
+                dec = eye.expand(S, R, R).clone()
+            self.decoder = nn.Parameter(dec)
             self.register_buffer("w_teacher", w.detach().clone())
         else:
             self.decoder = nn.Parameter(torch.zeros(S, R, dim, device=w.device, dtype=w.dtype))
@@ -164,6 +178,9 @@ class MRPAutoEncoder(nn.Module):
         loss = 0.5 * err.pow(2).sum(dim=-1).mean(dim=1)
         err.mul_(1.0 / N)
         grad_dec = torch.bmm(err.transpose(1, 2), h)
+        if self.decoder_shape == "diagonal":
+            grad_dec = grad_dec * torch.eye(grad_dec.shape[-1], device=grad_dec.device,
+                                            dtype=grad_dec.dtype)
         grad_w = conv_weight_grad(xt, D, torch.bmm(err, dec), self.q, self.rho)
         return loss, grad_w, grad_dec
 

@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from mrptheory.data.multiview import (STREAM_INIT, STREAM_MASK, STREAM_PRETRAIN, STREAM_TEST_MULTI,
+from mrptheory.data.multiview import (STREAM_DECODER, STREAM_INIT, STREAM_MASK, STREAM_PRETRAIN, STREAM_TEST_MULTI,
                                       STREAM_TEST_SINGLE, STREAM_TRAIN, MultiViewBatch,
                                       MultiViewConfig, make_features, sample_multiview,
                                       stream_generator)
@@ -116,6 +116,9 @@ class MRPConfig:
         ema: teacher EMA coefficient tau (data2vec-style mean teacher; 0 = current student).
         target_norm: ``"batch"`` (per-kernel unit RMS over the batch; default), ``"layer"`` or
             ``"none"`` (see :mod:`mrptheory.models.mrp_autoencoder`).
+        decoder_init, decoder_shape: the one-layer decoder's initialisation (``"identity"``,
+            default, or ``"random"`` N(0, 1/R)) and shape (``"full"`` R x R, default, or
+            ``"diagonal"``: one scale per kernel); the paper does not pin either.
         lr: encoder GD step size in pretraining.
         decoder_lr: decoder GD step size (the one-layer linear decoder is trained with the
             encoder, as in an auto-encoder; 0 keeps the identity-initialised decoder fixed).
@@ -143,6 +146,8 @@ class MRPConfig:
     target: str = "teacher"
     ema: float = 0.99
     target_norm: str = "batch"
+    decoder_init: str = "identity"
+    decoder_shape: str = "full"
     lr: float = 4.0
     decoder_lr: float = 1.0
     steps: int = 500
@@ -166,6 +171,8 @@ class MRPConfig:
         self.target = check_choice("target", self.target, ("teacher", "pixel"))
         self.ema = check_float("ema", self.ema, 0.0, 1.0, high_open=True)
         self.target_norm = check_choice("target_norm", self.target_norm, ("batch", "layer", "none"))
+        self.decoder_init = check_choice("decoder_init", self.decoder_init, ("identity", "random"))
+        self.decoder_shape = check_choice("decoder_shape", self.decoder_shape, ("full", "diagonal"))
         for name in ("lr", "probe_lr", "ft_lr"):
             setattr(self, name, check_float(name, getattr(self, name), 0.0, None, low_open=True))
         for name in ("decoder_lr", "ft_encoder_lr"):
@@ -497,7 +504,11 @@ def train_mrp(data_cfg: MultiViewConfig, cfg: MRPConfig, seeds: list[int], *,
     k, d, P = data_cfg.k, data_cfg.d, data_cfg.P
     R = k * cfg.m
     w0 = gaussian_kernels((R, d), cfg.sigma_0, seeds, STREAM_INIT, device)
-    model = MRPAutoEncoder(w0, cfg.q, cfg.rho, target=cfg.target, target_norm=cfg.target_norm)
+    model = MRPAutoEncoder(w0, cfg.q, cfg.rho, target=cfg.target, target_norm=cfg.target_norm,
+                           decoder_init=cfg.decoder_init, decoder_shape=cfg.decoder_shape,
+                           decoder_random=(gaussian_kernels((R, R), 1.0, seeds, STREAM_DECODER,
+                                                            device)
+                                           if cfg.decoder_init == "random" else None))
     mask_gens = [stream_generator(s, STREAM_MASK, device) for s in seeds]
     xp = data.pretrain.x
     xpt = patches_t(xp)

@@ -16,6 +16,10 @@ P1 SL one-view fraction >= 0.8; P2 lottery hit rate >= 0.8; P3 MRP features capt
 and multi-feature kernels <= 5%; P4 SL single-view accuracy within 0.5 +- 0.15 and MRP-FT
 single-view >= 0.9; P5 features lost in fine-tuning <= 5% of 2k.
 
+A cell whose MRP pretraining diverges at the configured step size is rerun with the MRP step size
+halved (up to 4 times; recorded in the cell as ``mrp_lr_diverged`` / ``mrp_lr_used``): the map
+asks where the predictions hold as a function of the data, not of one step size.
+
 Each finished cell is appended to a :class:`~mrptheory.results.JsonlStore` keyed by the cell's
 configs and seeds, so an interrupted map resumes. ``quick`` uses a 3 x 2 grid per map, 2 seeds
 and 200 training/pretraining/test samples per seed (N = 200 keeps mu N <= k at mu = 0.02), same
@@ -35,7 +39,7 @@ import torch
 from mrptheory.data.multiview import MultiViewConfig
 from mrptheory.progress import progress
 from mrptheory.results import JsonlStore, to_jsonable
-from mrptheory.train.multiview import MRPConfig, SLConfig
+from mrptheory.train.multiview import DivergenceError, MRPConfig, SLConfig
 from mrptheory.train.multiview_regime import (LEAK_MARGIN, MAX_SIGMA0_OVER_RHO, combined_report,
                                               expected_max_normal, gamma_final_estimate)
 
@@ -54,6 +58,9 @@ GRIDS = {
     True: {"leak_gap": ([0.03, 1.0, 30.0], [0.025, 0.1]),
            "mu_d": ([60, 160], [0.02, 0.1, 0.2])},
 }
+#: the slice `mrp reproduce --quick` measures for the regime-boundary claims (leak axis at the
+#: default sigma_0 / rho = 0.025; 3 cells of the quick grid's size)
+CLAIM_SLICE = ([0.03, 1.0, 30.0], [0.025])
 
 
 def cell_configs(map_name: str, x: float, y: float, base: tuple, quick: bool):
@@ -102,26 +109,43 @@ def _key(map_name: str, cfgs: tuple, seeds: list[int]) -> str:
 
 def run_regime_map(map_name: str, base: tuple, seeds: list[int], store_path: str | Path, *,
                    quick: bool = False, device: str | torch.device = "cpu",
-                   show_progress: bool | None = None) -> dict:
-    """Run (or resume) one map; returns its ``multiview_regime`` payload."""
+                   show_progress: bool | None = None,
+                   grid: tuple[list, list] | None = None) -> dict:
+    """Run (or resume) one map; returns its ``multiview_regime`` payload.
+
+    ``grid``: (x values, y values) instead of :data:`GRIDS` (cells sized as ``quick`` says)."""
     from mrptheory.train.multiview_experiment import compare_summary, run_compare
 
-    xs, ys = GRIDS[quick][map_name]
+    xs, ys = grid if grid is not None else GRIDS[quick][map_name]
     store = JsonlStore(store_path)
     done = {r["key"]: r for r in store.records() if "key" in r}
     cells = []
-    grid = [(x, y) for y in ys for x in xs]
-    for x, y in progress(grid, desc=f"regime map {map_name}", enabled=show_progress):
+    points = [(x, y) for y in ys for x in xs]
+    for x, y in progress(points, desc=f"regime map {map_name}", enabled=show_progress):
         cfgs = cell_configs(map_name, x, y, base, quick)
         key = _key(map_name, cfgs, seeds)
         if key not in done:
-            res = run_compare(*cfgs, seeds, device=device, show_progress=False)
+            # step-size control: the map is about the data regime, so a cell whose MRP
+            # pretraining diverges at the default step size (the high-noise cells) is rerun with
+            # the MRP step size halved, up to 4 times; the step sizes that diverged are recorded
+            diverged, run_cfgs = [], cfgs
+            while True:
+                try:
+                    res = run_compare(*run_cfgs, seeds, device=device, show_progress=False)
+                    break
+                except DivergenceError:
+                    if len(diverged) >= 4:
+                        raise
+                    diverged.append(run_cfgs[2].lr)
+                    run_cfgs = (run_cfgs[0], run_cfgs[1],
+                                dataclasses.replace(run_cfgs[2], lr=run_cfgs[2].lr / 2))
             summary = compare_summary(res)
             summary["num_kernels"] = cfgs[0].k * cfgs[2].m
             rec = {"key": key, "map": map_name, "x": x, "y": y, "seeds": seeds,
                    "config": {"data": cfgs[0], "sl": cfgs[1], "mrp": cfgs[2]},
                    "regime": combined_report(*cfgs).to_dict(), "summary": summary,
                    "verdicts": verdicts(summary, 2 * cfgs[0].k),
+                   "mrp_lr_used": run_cfgs[2].lr, "mrp_lr_diverged": diverged,
                    "seconds": res.sl.seconds + res.mrp.seconds}
             store.append(rec)
             done[key] = to_jsonable(rec)
@@ -152,5 +176,5 @@ def boundary_summary(payload: dict) -> dict[str, str]:
     return out
 
 
-__all__ = ["GRIDS", "PREDICTIONS", "run_regime_map", "cell_configs", "verdicts",
+__all__ = ["GRIDS", "CLAIM_SLICE", "PREDICTIONS", "run_regime_map", "cell_configs", "verdicts",
            "boundary_summary"]

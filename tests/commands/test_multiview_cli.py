@@ -103,3 +103,25 @@ def test_presets_label_outputs_outside_the_regime(tmp_path):
     assert payload["config"]["data"]["gamma"] == 0.03  # the preset's value
     assert not payload["regime"]["in_regime"]
     assert "feature-noise leak" in payload["regime"]["label"]
+
+
+def test_regime_map_writes_heat_maps_and_resumes(tmp_path):
+    # the full grid (4 x 3) at TINY sizes: --quick would raise the sample sizes to 200
+    args = ["multiview", "regime", *TINY, "--out", str(tmp_path), "--map", "leak_gap",
+            "--seeds", "1"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    store = tmp_path / "multiview_regime_leak_gap.jsonl"
+    assert len(store.read_text().splitlines()) == 12
+    payload = json.loads((tmp_path / "multiview_regime_leak_gap.json").read_text())
+    assert payload["figure_kind"] == "multiview_regime"
+    cell = payload["cells"][0]
+    assert set(cell["verdicts"]) == {"P1", "P2", "P3", "P4", "P5"}
+    assert "in_regime" in cell["regime"]
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0
+    assert len(store.read_text().splitlines()) == 12  # nothing recomputed
+    redo = CliRunner().invoke(main, ["plot", str(tmp_path / "multiview_regime_leak_gap.json"),
+                                     "--out", str(tmp_path / "redo")])
+    assert redo.exit_code == 0, redo.output
+    assert (tmp_path / "redo" / "multiview_regime_leak_gap.png").exists()

@@ -66,3 +66,17 @@ def test_memory_estimate_scales_and_refuses_with_one_line():
     with pytest.raises(ConfigError, match=r"needs about .* but only .* is the given limit"):
         check_memory(data, 4, "cpu", SLConfig(), MRPConfig(), limit=one)
     assert check_memory(data, 1, "cpu", SLConfig(), MRPConfig(), limit=2 * one) == one
+
+
+def test_regime_map_cell_configs_and_verdicts():
+    from mrptheory.train.multiview_regime import gamma_final_estimate
+    from mrptheory.train.multiview_regime_map import cell_configs
+
+    base = preset_configs("theory")
+    data, sl, mrp = cell_configs("leak_gap", 1.0, 0.05, base, quick=True)
+    assert sl.sigma_0 == pytest.approx(0.05 * sl.rho) and mrp.sigma_0 == sl.sigma_0
+    leak = data.sigma_p * gamma_final_estimate(data) / (sl.sigma_0 * expected_max_normal(sl.m))
+    assert leak == pytest.approx(1.0)
+    assert sl.n_train == 200 and mrp.n_pretrain == 200
+    data, _, _ = cell_configs("mu_d", 160, 0.1, base, quick=False)
+    assert (data.d, data.mu) == (160, 0.1)
