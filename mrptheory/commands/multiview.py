@@ -285,7 +285,9 @@ def compare(sweep_spec: str | None, **kw) -> None:
         return
     res = run_compare(data_cfg, sl_cfg, mrp_cfg, seeds, device=device,
                       show_progress=kw["progress"])
-    for p in _write(res.payloads, out):
+    # the noisy preset's figures sit beside the theory-regime ones instead of replacing them
+    prefix = "noisy_" if kw.get("preset") == "noisy" else ""
+    for p in _write(res.payloads, out, prefix=prefix):
         click.echo(f"wrote {p}")
     _echo_summary(res.payloads)
     click.echo(f"  ({len(seeds)} seeds on {device}; SL {res.sl.seconds:.1f}s, "

@@ -72,8 +72,12 @@ def plot_capture_curves(payload: dict[str, Any], out_dir: Path) -> list[Path]:
             _band(ax, steps, lo.reshape(L, -1), "C1", "other view")
             th = np.asarray(payload.get("sl_theory_winner", []), dtype=float)
             if th.size == L:
-                ax.plot(steps, th, "k--", lw=1, label="theory (early phase, winner)")
-            ax.set_title("SL: max_r <w_{i,r}, v_{i,l}> per class")
+                ax.plot(steps, th, "k--", lw=1.2, label="theory recursion from the median "
+                                                        "initial winner (cut past 2)")
+            # log scale: the early, polynomial phase (where the theory applies) spans decades
+            ax.set_yscale("log")
+            ax.set_ylim(max(1e-4, 0.3 * float(np.nanmin(np.abs(w[0])) or 1e-3)), None)
+            ax.set_title("SL: max_r <w_{i,r}, v_{i,l}> per class (log scale)")
         else:
             steps = np.asarray(payload["mrp_steps"])
             fc = np.asarray(payload["mrp_feature_corr"], dtype=float)  # [L, S, 2k]
@@ -87,7 +91,7 @@ def plot_capture_curves(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         ax.axhline(thr, color="grey", lw=0.8, ls="--", label=f"capture threshold {thr:g}")
         ax.set_xlabel("GD step")
         ax.set_ylabel("correlation")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7, loc="center right" if p == "sl" else "lower right")
     n = len(payload.get("seeds", []))
     fig.suptitle(f"Feature capture over training ({n} seeds; median, 10-90% band)")
     return _save(fig, out_dir, "multiview_capture_curves.png", payload)
@@ -179,7 +183,7 @@ def plot_lottery(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         ax.set_xlabel("initial ratio larger / smaller max correlation of a class's two views")
         ax.set_ylim(0, 1.05)
         ax.set_title("lottery resolution (theory: exact except near ratio 1)", fontsize=9)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="center right")
     fig.tight_layout()
     return _save(fig, out_dir, "multiview_lottery.png", payload)
 
@@ -217,7 +221,7 @@ def plot_sweep(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         base["sigma_p"] = "1/sqrt(d)"
     fig.suptitle(f"sweep over {param} ({len(payload.get('seeds', []))} seeds, mean +- sd); base: "
                  + ", ".join(f"{k}={base[k]}" for k in ("k", "d", "mu", "gamma", "sigma_p")
-                             if k in base), fontsize=10)
+                             if k in base and k != param), fontsize=10)
     outside = [f"{param}={p['value']:g}" for p in pts
                if not (p.get("regime") or {}).get("in_regime", True)]
     if outside:
