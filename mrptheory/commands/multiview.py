@@ -174,7 +174,9 @@ def _write(payloads: dict[str, dict], out: Path, prefix: str = "") -> list[Path]
 def _echo_summary(payloads: dict[str, dict]) -> None:
     regime = next((p.get("regime") for p in payloads.values() if p.get("regime")), None)
     if regime is not None:
-        click.echo("  " + (regime["label"].upper() if regime["label"] else
+        label = regime["label"]
+        click.echo("  " + ("OUTSIDE THE THEOREM'S REGIME" + label[len("outside the theorem's regime"):]
+                           if label else
                            "inside the theorem's finite-k regime (all conditions hold)"))
     acc = payloads.get("multiview_accuracy", {}).get("summary", {})
     for method, tests in acc.items():
