@@ -284,6 +284,12 @@ def plot_regime(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         if len(xs) > 1 and len(ys) > 1 and 0 < holds.sum() < holds.size:
             ax.contour(np.arange(len(xs)), np.arange(len(ys)), holds, levels=[0.5],
                        colors="k", linewidths=1.5)
+        for i, y in enumerate(ys):  # cells meeting every condition of the regime check
+            for j, x in enumerate(xs):
+                c = index.get((x, y))
+                if c is not None and (c.get("regime") or {}).get("in_regime"):
+                    ax.add_patch(plt.Rectangle((j - 0.45, i - 0.45), 0.9, 0.9, fill=False,
+                                               ec="C3", lw=2.0))
         bx = _log_pos(xs, payload["axes"].get("x_boundary"))
         by = _log_pos(ys, payload["axes"].get("y_boundary"))
         if bx is not None:
@@ -300,7 +306,8 @@ def plot_regime(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     n = len(payload.get("seeds", []))
     fig.suptitle(f"Regime map '{payload['map']}' ({n} seeds per cell"
                  f"{', quick grid' if payload.get('quick') else ''}): black = where the "
-                 "prediction stops holding, red dashed = theory's finite-k regime boundary "
-                 f"({payload['axes']['inside']})", fontsize=9)
+                 "prediction stops holding; red dashed = the theory's boundary on these axes "
+                 f"({payload['axes']['inside']}); red box = cell meeting every regime condition "
+                 "(incl. step budget, memorisation)", fontsize=9)
     fig.tight_layout()
     return _save(fig, out_dir, f"multiview_regime_{payload['map']}.png", payload)

@@ -98,7 +98,8 @@ def test_presets_label_outputs_outside_the_regime(tmp_path):
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "OUTSIDE THE THEOREM'S REGIME" in result.output
-    payload = json.loads((tmp_path / "multiview_accuracy.json").read_text())
+    # the noisy preset's files are prefixed so they sit beside the theory-regime ones
+    payload = json.loads((tmp_path / "multiview_noisy_accuracy.json").read_text())
     assert payload["config"]["sl"]["sigma_0"] == 0.004  # explicit option beats the preset
     assert payload["config"]["data"]["gamma"] == 0.03  # the preset's value
     assert not payload["regime"]["in_regime"]
