@@ -299,8 +299,10 @@ def _regime_map(quick: bool, device: str, seed: int, out_dir: str, progress: boo
     out = Path(out_dir)
     name = "multiview_regime_leak_gap_claims"
     with cpu_threads(1, dev):
+        # the store is the one `mrp multiview regime --out OUT` writes: cells are keyed by their
+        # configs and seeds, so a map already run there (same seeds) is reused, not recomputed
         payload = run_regime_map("leak_gap", _configs(), seed_list(2 if quick else 4, seed),
-                                 out / f"{name}.jsonl", quick=quick, device=dev,
+                                 out / "multiview_regime_leak_gap.jsonl", quick=quick, device=dev,
                                  show_progress=progress, grid=CLAIM_SLICE if quick else None)
     payload["figure_name"] = name
     save_json(out / f"{name}.json", payload)
