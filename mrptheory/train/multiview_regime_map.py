@@ -33,13 +33,11 @@ import hashlib
 import json
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from mrptheory.data.multiview import MultiViewConfig
 from mrptheory.progress import progress
 from mrptheory.results import JsonlStore, to_jsonable
-from mrptheory.train.multiview import DivergenceError, MRPConfig, SLConfig
+from mrptheory.train.multiview import DivergenceError
 from mrptheory.train.multiview_regime import (LEAK_MARGIN, MAX_SIGMA0_OVER_RHO, combined_report,
                                               expected_max_normal, gamma_final_estimate)
 
