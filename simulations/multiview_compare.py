@@ -10,9 +10,11 @@ from mrptheory.results import save_json
 from mrptheory.train.multiview import MRPConfig, SLConfig, seed_list
 from mrptheory.train.multiview_experiment import compare_summary, run_compare
 
-DATA = MultiViewConfig()  # k=10, d=100, P=12, mu=0.1
-SL = SLConfig()  # m=4, q=4, rho=0.2, sigma_0=0.02, 300 GD steps
-MRP = MRPConfig()  # km=40 kernels, mask ratio 0.5, EMA teacher target (batch-normalised)
+# theory-regime defaults (mrptheory.train.multiview_regime): k=10, d=100, P=12, mu=0.02,
+# gamma = sigma_p = 1e-4, theory-like single-view test data
+DATA = MultiViewConfig()
+SL = SLConfig()  # m=4, q=4, rho=0.2, sigma_0=0.005, lr 8, 500 GD steps
+MRP = MRPConfig()  # km=40 kernels, mask ratio 0.5, EMA teacher (batch-normalised), lr 4, 500 steps
 SEEDS = seed_list(8)
 
 if __name__ == "__main__":

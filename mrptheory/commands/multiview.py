@@ -4,6 +4,11 @@
     mrp multiview mrp       MRP pretraining + linear probe + fine-tuning only
     mrp multiview compare   both on the same data and seeds; figures + JSON in --out
     mrp multiview compare --sweep mu=0.05,0.1,0.2   the comparison at each value (resumable)
+    mrp multiview regime [--quick]   2-D regime maps: where each prediction holds (resumable)
+
+``--preset theory`` (default) uses the theory-regime defaults, ``--preset noisy`` the first
+release's noisier setting; explicit options win over the preset. Every output of a configuration
+outside the theorem's finite-k regime is labelled so (see ``mrptheory.train.multiview_regime``).
 
 Every figure is drawn from a JSON file saved next to it (``mrp plot FILE.json`` redraws it).
 Bad values fail before any training with a one-line message (exit code 2).
@@ -27,7 +32,8 @@ _DATA_OPTS = {"k": "k", "d": "d", "patches": "P", "mu": "mu", "gamma": "gamma",
 _MODEL_OPTS = ("m", "q", "rho", "sigma_0", "lr", "steps", "n_train", "n_test", "log_every")
 _MRP_OPTS = {"mask_ratio": "mask_ratio", "target": "target", "ema": "ema",
              "target_norm": "target_norm", "mrp_steps": "steps", "decoder_lr": "decoder_lr",
-             "ft_steps": "ft_steps", "probe_steps": "probe_steps", "n_pretrain": "n_pretrain"}
+             "ft_steps": "ft_steps", "probe_steps": "probe_steps", "n_pretrain": "n_pretrain",
+             "mrp_lr": "lr", "decoder_init": "decoder_init", "decoder_shape": "decoder_shape"}
 
 
 def _stack(options: list, fn):
@@ -39,13 +45,17 @@ def _stack(options: list, fn):
 
 def _data_options(fn):
     opts = [
+        click.option("--preset", type=click.Choice(["theory", "noisy"]), default="theory",
+                     show_default=True,
+                     help="Defaults: theory = inside the theorem's finite-k regime; noisy = the "
+                          "first release's setting (outside it). Explicit options win."),
         click.option("--k", type=int, default=None, help="Classes (default 10)."),
         click.option("--d", type=int, default=None, help="Patch dimension (default 100)."),
         click.option("--patches", type=int, default=None, help="Patches per sample P (12)."),
-        click.option("--mu", type=float, default=None, help="Single-view probability (0.1)."),
-        click.option("--gamma", type=float, default=None, help="Per-patch feature noise (0.03)."),
+        click.option("--mu", type=float, default=None, help="Single-view probability (0.02)."),
+        click.option("--gamma", type=float, default=None, help="Per-patch feature noise (1e-4)."),
         click.option("--sigma-p", type=float, default=None,
-                     help="Gaussian patch-noise std (default 1/sqrt(d))."),
+                     help="Gaussian patch-noise std (1e-4; noisy preset: 1/sqrt(d))."),
         click.option("--single-view-weight", type=float, default=None,
                      help="Weak view's total weight in single-view samples (0.1)."),
     ]
@@ -57,12 +67,12 @@ def _model_options(fn):
         click.option("--m", type=int, default=None, help="Kernels per class (default 4)."),
         click.option("--q", type=int, default=None, help="Smoothed-ReLU power q >= 3 (4)."),
         click.option("--rho", type=float, default=None, help="Smoothed-ReLU threshold (0.2)."),
-        click.option("--sigma-0", type=float, default=None, help="Init std sigma_0 (0.02)."),
-        click.option("--lr", type=float, default=None, help="GD step size (1.0)."),
-        click.option("--steps", type=int, default=None, help="SL GD steps (300)."),
+        click.option("--sigma-0", type=float, default=None, help="Init std sigma_0 (0.005)."),
+        click.option("--lr", type=float, default=None, help="GD step size of SL and MRP (SL 8, MRP 4)."),
+        click.option("--steps", type=int, default=None, help="SL GD steps (500; not accepted by `mrp`)."),
         click.option("--n-train", type=int, default=None, help="Labelled samples per seed (400)."),
         click.option("--n-test", type=int, default=None, help="Test samples per set (500)."),
-        click.option("--log-every", type=int, default=None, help="Log every N steps (10)."),
+        click.option("--log-every", type=int, default=None, help="Log every N steps (20)."),
     ]
     return _stack(opts, fn)
 
@@ -75,8 +85,14 @@ def _mrp_options(fn):
         click.option("--ema", type=float, default=None, help="Teacher EMA tau (0.99)."),
         click.option("--target-norm", type=str, default=None,
                      help="Teacher target normalisation: batch (default), layer or none."),
+        click.option("--decoder-init", type=str, default=None,
+                     help="Decoder initialisation: identity (default) or random."),
+        click.option("--decoder-shape", type=str, default=None,
+                     help="Decoder shape: full R x R (default) or diagonal."),
+        click.option("--mrp-lr", type=float, default=None,
+                     help="MRP pretraining step size (4; overrides --lr for MRP)."),
         click.option("--decoder-lr", type=float, default=None, help="Decoder step size (1.0)."),
-        click.option("--mrp-steps", type=int, default=None, help="MRP pretraining steps (300)."),
+        click.option("--mrp-steps", type=int, default=None, help="MRP pretraining steps (500)."),
         click.option("--probe-steps", type=int, default=None, help="Linear-probe steps (200)."),
         click.option("--ft-steps", type=int, default=None, help="Fine-tuning steps (100)."),
         click.option("--n-pretrain", type=int, default=None, help="Pretraining samples (400)."),
@@ -97,15 +113,21 @@ def _run_options(fn):
 
 
 def build_configs(kw: dict):
-    """(MultiViewConfig, SLConfig, MRPConfig) from CLI keyword arguments (None = default)."""
+    """(MultiViewConfig, SLConfig, MRPConfig) from CLI keyword arguments: the ``preset``'s values,
+    overridden by every explicit option (None = not given)."""
     from mrptheory.train.multiview import MRPConfig, SLConfig
+    from mrptheory.train.multiview_regime import PRESETS
 
-    data = {field: kw[opt] for opt, field in _DATA_OPTS.items() if kw.get(opt) is not None}
+    preset = kw.get("preset") or "theory"
+    if preset not in PRESETS:
+        raise ConfigError(f"preset must be one of {', '.join(PRESETS)}; got {preset!r}")
+    p_data, p_sl, p_mrp = PRESETS[preset]
+    data = {**p_data, **{field: kw[opt] for opt, field in _DATA_OPTS.items()
+                         if kw.get(opt) is not None}}
     model = {o: kw[o] for o in _MODEL_OPTS if kw.get(o) is not None}
     data_cfg = MultiViewConfig(**data)
-    sl_model = dict(model)
-    sl_cfg = SLConfig(**sl_model)
-    mrp_model = {k: v for k, v in model.items() if k != "steps"}
+    sl_cfg = SLConfig(**{**p_sl, **model})
+    mrp_model = {**p_mrp, **{k: v for k, v in model.items() if k != "steps"}}
     mrp_model.update({field: kw[opt] for opt, field in _MRP_OPTS.items()
                       if kw.get(opt) is not None})
     mrp_cfg = MRPConfig(**mrp_model)
@@ -127,6 +149,11 @@ def _setup(kw: dict):
     if threads is not None:
         torch.set_num_threads(threads)
     seeds = seed_list(kw["n_seeds"], kw["seed"])
+    from mrptheory.train.multiview_memory import check_memory
+
+    which = kw.get("_which", "both")
+    check_memory(cfgs[0], len(seeds), device, sl_cfg=cfgs[1] if which in ("sl", "both") else None,
+                 mrp_cfg=cfgs[2] if which in ("mrp", "both") else None)
     return cfgs, device, seeds
 
 
@@ -145,6 +172,12 @@ def _write(payloads: dict[str, dict], out: Path, prefix: str = "") -> list[Path]
 
 
 def _echo_summary(payloads: dict[str, dict]) -> None:
+    regime = next((p.get("regime") for p in payloads.values() if p.get("regime")), None)
+    if regime is not None:
+        label = regime["label"]
+        click.echo("  " + ("OUTSIDE THE THEOREM'S REGIME" + label[len("outside the theorem's regime"):]
+                           if label else
+                           "inside the theorem's finite-k regime (all conditions hold)"))
     acc = payloads.get("multiview_accuracy", {}).get("summary", {})
     for method, tests in acc.items():
         click.echo(f"  {method:17s} multi-view acc {tests['multi']['mean']:.3f} +- "
@@ -176,7 +209,7 @@ def sl(**kw) -> None:
     from mrptheory.train.multiview import make_data, train_sl
     from mrptheory.train.multiview_experiment import build_payloads
 
-    (data_cfg, sl_cfg, mrp_cfg), device, seeds = _setup(kw)
+    (data_cfg, sl_cfg, mrp_cfg), device, seeds = _setup({**kw, "_which": "sl"})
     data = make_data(data_cfg, seeds, sl_cfg.n_train, sl_cfg.n_test, device)
     res = train_sl(data_cfg, sl_cfg, seeds, device=device, data=data,
                    show_progress=kw["progress"])
@@ -198,7 +231,10 @@ def mrp(**kw) -> None:
     from mrptheory.train.multiview import make_data, train_mrp
     from mrptheory.train.multiview_experiment import build_payloads
 
-    (data_cfg, sl_cfg, mrp_cfg), device, seeds = _setup(kw)
+    if kw.get("steps") is not None:
+        raise ConfigError("--steps sets SL's GD steps and is not used by `multiview mrp`: "
+                          "use --mrp-steps for pretraining (--ft-steps, --probe-steps after it)")
+    (data_cfg, sl_cfg, mrp_cfg), device, seeds = _setup({**kw, "_which": "mrp"})
     data = make_data(data_cfg, seeds, mrp_cfg.n_train, mrp_cfg.n_test, device,
                      n_pretrain=mrp_cfg.n_pretrain)
     res = train_mrp(data_cfg, mrp_cfg, seeds, device=device, data=data,
@@ -251,11 +287,46 @@ def compare(sweep_spec: str | None, **kw) -> None:
         return
     res = run_compare(data_cfg, sl_cfg, mrp_cfg, seeds, device=device,
                       show_progress=kw["progress"])
-    for p in _write(res.payloads, out):
+    # the noisy preset's figures sit beside the theory-regime ones instead of replacing them
+    prefix = "noisy_" if kw.get("preset") == "noisy" else ""
+    for p in _write(res.payloads, out, prefix=prefix):
         click.echo(f"wrote {p}")
     _echo_summary(res.payloads)
     click.echo(f"  ({len(seeds)} seeds on {device}; SL {res.sl.seconds:.1f}s, "
                f"MRP {res.mrp.seconds:.1f}s)")
+
+
+@multiview.command()
+@_data_options
+@_model_options
+@_mrp_options
+@_run_options
+@click.option("--map", "maps", type=click.Choice(["leak_gap", "mu_d", "all"]), default="all",
+              show_default=True, help="Which regime map to run.")
+@click.option("--quick", is_flag=True,
+              help="2 x 2 grid per map, 200 samples per set (a few minutes on 2 CPU cores).")
+def regime(maps: str, quick: bool, **kw) -> None:
+    """Regime maps: 2-D sweeps (leak ratio x sigma_0/rho; mu x d) with each prediction's verdict
+    per cell, heat maps with the boundary where it stops holding and the theory's regime
+    boundary. Resumable: finished cells are kept in --out/multiview_regime_<map>.jsonl."""
+    from mrptheory.plots.multiview import plot_regime
+    from mrptheory.train.multiview_regime_map import boundary_summary, run_regime_map
+
+    src = click.get_current_context().get_parameter_source("n_seeds")
+    if src == click.core.ParameterSource.DEFAULT:  # not given: 2 seeds per cell quick, 4 full
+        kw["n_seeds"] = 2 if quick else 4
+    (data_cfg, sl_cfg, mrp_cfg), device, seeds = _setup(kw)
+    out = Path(kw["out_dir"])
+    for name in (("leak_gap", "mu_d") if maps == "all" else (maps,)):
+        payload = run_regime_map(name, (data_cfg, sl_cfg, mrp_cfg), seeds,
+                                 out / f"multiview_regime_{name}.jsonl", quick=quick,
+                                 device=device, show_progress=kw["progress"])
+        payload["figure_name"] = f"multiview_regime_{name}"
+        save_json(out / f"multiview_regime_{name}.json", payload)
+        for p in plot_regime(payload, out) + [out / f"multiview_regime_{name}.json"]:
+            click.echo(f"wrote {p}")
+        for pred, line in boundary_summary(payload).items():
+            click.echo(f"  {name} {pred}: {line}")
 
 
 __all__ = ["multiview", "build_configs"]

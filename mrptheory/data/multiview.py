@@ -11,11 +11,23 @@ A sample is P patches X = (x_1, ..., x_P), x_p in R^d, with label y uniform over
   (Allen-Zhu & Li's rho for single-view data).
 * Feature noise (Allen-Zhu & Li's off-target features): ``num_noise_features`` features of other
   classes each appear in ``noise_feature_patches`` patches with a total weight uniform in
-  ``[0, feature_noise_max]`` (clearly below the true class's weight; Def. 3.1 uses <= 0.4), plus a
+  ``[feature_noise_min, feature_noise_max]`` (clearly below the true class's weight; Def. 3.1 uses <= 0.4), plus a
   small per-patch feature noise: every patch carries gamma_{p,j} v_j for every feature j with
   gamma_{p,j} uniform in ``[0, gamma]`` (Def. 3.1's gamma, polynomially small in k).
 * Gaussian noise xi_p ~ N(0, sigma_p^2 I_d) on every patch (Def. 3.1 uses sigma_p = 1/sqrt(d), so
   each patch's noise has norm about 1); the patches not listed above carry only noise (+ gamma).
+
+Single-view *test* data follow the theory's single-view distribution more closely than the
+training data need to (``test_*`` fields; :meth:`MultiViewConfig.single_view_test_config`): the weak
+view's weight (0.05) is well below the weights of the off-target features (uniform in [0.2, 0.4]),
+and there are several of them (4). The theory's "SL gets about 50% on single-view data" rests on
+exactly this: when the strong view of a test sample is the view SL did *not* learn, the true
+class's logit only sees the weak view (~Gamma * 0.05), while an off-target feature that is the
+*learned* view of its class gives that class ~Gamma * (0.2 to 0.4); with 4 off-target features the
+chance that none of them is a learned view is 2^-4, so such samples are misclassified and the
+accuracy is about 1/2 + 1/2 * 2^-4 / k. With the training-set values (weak 0.1, two off-target
+features uniform in [0, 0.4]) the weak view often outweighs the off-target ones and a one-view SL
+still answers single-view samples correctly (the "noisy" preset keeps that contrast visible).
 
 The feature matrix ``V: [2k, d]`` has rows v_{i,l} at index ``2 i + l`` (l in {0, 1}); it is a
 random orthonormal set (QR of a Gaussian matrix) drawn per seed.
@@ -49,6 +61,7 @@ STREAM_TEST_MULTI = 3
 STREAM_TEST_SINGLE = 4
 STREAM_INIT = 5
 STREAM_MASK = 6
+STREAM_DECODER = 7
 
 
 def stream_generator(seed: int, stream: int, device: torch.device | str = "cpu") -> torch.Generator:
@@ -75,26 +88,42 @@ class MultiViewConfig:
             of Def. 3.1's single-view distribution: small).
         num_noise_features: how many off-target features (of other classes) appear per sample.
         noise_feature_patches: patches per off-target feature.
-        feature_noise_max: an off-target feature's total weight is uniform in [0, this]
-            (Def. 3.1: clearly below the true class's weight; 0.4 by default).
+        feature_noise_min, feature_noise_max: an off-target feature's total weight is uniform in
+            [min, max] (Def. 3.1: clearly below the true class's weight; [0, 0.4] by default).
         gamma: per-patch feature noise: every patch holds gamma_{p,j} v_j, gamma_{p,j} ~ U[0, gamma]
             for all 2k features (Def. 3.1's gamma; default k^-1.5-sized).
         sigma_p: standard deviation of the Gaussian patch noise; ``None`` means 1/sqrt(d)
             (Def. 3.1), so a patch's noise has norm about 1.
+        test_weak_weight: weak view's total weight in single-view *test* samples (None: as in
+            training). Theory default 0.05, well below the off-target weights (see module doc).
+        test_num_noise_features: off-target features per single-view test sample (None: as in
+            training); default 4, reduced to min(4, 2(k-1), what P has room for) for small
+            configs (the regime check reports the value used).
+        test_feature_noise_range: (min, max) total weight of each off-target feature in
+            single-view test samples (None: as in training); default (0.2, 0.4).
+
+    Defaults: the theory-regime values (gamma = sigma_p = 1e-4, mu = 0.02, theory-like single-view
+    test data), derived from the finite-k conditions in :mod:`mrptheory.train.multiview_regime`;
+    ``mrptheory.train.multiview_regime.PRESETS["noisy"]`` restores the first release's values
+    (gamma 0.03, sigma_p 1/sqrt(d), mu 0.1, test data = training distribution).
     """
 
     k: int = 10
     d: int = 100
     P: int = 12
-    mu: float = 0.1
+    mu: float = 0.02
     patches_per_view: int = 2
     view_weight_range: tuple[float, float] = (1.0, 2.0)
     single_view_weak_weight: float = 0.1
     num_noise_features: int = 2
     noise_feature_patches: int = 1
     feature_noise_max: float = 0.4
-    gamma: float = 0.03
-    sigma_p: float | None = None
+    gamma: float = 1e-4
+    sigma_p: float | None = 1e-4
+    feature_noise_min: float = 0.0
+    test_weak_weight: float | None = 0.05
+    test_num_noise_features: int | None = 4
+    test_feature_noise_range: tuple[float, float] | None = (0.2, 0.4)
 
     def __post_init__(self) -> None:
         self.k = check_int("k", self.k, 2, 100_000)
@@ -128,9 +157,43 @@ class MultiViewConfig:
         self.single_view_weak_weight = check_float("single_view_weak_weight",
                                                    self.single_view_weak_weight, 0.0, lo)
         self.feature_noise_max = check_float("feature_noise_max", self.feature_noise_max, 0.0, lo)
+        self.feature_noise_min = check_float("feature_noise_min", self.feature_noise_min, 0.0,
+                                             self.feature_noise_max)
+        if self.test_weak_weight is not None:
+            self.test_weak_weight = check_float("test_weak_weight", self.test_weak_weight, 0.0, lo)
+        if self.test_num_noise_features is not None:
+            self.test_num_noise_features = check_int("test_num_noise_features",
+                                                     self.test_num_noise_features, 0, 100_000)
+        if self.test_feature_noise_range is not None:
+            try:
+                tlo, thi = (float(v) for v in self.test_feature_noise_range)
+            except (TypeError, ValueError):
+                raise ConfigError("test_feature_noise_range must be a pair (low, high), got "
+                                  f"{self.test_feature_noise_range!r}") from None
+            thi = check_float("test_feature_noise_range[1]", thi, 0.0, lo)
+            tlo = check_float("test_feature_noise_range[0]", tlo, 0.0, thi)
+            self.test_feature_noise_range = (tlo, thi)
         self.gamma = check_float("gamma", self.gamma, 0.0, 1.0)
         if self.sigma_p is not None:
             self.sigma_p = check_float("sigma_p", self.sigma_p, 0.0, None)
+
+    def single_view_test_config(self) -> "MultiViewConfig":
+        """The data model of the single-view test set: this config with the ``test_*`` fields
+        applied (the number of off-target features capped at 2(k-1) and at the free patches)."""
+        from dataclasses import replace
+
+        changes: dict = {"test_weak_weight": None, "test_num_noise_features": None,
+                         "test_feature_noise_range": None}
+        if self.test_weak_weight is not None:
+            changes["single_view_weak_weight"] = self.test_weak_weight
+        if self.test_num_noise_features is not None:
+            room = (self.P - 2 * self.patches_per_view) // self.noise_feature_patches
+            changes["num_noise_features"] = min(self.test_num_noise_features, 2 * (self.k - 1),
+                                                room)
+        if self.test_feature_noise_range is not None:
+            changes["feature_noise_min"], changes["feature_noise_max"] = \
+                self.test_feature_noise_range
+        return replace(self, **changes)
 
     @property
     def patches_needed(self) -> int:
@@ -243,8 +306,8 @@ def _sample_one_seed(cfg: MultiViewConfig, n: int, features: torch.Tensor, gen: 
         scores = scores.masked_fill(own, -1.0)
         chosen = torch.topk(scores, cfg.num_noise_features, dim=1).indices  # [N, nf]
         L = cfg.noise_feature_patches
-        noise_totals = _uniform((n, cfg.num_noise_features), 0.0, cfg.feature_noise_max, gen,
-                                device)
+        noise_totals = _uniform((n, cfg.num_noise_features), cfg.feature_noise_min,
+                                cfg.feature_noise_max, gen, device)
         for j in range(cfg.num_noise_features):
             slot_feat.append(chosen[:, j:j + 1].expand(n, L))
             slot_w.append(_split_total(noise_totals[:, j], L, gen, device))

@@ -7,6 +7,8 @@ value; the theory's dichotomy is Omega(1) for captured views versus O~(sigma_0) 
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 
@@ -55,6 +57,34 @@ def lottery_hit_rate(view_corr_init: torch.Tensor, view_corr_final: torch.Tensor
         return hit.mean(dim=-1)
     m = mask.float()
     return (hit * m).sum(-1) / m.sum(-1).where(m.sum(-1) > 0, torch.full_like(m.sum(-1), float("nan")))
+
+
+#: bin edges of the lottery resolution: larger / smaller initial max correlation of a class
+LOTTERY_RATIO_EDGES = (1.0, 1.05, 1.1, 1.25, 1.5, 2.0, float("inf"))
+
+
+def lottery_resolution(view_corr_init: torch.Tensor, view_corr_final: torch.Tensor,
+                       edges: tuple[float, ...] = LOTTERY_RATIO_EDGES) -> dict[str, list]:
+    """Lottery hit rate as a function of how far apart a class's two initial maxima are.
+
+    For every class (all seeds pooled) r = max(G_1, G_2) / min(G_1, G_2) of the initial max
+    correlations G_l = max_r <w_{i,r}, v_{i,l}>(0) (r = inf when only one is positive; classes
+    with both negative are skipped: the prediction is undefined there). Allen-Zhu & Li's lottery
+    predicts the winner exactly except near r = 1 (where the (1 + o(1)) factor matters).
+    ``view_corr_*: [S, k, 2]``. Returns per bin [edges[b], edges[b+1]): ``hits`` and ``counts``,
+    plus ``edges``.
+    """
+    g0 = view_corr_init.reshape(-1, 2).double()
+    hit = (lottery_prediction(view_corr_init) == view_corr_final.argmax(dim=-1)).reshape(-1)
+    big, small = g0.max(dim=1).values, g0.min(dim=1).values
+    ok = big > 0
+    ratio = torch.where(small > 0, big / small.clamp_min(1e-300), torch.full_like(big, float("inf")))
+    hits, counts = [], []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        sel = ok & (ratio >= lo) & ((ratio < hi) if math.isfinite(hi) else torch.ones_like(ok))
+        counts.append(int(sel.sum()))
+        hits.append(int((hit & sel).sum()))
+    return {"edges": list(edges), "hits": hits, "counts": counts}
 
 
 def kernel_assignment(corr: torch.Tensor, threshold: float) -> dict[str, torch.Tensor]:

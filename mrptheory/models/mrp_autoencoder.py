@@ -79,17 +79,31 @@ class MRPAutoEncoder(nn.Module):
     """
 
     def __init__(self, w: torch.Tensor, q: int, rho: float, *, target: str = "teacher",
-                 d: int | None = None, target_norm: str = "none"):
+                 d: int | None = None, target_norm: str = "none", decoder_init: str = "identity",
+                 decoder_shape: str = "full", decoder_random: torch.Tensor | None = None):
+        """``decoder_init``: "identity" (default) or "random" (``decoder_random``, a standard
+        normal ``[S, R, R]`` drawn per seed by the caller, scaled to N(0, 1/R); teacher target
+        only). ``decoder_shape``: "full" R x R map (default) or "diagonal" (one scale per
+        kernel: the decoder cannot mix kernels; its off-diagonal gradient is dropped)."""
         super().__init__()
         S, R, dim = w.shape
         self.q, self.rho, self.target, self.target_norm = q, rho, target, target_norm
+        self.decoder_shape = decoder_shape
         self.w = nn.Parameter(w)
         self._work_student: dict = {}  # scratch buffers of loss_and_grads (reused every step)
         self._work_teacher: dict = {}
         self._teacher_state: dict = {}  # cached teacher pre-activations (see loss_and_grads)
         if target == "teacher":
             eye = torch.eye(R, device=w.device, dtype=w.dtype)
-            self.decoder = nn.Parameter(eye.expand(S, R, R).clone())
+            if decoder_init == "random":
+                if decoder_random is None:
+                    raise ValueError("decoder_init='random' needs decoder_random [S, R, R]")
+                dec = decoder_random.to(w) / R ** 0.5
+                if decoder_shape == "diagonal":
+                    dec = dec * eye
+            else:
+                dec = eye.expand(S, R, R).clone()
+            self.decoder = nn.Parameter(dec)
             self.register_buffer("w_teacher", w.detach().clone())
         else:
             self.decoder = nn.Parameter(torch.zeros(S, R, dim, device=w.device, dtype=w.dtype))
@@ -164,6 +178,9 @@ class MRPAutoEncoder(nn.Module):
         loss = 0.5 * err.pow(2).sum(dim=-1).mean(dim=1)
         err.mul_(1.0 / N)
         grad_dec = torch.bmm(err.transpose(1, 2), h)
+        if self.decoder_shape == "diagonal":
+            grad_dec = grad_dec * torch.eye(grad_dec.shape[-1], device=grad_dec.device,
+                                            dtype=grad_dec.dtype)
         grad_w = conv_weight_grad(xt, D, torch.bmm(err, dec), self.q, self.rho)
         return loss, grad_w, grad_dec
 
@@ -185,15 +202,29 @@ class LinearHead(nn.Module):
     """Linear classifier on standardised features: logits = ((h - mean) / std) A^T + b.
 
     ``mean, std: [S, 1, R]`` are fixed from the labelled training set at construction so that the
-    head's learning rate does not depend on the encoder's output scale. ``A: [S, k, R]``, ``b: [S, 1, k]``
-    (zero-initialised).
+    head's learning rate does not depend on the encoder's output scale. ``A: [S, k, R]``,
+    ``b: [S, 1, k]`` (zero-initialised).
+
+    Floor of the per-kernel std (relative, not absolute). A kernel that captured no feature
+    outputs act(<w, x>) ~ (sigma_0 z)^q / (q rho^(q-1)): at sigma_0 = 0.005, q = 4, rho = 0.2
+    that is ~1e-8 with a spread ~1e-9 over samples. Dividing by that spread (the former absolute
+    floor 1e-8) blew such kernels up by ~1e8: their standardised output was noise of order 1,
+    and in fine-tuning the encoder gradient dL/dh = G A / std was ~1e8 times larger for them than
+    for the captured kernels, so the encoder step diverged (fine-tuned accuracy 0.1-0.3 with the
+    linear probe at 0.99). Here std_r is floored at ``rel_floor`` (1e-2) times the largest kernel
+    std of the same seed: kernels that vary less than 1% as much as the strongest one are
+    amplified by at most 100/max_std, i.e. they stay small features instead of becoming unit
+    noise, and the encoder gradient of every kernel is bounded by 100x that of the strongest.
+    Captured kernels (std within a factor 100 of each other) are standardised exactly as before.
     """
 
-    def __init__(self, h_train: torch.Tensor, k: int):
+    def __init__(self, h_train: torch.Tensor, k: int, rel_floor: float = 1e-2):
         super().__init__()
         S, _, R = h_train.shape
+        std = h_train.std(dim=1, keepdim=True).detach()
+        floor = (rel_floor * std.amax(dim=-1, keepdim=True)).clamp_min(1e-30)
         self.register_buffer("mean", h_train.mean(dim=1, keepdim=True).detach())
-        self.register_buffer("std", h_train.std(dim=1, keepdim=True).detach().clamp_min(1e-8))
+        self.register_buffer("std", torch.maximum(std, floor))
         self.A = nn.Parameter(torch.zeros(S, k, R, device=h_train.device))
         self.b = nn.Parameter(torch.zeros(S, 1, k, device=h_train.device))
 

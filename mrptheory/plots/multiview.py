@@ -18,6 +18,7 @@ from mrptheory.plots.registry import register_figure
 
 def _save(fig, out_dir: Path, name: str, payload: dict | None = None) -> list[Path]:
     """Write ``fig`` as ``payload["figure_name"]`` (when given) or ``name`` into ``out_dir``."""
+    _regime_note(fig, payload)
     if payload is not None and payload.get("figure_name"):
         name = str(payload["figure_name"]) + ".png"
     out_dir = Path(out_dir)
@@ -26,6 +27,17 @@ def _save(fig, out_dir: Path, name: str, payload: dict | None = None) -> list[Pa
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return [path]
+
+
+def _regime_note(fig, payload: dict | None) -> None:
+    """Label a figure whose config is outside the theorem's finite-k regime (bottom annotation
+    with the failing inequalities; nothing inside the regime)."""
+    import textwrap
+
+    label = ((payload or {}).get("regime") or {}).get("label", "")
+    if label:
+        fig.text(0.5, -0.02, "\n".join(textwrap.wrap(label, 130)), ha="center", va="top",
+                 fontsize=7, color="C3")
 
 
 def _band(ax, x, curves: np.ndarray, color: str, label: str) -> None:
@@ -60,8 +72,12 @@ def plot_capture_curves(payload: dict[str, Any], out_dir: Path) -> list[Path]:
             _band(ax, steps, lo.reshape(L, -1), "C1", "other view")
             th = np.asarray(payload.get("sl_theory_winner", []), dtype=float)
             if th.size == L:
-                ax.plot(steps, th, "k--", lw=1, label="theory (early phase, winner)")
-            ax.set_title("SL: max_r <w_{i,r}, v_{i,l}> per class")
+                ax.plot(steps, th, "k--", lw=1.2, label="theory recursion from the median "
+                                                        "initial winner (cut past 2)")
+            # log scale: the early, polynomial phase (where the theory applies) spans decades
+            ax.set_yscale("log")
+            ax.set_ylim(max(1e-4, 0.3 * float(np.nanmin(np.abs(w[0])) or 1e-3)), None)
+            ax.set_title("SL: max_r <w_{i,r}, v_{i,l}> per class (log scale)")
         else:
             steps = np.asarray(payload["mrp_steps"])
             fc = np.asarray(payload["mrp_feature_corr"], dtype=float)  # [L, S, 2k]
@@ -75,7 +91,7 @@ def plot_capture_curves(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         ax.axhline(thr, color="grey", lw=0.8, ls="--", label=f"capture threshold {thr:g}")
         ax.set_xlabel("GD step")
         ax.set_ylabel("correlation")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7, loc="center right" if p == "sl" else "lower right")
     n = len(payload.get("seeds", []))
     fig.suptitle(f"Feature capture over training ({n} seeds; median, 10-90% band)")
     return _save(fig, out_dir, "multiview_capture_curves.png", payload)
@@ -128,9 +144,13 @@ def plot_accuracy(payload: dict[str, Any], out_dir: Path) -> list[Path]:
 
 @register_figure("multiview_lottery")
 def plot_lottery(payload: dict[str, Any], out_dir: Path) -> list[Path]:
-    """Per-seed hit rate of the lottery prediction (winning view = larger initial correlation)."""
+    """Left: per-seed hit rate of the lottery prediction (winning view = larger initial
+    correlation). Right (when present): hit rate against the initial ratio of a class's two max
+    correlations (larger / smaller), all seeds pooled, with 95% Wilson intervals and counts."""
     hits = np.asarray(payload["hit_rate_all"], dtype=float)
-    fig, ax = plt.subplots(figsize=(5, 3.6))
+    res = payload.get("resolution")
+    fig, axes = plt.subplots(1, 2 if res else 1, figsize=(10 if res else 5, 3.6), squeeze=False)
+    ax = axes[0][0]
     ax.bar(np.arange(hits.size), hits, color="C0")
     ax.axhline(payload.get("chance", 0.5), color="grey", ls="--", lw=0.8, label="chance")
     ax.axhline(np.nanmean(hits), color="C3", lw=1, label=f"mean {np.nanmean(hits):.2f}")
@@ -138,8 +158,33 @@ def plot_lottery(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     ax.set_xlabel("seed")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("fraction of classes")
-    ax.set_title("SL lottery: winning view predicted at initialisation")
+    ax.set_title("SL lottery: winning view predicted at initialisation", fontsize=9)
     ax.legend(fontsize=8)
+    if res:
+        ax = axes[0][1]
+        edges, h, n = res["edges"], np.asarray(res["hits"]), np.asarray(res["counts"])
+        labels = [f"[{a:g}, {b:g})" if np.isfinite(b) else f">= {a:g}"
+                  for a, b in zip(edges[:-1], edges[1:])]
+        x = np.arange(len(n))
+        rate = np.where(n > 0, h / np.maximum(n, 1), np.nan)
+        z = 1.96
+        den = 1 + z * z / np.maximum(n, 1)
+        centre = (rate + z * z / (2 * np.maximum(n, 1))) / den
+        half = z * np.sqrt(rate * (1 - rate) / np.maximum(n, 1)
+                           + z * z / (4 * np.maximum(n, 1) ** 2)) / den
+        ax.errorbar(x, rate, yerr=[np.nan_to_num(rate - (centre - half)),
+                                   np.nan_to_num(centre + half - rate)],
+                    marker="o", capsize=3, ls="none", color="C0", label="hit rate (95% CI)")
+        for xi, ni in zip(x, n):
+            ax.text(xi, 0.03, f"n={ni}", ha="center", fontsize=7)
+        ax.axhline(0.9, color="C3", ls=":", lw=0.8, label="claim: >= 0.9 for ratio >= 1.25")
+        ax.axhline(0.5, color="grey", ls="--", lw=0.8, label="chance")
+        ax.set_xticks(x, labels, fontsize=7)
+        ax.set_xlabel("initial ratio larger / smaller max correlation of a class's two views")
+        ax.set_ylim(0, 1.05)
+        ax.set_title("lottery resolution (theory: exact except near ratio 1)", fontsize=9)
+        ax.legend(fontsize=7, loc="center right")
+    fig.tight_layout()
     return _save(fig, out_dir, "multiview_lottery.png", payload)
 
 
@@ -171,8 +216,98 @@ def plot_sweep(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=7)
     ax.set_title("test accuracy")
-    base = payload.get("base_config", {}).get("data", {})
+    base = dict(payload.get("base_config", {}).get("data", {}))
+    if "sigma_p" in base and base["sigma_p"] is None:  # the config's "None" means 1/sqrt(d)
+        base["sigma_p"] = "1/sqrt(d)"
     fig.suptitle(f"sweep over {param} ({len(payload.get('seeds', []))} seeds, mean +- sd); base: "
                  + ", ".join(f"{k}={base[k]}" for k in ("k", "d", "mu", "gamma", "sigma_p")
-                             if k in base), fontsize=10)
+                             if k in base and k != param), fontsize=10)
+    outside = [f"{param}={p['value']:g}" for p in pts
+               if not (p.get("regime") or {}).get("in_regime", True)]
+    if outside:
+        fig.text(0.5, -0.02, f"outside the theorem's regime at {', '.join(outside)} (failing "
+                 "inequalities in the JSON)", ha="center", va="top", fontsize=8, color="C3")
     return _save(fig, out_dir, f"multiview_sweep_{param}.png")
+
+
+def _log_pos(values: list[float], v: float | None) -> float | None:
+    """Position of ``v`` on an index axis whose ticks are ``values`` (log-interpolated when all
+    positive); None when ``v`` is None or outside the grid by more than half a cell."""
+    if v is None:
+        return None
+    vals = np.asarray(values, dtype=float)
+    exact = np.nonzero(np.isclose(vals, v))[0]
+    if exact.size:  # the regime is "<= boundary": draw the line just past that grid value
+        return float(exact[0]) + 0.5
+    f = np.log if np.all(vals > 0) and v > 0 else (lambda a: a)
+    pos = float(np.interp(f(v), f(vals), np.arange(vals.size), left=np.nan, right=np.nan))
+    if np.isnan(pos):
+        lo, hi = f(vals[0]), f(vals[-1])
+        step = (f(vals[1]) - f(vals[0])) if vals.size > 1 else 1.0
+        pos = (f(v) - lo) / step if f(v) < lo else vals.size - 1 + (f(v) - hi) / step
+        if pos < -0.5 or pos > vals.size - 0.5:
+            return None
+    return pos
+
+
+@register_figure("multiview_regime")
+def plot_regime(payload: dict[str, Any], out_dir: Path) -> list[Path]:
+    """Regime map: one heat-map panel per prediction (colour = its statistic, cell text = value
+    and verdict), the contour where the prediction stops holding (black), and the theory's
+    finite-k regime boundary (dashed red; the regime is its lower-left side)."""
+    xs, ys, cells = payload["xs"], payload["ys"], payload["cells"]
+    preds = payload["predictions"]
+    fig, axes = plt.subplots(1, len(preds), figsize=(3.4 * len(preds), 3.6), squeeze=False)
+    index = {(c["x"], c["y"]): c for c in cells}
+    for ax, (p, (title, stat, _thr)) in zip(axes[0], preds.items()):
+        val = np.full((len(ys), len(xs)), np.nan)
+        holds = np.zeros_like(val)
+        for i, y in enumerate(ys):
+            for j, x in enumerate(xs):
+                c = index.get((x, y))
+                if c is None:
+                    continue
+                val[i, j] = c["verdicts"][p]["value"]
+                holds[i, j] = float(c["verdicts"][p]["holds"])
+        lo, hi = (-1.0, 1.0) if p == "P4" else (0.0, 1.0)
+        ax.imshow(val, origin="lower", cmap="viridis", vmin=lo, vmax=hi, aspect="auto")
+        for i in range(len(ys)):
+            for j in range(len(xs)):
+                if np.isfinite(val[i, j]):
+                    extra = ""
+                    if p == "P3":
+                        mk = index[(xs[j], ys[i])]["verdicts"][p]["multi_kernel_fraction"]
+                        extra = f"\nmulti {mk:.2f}"
+                    light = (val[i, j] - lo) / (hi - lo) > 0.55  # viridis is light up there
+                    ax.text(j, i, f"{val[i, j]:.2f}{extra}\n{'holds' if holds[i, j] else 'FAILS'}",
+                            ha="center", va="center", fontsize=7, color="k" if light else "w")
+        if len(xs) > 1 and len(ys) > 1 and 0 < holds.sum() < holds.size:
+            ax.contour(np.arange(len(xs)), np.arange(len(ys)), holds, levels=[0.5],
+                       colors="k", linewidths=1.5)
+        for i, y in enumerate(ys):  # cells meeting every condition of the regime check
+            for j, x in enumerate(xs):
+                c = index.get((x, y))
+                if c is not None and (c.get("regime") or {}).get("in_regime"):
+                    ax.add_patch(plt.Rectangle((j - 0.45, i - 0.45), 0.9, 0.9, fill=False,
+                                               ec="C3", lw=2.0))
+        bx = _log_pos(xs, payload["axes"].get("x_boundary"))
+        by = _log_pos(ys, payload["axes"].get("y_boundary"))
+        if bx is not None:
+            ax.axvline(bx, color="C3", ls="--", lw=1.2)
+        if by is not None:
+            ax.axhline(by, color="C3", ls="--", lw=1.2)
+        ax.set_xticks(range(len(xs)), [f"{x:g}" for x in xs], fontsize=7)
+        ax.set_yticks(range(len(ys)), [f"{y:g}" for y in ys], fontsize=7)
+        note = "; multi = multi-feature kernels" if p == "P3" else ""
+        ax.set_title(f"{p}: {title}\n({stat}{note})", fontsize=8)
+        ax.set_xlabel(payload["axes"]["x"], fontsize=7)
+        if ax is axes[0][0]:
+            ax.set_ylabel(payload["axes"]["y"], fontsize=8)
+    n = len(payload.get("seeds", []))
+    fig.suptitle(f"Regime map '{payload['map']}' ({n} seeds per cell"
+                 f"{', quick grid' if payload.get('quick') else ''}): black = where the "
+                 "prediction stops holding; red dashed = the theory's boundary on these axes "
+                 f"({payload['axes']['inside']}); red box = cell meeting every regime condition "
+                 "(incl. step budget, memorisation)", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, out_dir, f"multiview_regime_{payload['map']}.png", payload)

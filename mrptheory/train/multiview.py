@@ -34,11 +34,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from mrptheory.data.multiview import (STREAM_INIT, STREAM_MASK, STREAM_PRETRAIN, STREAM_TEST_MULTI,
+from mrptheory.data.multiview import (STREAM_DECODER, STREAM_INIT, STREAM_MASK, STREAM_PRETRAIN, STREAM_TEST_MULTI,
                                       STREAM_TEST_SINGLE, STREAM_TRAIN, MultiViewBatch,
                                       MultiViewConfig, make_features, sample_multiview,
                                       stream_generator)
 from mrptheory.device import resolve_device
+from mrptheory.errors import MrpError
 from mrptheory.metrics.feature_capture import (accuracy, captured_views_per_class,
                                                kernel_assignment, kernel_feature_correlations,
                                                lottery_hit_rate, lottery_prediction,
@@ -69,17 +70,24 @@ class SLConfig:
         log_every: record metrics every this many steps.
         capture_threshold: a view counts as captured when its max kernel correlation reaches this
             (order 1: the theory separates Omega(1) from O~(sigma_0)).
+
+    Defaults are the theory-regime values of :mod:`mrptheory.train.multiview_regime`:
+    sigma_0 = 0.005 so that sigma_0 / rho = 0.025 (lottery gap); lr = 8 and 500 steps so that
+    the early-phase recursion from sigma_0 * E[max of m normals] reaches the capture threshold by
+    step ~230 <= steps / 2 (step budget); N = 400 with mu = 0.02 gives mu N = 8 <= k single-view
+    training samples (memorisation). The ``noisy`` preset restores sigma_0 = 0.02, lr = 1, 300
+    steps.
     """
 
     m: int = 4
     q: int = 4
     rho: float = 0.2
-    sigma_0: float = 0.02
-    lr: float = 1.0
-    steps: int = 300
+    sigma_0: float = 0.005
+    lr: float = 8.0
+    steps: int = 500
     n_train: int = 400
     n_test: int = 500
-    log_every: int = 10
+    log_every: int = 20
     capture_threshold: float = 0.5
 
     def __post_init__(self) -> None:
@@ -108,6 +116,9 @@ class MRPConfig:
         ema: teacher EMA coefficient tau (data2vec-style mean teacher; 0 = current student).
         target_norm: ``"batch"`` (per-kernel unit RMS over the batch; default), ``"layer"`` or
             ``"none"`` (see :mod:`mrptheory.models.mrp_autoencoder`).
+        decoder_init, decoder_shape: the one-layer decoder's initialisation (``"identity"``,
+            default, or ``"random"`` N(0, 1/R)) and shape (``"full"`` R x R, default, or
+            ``"diagonal"``: one scale per kernel); the paper does not pin either.
         lr: encoder GD step size in pretraining.
         decoder_lr: decoder GD step size (the one-layer linear decoder is trained with the
             encoder, as in an auto-encoder; 0 keeps the identity-initialised decoder fixed).
@@ -116,19 +127,30 @@ class MRPConfig:
         probe_steps, probe_lr: linear probe (frozen encoder) GD on the labelled set.
         ft_steps, ft_lr, ft_encoder_lr: fine-tuning (head + encoder) GD.
         n_train, n_test, log_every, capture_threshold: as for SL (labelled set = SL's).
+
+    Defaults: sigma_0 = 0.005 as for SL (lottery gap and leak conditions of
+    :mod:`mrptheory.train.multiview_regime`); lr = 4 so that MRP's early growth runs on SL's
+    time scale: with per-kernel normalised targets, a kernel's target is of order sqrt(k) on the
+    ~1/k of samples holding its feature, so its growth per step along that feature is about
+    sqrt(k) (1 - mask_ratio) / (1 - 1/k) ~ 1.8 times SL's at equal step size, and
+    8 / 1.8 ~ 4; 500 steps as SL (lr 1, 2 and 4 were also run: capture 0.79 / 0.89 / 0.94 of
+    features in 500 steps, 4 seeds). The ``noisy`` preset restores sigma_0 = 0.02, lr = 1,
+    300 steps.
     """
 
     m: int = 4
     q: int = 4
     rho: float = 0.2
-    sigma_0: float = 0.02
+    sigma_0: float = 0.005
     mask_ratio: float = 0.5
     target: str = "teacher"
     ema: float = 0.99
     target_norm: str = "batch"
-    lr: float = 1.0
+    decoder_init: str = "identity"
+    decoder_shape: str = "full"
+    lr: float = 4.0
     decoder_lr: float = 1.0
-    steps: int = 300
+    steps: int = 500
     n_pretrain: int = 400
     probe_steps: int = 200
     probe_lr: float = 1.0
@@ -137,7 +159,7 @@ class MRPConfig:
     ft_encoder_lr: float = 0.1
     n_train: int = 400
     n_test: int = 500
-    log_every: int = 10
+    log_every: int = 20
     capture_threshold: float = 0.5
 
     def __post_init__(self) -> None:
@@ -149,6 +171,8 @@ class MRPConfig:
         self.target = check_choice("target", self.target, ("teacher", "pixel"))
         self.ema = check_float("ema", self.ema, 0.0, 1.0, high_open=True)
         self.target_norm = check_choice("target_norm", self.target_norm, ("batch", "layer", "none"))
+        self.decoder_init = check_choice("decoder_init", self.decoder_init, ("identity", "random"))
+        self.decoder_shape = check_choice("decoder_shape", self.decoder_shape, ("full", "diagonal"))
         for name in ("lr", "probe_lr", "ft_lr"):
             setattr(self, name, check_float(name, getattr(self, name), 0.0, None, low_open=True))
         for name in ("decoder_lr", "ft_encoder_lr"):
@@ -175,14 +199,20 @@ class MultiViewData:
 
 def make_data(cfg: MultiViewConfig, seeds: list[int], n_train: int, n_test: int,
               device: torch.device, n_pretrain: int | None = None) -> MultiViewData:
-    """Features, labelled training set, fresh multi-/single-view test sets (and pretraining set)."""
+    """Features, labelled training set, fresh multi-/single-view test sets (and pretraining set).
+
+    The single-view test set is drawn from ``cfg.single_view_test_config()`` (weak view well
+    below several off-target features, as in the theory; see :mod:`mrptheory.data.multiview`).
+    """
     feats = make_features(cfg, seeds, device)
     kw = dict(features=feats, device=device)
     return MultiViewData(
         features=feats,
         train=sample_multiview(cfg, n_train, seeds, stream=STREAM_TRAIN, **kw),
         test_multi=sample_multiview(cfg, n_test, seeds, stream=STREAM_TEST_MULTI, mu=0.0, **kw),
-        test_single=sample_multiview(cfg, n_test, seeds, stream=STREAM_TEST_SINGLE, mu=1.0, **kw),
+        # single-view test data from the theory's single-view distribution (test_* fields)
+        test_single=sample_multiview(cfg.single_view_test_config(), n_test, seeds,
+                                     stream=STREAM_TEST_SINGLE, mu=1.0, **kw),
         pretrain=(sample_multiview(cfg, n_pretrain, seeds, stream=STREAM_PRETRAIN, **kw)
                   if n_pretrain else None),
     )
@@ -195,6 +225,26 @@ def _log_steps(steps: int, every: int) -> list[int]:
 
 def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().float().cpu().numpy()
+
+
+class DivergenceError(MrpError):
+    """GD produced a non-finite loss or weight: the step size is too large for this setting."""
+
+
+def check_finite(what: str, step: int, lr_text: str, seeds: list[int],
+                 *tensors: torch.Tensor) -> None:
+    """Raise :class:`DivergenceError` if any seed's tensor holds NaN/inf (first axis = seed).
+
+    Called at every log step and at the end of every loop (a NaN or inf weight stays non-finite,
+    so a divergence between two checks is caught at the next one): never silent NaN results.
+    """
+    bad = torch.zeros(tensors[0].shape[0], dtype=torch.bool, device=tensors[0].device)
+    for t in tensors:
+        bad |= ~torch.isfinite(t.detach().reshape(t.shape[0], -1)).all(dim=1)
+    if bool(bad.any()):
+        which = [seeds[i] for i in torch.nonzero(bad).flatten().tolist()]
+        raise DivergenceError(f"{what} diverged by step {step} (non-finite loss/weights for seeds "
+                              f"{which}) with step size {lr_text}: lower the step size")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -278,6 +328,8 @@ def train_sl(data_cfg: MultiViewConfig, cfg: SLConfig, seeds: list[int], *,
             logits, D = logits_of(xt, with_grad=step < cfg.steps)
             logp = torch.log_softmax(logits, dim=-1)
             loss = -(logp * onehot).sum(dim=-1).mean(dim=1)  # [S] cross-entropy
+            if step in log_at or step == cfg.steps:
+                check_finite("SL training", step, f"lr={cfg.lr:g}", seeds, loss, w)
             if step in log_at:
                 hist["steps"].append(step)
                 hist["view_corr"].append(_np(sl_view_correlations(w, data.features)))
@@ -316,6 +368,15 @@ def sl_theory_growth(data_cfg: MultiViewConfig, cfg: SLConfig, c0: float, steps:
     terms average out, but by convexity of act' it speeds up the early growth). Below rho, act'(z) = (z/rho)^(q-1): growth of order Gamma^(q-1), a finite-time
     blow-up; above rho it is linear. Valid until the logits are order 1 (the curve is cut at
     Gamma = 2). ``c0`` is the initial value; returns Gamma at ``steps``.
+
+    The constant, from the data model and the loss: a class-i sample has probability 1/k, its
+    logit gradient is 1 - p_i ~ 1 - 1/k, its view v is present with order-1 weight with
+    probability (1 - mu) + mu/2, and in that case contributes sum over the view's patches of
+    z_p act'(<w, x_p>) to <grad, v>; other classes' samples contribute only through off-target
+    features and gamma (ignored). The map c0 -> Gamma(t) is increasing, so the curve from the
+    median initial winner is the median of the per-class curves (the capture-curves figure
+    draws it beside the simulated median). ``tests/train`` checks it against the simulation
+    class by class (first step at Gamma = 0.05: within 25% or 2 steps).
     """
     gen = torch.Generator().manual_seed(seed)
     lo, hi = data_cfg.view_weight_range
@@ -382,7 +443,8 @@ def _masks(seeds: list[int], gens: list[torch.Generator], n: int, P: int, keep_p
 def _train_head(head: LinearHead, y: torch.Tensor, steps: int, lr: float, *,
                 h_fixed: torch.Tensor | None = None, encoder: tuple | None = None,
                 encoder_lr: float = 0.0, on_log=None, log_at: set[int] | None = None,
-                desc: str = "", show_progress: bool | None = None) -> None:
+                desc: str = "", show_progress: bool | None = None,
+                seeds: list[int] | None = None) -> None:
     """Full-batch GD on cross-entropy of ``head(h)``, in closed form (no autograd).
 
     Either ``h_fixed`` (linear probe: frozen features ``[S, N, R]``) or
@@ -392,6 +454,7 @@ def _train_head(head: LinearHead, y: torch.Tensor, steps: int, lr: float, *,
     dL/dA = G^T z, dL/db = sum_n G, dL/dh = G A / std.
     """
     S, N = y.shape
+    seeds = list(range(S)) if seeds is None else seeds
     k = head.A.shape[1]
     onehot = torch.nn.functional.one_hot(y, k).to(head.A.dtype)
     A, b = head.A, head.b
@@ -399,6 +462,10 @@ def _train_head(head: LinearHead, y: torch.Tensor, steps: int, lr: float, *,
     bar = progress(total=steps, desc=desc, enabled=show_progress)
     with torch.no_grad():
         for step in range(steps + 1):
+            if (log_at is not None and step in log_at) or step == steps or step % 50 == 0:
+                check_finite(desc or "linear head", step,
+                             f"head lr={lr:g}, encoder lr={encoder_lr:g}", seeds,
+                             A, *(() if encoder is None else (encoder[1],)))
             if on_log is not None and log_at is not None and step in log_at:
                 on_log(step)
             if step == steps:
@@ -437,7 +504,11 @@ def train_mrp(data_cfg: MultiViewConfig, cfg: MRPConfig, seeds: list[int], *,
     k, d, P = data_cfg.k, data_cfg.d, data_cfg.P
     R = k * cfg.m
     w0 = gaussian_kernels((R, d), cfg.sigma_0, seeds, STREAM_INIT, device)
-    model = MRPAutoEncoder(w0, cfg.q, cfg.rho, target=cfg.target, target_norm=cfg.target_norm)
+    model = MRPAutoEncoder(w0, cfg.q, cfg.rho, target=cfg.target, target_norm=cfg.target_norm,
+                           decoder_init=cfg.decoder_init, decoder_shape=cfg.decoder_shape,
+                           decoder_random=(gaussian_kernels((R, R), 1.0, seeds, STREAM_DECODER,
+                                                            device)
+                                           if cfg.decoder_init == "random" else None))
     mask_gens = [stream_generator(s, STREAM_MASK, device) for s in seeds]
     xp = data.pretrain.x
     xpt = patches_t(xp)
@@ -453,6 +524,9 @@ def train_mrp(data_cfg: MultiViewConfig, cfg: MRPConfig, seeds: list[int], *,
             loss, grad_w, grad_dec = model.loss_and_grads(xpt, keep, P)
         else:
             loss = model.loss(xp, keep)
+        if step in log_at or step == cfg.steps:
+            check_finite("MRP pretraining", step, f"lr={cfg.lr:g}, decoder_lr={cfg.decoder_lr:g}",
+                         seeds, loss, model.w, model.decoder)
         if step in log_at:
             with torch.no_grad():
                 corr = kernel_feature_correlations(model.w, data.features)
@@ -489,7 +563,7 @@ def train_mrp(data_cfg: MultiViewConfig, cfg: MRPConfig, seeds: list[int], *,
         h_tr, h_tm, h_ts = encode(xt_tr, w_pre), encode(xt_tm, w_pre), encode(xt_ts, w_pre)
     probe = LinearHead(h_tr, k)
     _train_head(probe, data.train.y, cfg.probe_steps, cfg.probe_lr, h_fixed=h_tr,
-                desc="linear probe", show_progress=show_progress)
+                desc="linear probe", show_progress=show_progress, seeds=list(seeds))
     with torch.no_grad():
         probe_multi = accuracy(probe(h_tm), data.test_multi.y)
         probe_single = accuracy(probe(h_ts), data.test_single.y)
@@ -511,7 +585,7 @@ def train_mrp(data_cfg: MultiViewConfig, cfg: MRPConfig, seeds: list[int], *,
 
     _train_head(head, data.train.y, cfg.ft_steps, cfg.ft_lr, encoder=(xt_tr, w_ft, q, rho, P),
                 encoder_lr=cfg.ft_encoder_lr, on_log=log_ft, log_at=ft_log_at, desc="fine-tune",
-                show_progress=show_progress)
+                show_progress=show_progress, seeds=list(seeds))
     res = MRPResult(
         seeds=list(seeds), steps=hist["steps"],
         feature_corr=np.stack(hist["feature_corr"]), multi_kernels=np.stack(hist["multi_kernels"]),

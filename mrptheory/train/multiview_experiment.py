@@ -105,8 +105,13 @@ def run_compare(data_cfg: MultiViewConfig, sl_cfg: SLConfig, mrp_cfg: MRPConfig,
 def build_payloads(common: dict, data_cfg: MultiViewConfig, sl_cfg: SLConfig, mrp_cfg: MRPConfig,
                    sl: SLResult | None, mrp: MRPResult | None) -> dict[str, dict]:
     """Figure payloads (see module docstring) from finished runs."""
+    from mrptheory.train.multiview_regime import combined_report
+
     out: dict[str, dict] = {}
-    common = to_jsonable(common)
+    # every output says whether its config meets the theorem's finite-k conditions
+    common = to_jsonable({**common, "regime": combined_report(
+        data_cfg, sl_cfg if sl is not None else None,
+        mrp_cfg if mrp is not None else None).to_dict()})
     curves: dict[str, Any] = {"figure_kind": "multiview_capture_curves", **common,
                               "capture_threshold": sl_cfg.capture_threshold}
     counts: dict[str, Any] = {"figure_kind": "multiview_captured_views", **common,
@@ -125,8 +130,13 @@ def build_payloads(common: dict, data_cfg: MultiViewConfig, sl_cfg: SLConfig, mr
         counts.update({"sl_hist": [int((sl_counts == c).sum()) for c in (0, 1, 2)],
                        "sl_counts": sl_counts})
         acc["SL"] = {"multi": sl.acc_multi[-1], "single": sl.acc_single[-1]}
+        from mrptheory.metrics.feature_capture import lottery_resolution
+
         out["multiview_lottery"] = {
             "figure_kind": "multiview_lottery", **common,
+            # hit rate per bin of the initial ratio of the two views' max correlations
+            "resolution": lottery_resolution(torch.as_tensor(sl.view_corr[0]),
+                                             torch.as_tensor(sl.view_corr[-1])),
             "hit_rate_all": sl.summary["lottery_hit_rate_all"],
             "hit_rate_one_view": sl.summary["lottery_hit_rate_one_view"],
             "frac_classes_one_view": sl.summary["frac_classes_one_view"],
@@ -230,7 +240,10 @@ def run_sweep(data_cfg: MultiViewConfig, sl_cfg: SLConfig, mrp_cfg: MRPConfig, p
         key = _key(param, value, cfgs, seeds)
         if key not in done:
             res = run_compare(*cfgs, seeds, device=device, show_progress=show_progress)
+            from mrptheory.train.multiview_regime import combined_report
+
             rec = {"key": key, "param": param, "value": value, "seeds": seeds,
+                   "regime": combined_report(cfgs[0], cfgs[1], cfgs[2]).to_dict(),
                    "config": {"data": cfgs[0], "sl": cfgs[1], "mrp": cfgs[2]},
                    "summary": compare_summary(res),
                    # full metric histories of this point (per seed), for redrawing any figure

@@ -34,6 +34,10 @@ def _restore_torch_threads():
     (["compare", "--sweep", "mu=0.1,2"], "mu must be in [0, 1]"),
     (["sl", "--seeds", "0"], "seeds must be"),
     (["sl", "--device", "tpu"], "device must be"),
+    (["mrp", "--steps", "10"], "--steps sets SL's GD steps"),
+    (["compare", "--n-train", "10000000"], "this run needs about"),
+    (["sl", "--seeds", "100000"], "this run needs about"),
+    (["compare", "--preset", "bogus"], "preset"),
 ])
 def test_bad_flags_exit_2_without_traceback(args, message):
     result = CliRunner().invoke(main, ["multiview", *args])
@@ -72,10 +76,11 @@ def test_sweep_resumes_from_its_store(tmp_path):
 @pytest.mark.parametrize("cmd", ["sl", "mrp"])
 def test_single_method_commands_write_prefixed_files(tmp_path, cmd):
     tiny = [a for a in TINY]
-    if cmd == "sl":  # the sl command has no MRP options
-        for opt in ("--mrp-steps", "--n-pretrain", "--probe-steps", "--ft-steps"):
-            i = tiny.index(opt)
-            del tiny[i:i + 2]
+    drop = (("--mrp-steps", "--n-pretrain", "--probe-steps", "--ft-steps") if cmd == "sl"
+            else ("--steps",))  # sl has no MRP options; mrp rejects SL's --steps
+    for opt in drop:
+        i = tiny.index(opt)
+        del tiny[i:i + 2]
     result = CliRunner().invoke(main, ["multiview", cmd, *tiny, "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     payload = json.loads((tmp_path / f"multiview_{cmd}_accuracy.json").read_text())
@@ -83,3 +88,41 @@ def test_single_method_commands_write_prefixed_files(tmp_path, cmd):
     assert list(payload["per_seed"]) == (["SL"] if cmd == "sl" else
                                          ["MRP linear probe", "MRP fine-tuned"])
     assert (tmp_path / f"multiview_{cmd}_capture_curves.png").exists()
+
+
+def test_presets_label_outputs_outside_the_regime(tmp_path):
+    """The noisy preset is outside the theorem's regime: CLI line and JSON say so, with the
+    failing inequality; explicit options win over the preset."""
+    args = ["multiview", "compare", *TINY, "--out", str(tmp_path), "--preset", "noisy",
+            "--sigma-0", "0.004"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "OUTSIDE THE THEOREM'S REGIME" in result.output
+    # the noisy preset's files are prefixed so they sit beside the theory-regime ones
+    payload = json.loads((tmp_path / "multiview_noisy_accuracy.json").read_text())
+    assert payload["config"]["sl"]["sigma_0"] == 0.004  # explicit option beats the preset
+    assert payload["config"]["data"]["gamma"] == 0.03  # the preset's value
+    assert not payload["regime"]["in_regime"]
+    assert "feature-noise leak" in payload["regime"]["label"]
+
+
+def test_regime_map_writes_heat_maps_and_resumes(tmp_path):
+    # the full grid (4 x 3) at TINY sizes: --quick would raise the sample sizes to 200
+    args = ["multiview", "regime", *TINY, "--out", str(tmp_path), "--map", "leak_gap",
+            "--seeds", "1"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    store = tmp_path / "multiview_regime_leak_gap.jsonl"
+    assert len(store.read_text().splitlines()) == 12
+    payload = json.loads((tmp_path / "multiview_regime_leak_gap.json").read_text())
+    assert payload["figure_kind"] == "multiview_regime"
+    cell = payload["cells"][0]
+    assert set(cell["verdicts"]) == {"P1", "P2", "P3", "P4", "P5"}
+    assert "in_regime" in cell["regime"]
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0
+    assert len(store.read_text().splitlines()) == 12  # nothing recomputed
+    redo = CliRunner().invoke(main, ["plot", str(tmp_path / "multiview_regime_leak_gap.json"),
+                                     "--out", str(tmp_path / "redo")])
+    assert redo.exit_code == 0, redo.output
+    assert (tmp_path / "redo" / "multiview_regime_leak_gap.png").exists()

@@ -87,7 +87,8 @@ def test_deterministic_per_seed_and_independent_of_batch():
 
 
 def test_patch_noise_scale_and_default_sigma():
-    cfg = MultiViewConfig(k=3, d=400, P=8, gamma=0.0, num_noise_features=0, patches_per_view=1)
+    cfg = MultiViewConfig(k=3, d=400, P=8, gamma=0.0, num_noise_features=0, patches_per_view=1,
+                          sigma_p=None)
     assert cfg.noise_std == pytest.approx(0.05)
     b = sample_multiview(cfg, 200, [0], device="cpu")
     V = make_features(cfg, [0], "cpu")
@@ -123,3 +124,26 @@ def test_device_independence_of_statistics():
 def test_bad_configs_name_the_field(kwargs, field):
     with pytest.raises(ConfigError, match=field.replace("[", r"\[").replace("]", r"\]")):
         MultiViewConfig(**kwargs)
+
+
+def test_single_view_test_data_follow_the_theory_defaults():
+    """Weak view 0.05, four off-target features each with total weight in [0.2, 0.4]."""
+    cfg = MultiViewConfig(gamma=0.0, sigma_p=0.0)
+    tcfg = cfg.single_view_test_config()
+    assert (tcfg.single_view_weak_weight, tcfg.num_noise_features) == (0.05, 4)
+    b = sample_multiview(tcfg, 300, [0], mu=1.0, device="cpu")
+    w = b.feature_weights[0]  # [N, 2k]
+    y = b.y[0]
+    own = torch.stack([w[torch.arange(300), 2 * y], w[torch.arange(300), 2 * y + 1]], 1)
+    assert torch.allclose(own.min(1).values, torch.tensor(0.05), atol=1e-5)
+    other = w.clone()
+    other[torch.arange(300), 2 * y] = 0
+    other[torch.arange(300), 2 * y + 1] = 0
+    present = other > 0
+    assert (present.sum(1) == 4).all()
+    assert other[present].min() >= 0.2 - 1e-5 and other[present].max() <= 0.4 + 1e-5
+
+
+def test_test_noise_features_capped_for_small_configs():
+    assert MultiViewConfig(k=2, d=8, P=8).single_view_test_config().num_noise_features == 2
+    assert MultiViewConfig(k=4, d=16, P=6).single_view_test_config().num_noise_features == 2

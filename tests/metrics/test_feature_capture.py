@@ -59,3 +59,15 @@ def test_max_feature_correlations_and_accuracy():
     assert torch.allclose(max_feature_correlations(w, V), torch.tensor([[0.8, 0.0, 0.0, 0.0]]))
     logits = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]])
     assert math.isclose(float(accuracy(logits, torch.tensor([[0, 1, 1]]))[0]), 2 / 3, rel_tol=1e-6)
+
+
+def test_lottery_resolution_bins_classes_by_initial_ratio():
+    from mrptheory.metrics.feature_capture import lottery_resolution
+
+    init = torch.tensor([[[1.0, 1.02], [1.0, 3.0], [2.0, 1.0], [-1.0, 0.5], [-1.0, -2.0]]])
+    final = torch.tensor([[[1.0, 0.0], [0.0, 2.0], [0.0, 2.0], [0.0, 1.0], [1.0, 0.0]]])
+    r = lottery_resolution(init, final, edges=(1.0, 1.1, 2.5, float("inf")))
+    # ratio 1.02 -> bin 0 (miss); 3.0 -> bin 2 (hit); 2.0 -> bin 1 (miss); inf -> bin 2 (hit);
+    # both negative -> skipped
+    assert r["counts"] == [1, 1, 2]
+    assert r["hits"] == [0, 0, 2]
