@@ -11,9 +11,11 @@ from mrptheory.data.dataset import DatasetSplits, ImageDataset
 from mrptheory.errors import DatasetNotFoundError
 from mrptheory.train.linear_dynamics import DynamicsConfig
 from mrptheory.train.projection import ProjectionConfig
+from mrptheory.train.projection_budget import BudgetConfig
 
 IDS = [f"real-data-bottom20-vs-top90-{d}" for d in rd.PROJECTION_DATASETS] + [
-    "real-data-learned-in-order", "real-data-dynamics-match-theory",
+    f"real-data-bottom20-vs-top90-{d}-resnet9" for d in rd.PROJECTION_DATASETS] + [
+    "real-data-budget-favours-bottom-fashion-mnist", "real-data-learned-in-order", "real-data-dynamics-match-theory",
     "real-data-probe-lags-reconstruction"]
 
 
@@ -36,9 +38,12 @@ def toy(monkeypatch):
     import mrptheory.data.registry as registry
 
     monkeypatch.setattr(registry, "load_dataset", lambda name, root=None: toy_splits())
-    monkeypatch.setattr(rd, "_projection_config", lambda dataset, ctx: ProjectionConfig(
-        dataset=dataset, cuts=(0.8, 0.9), seeds=(0, 1), train_size=None, epochs=1,
-        batch_size=64, examples=0))
+    monkeypatch.setattr(rd, "_projection_config", lambda dataset, ctx, arch="mlp": ProjectionConfig(
+        dataset=dataset, cuts=(0.8, 0.9), archs=(arch,), seeds=(0, 1), train_size=None, epochs=1,
+        batch_size=64, examples=0, resnet_width=2))
+    monkeypatch.setattr(rd, "_budget_config", lambda ctx: BudgetConfig(
+        archs=("mlp", "resnet9"), train_sizes=(60, 300), epochs=(1,), seeds=(0, 1),
+        batch_size=64, resnet_width=2))
     monkeypatch.setattr(rd, "_dynamics_config", lambda ctx: DynamicsConfig(
         dataset="fashion-mnist", train_size=300, probe_train_size=200, probe_test_size=100,
         downsample=1, batch_size=300, lr_scale=0.5, t_max=0.3, deep_t_max=0.6, n_eval=6))
@@ -99,3 +104,30 @@ def test_dynamics_claims_share_one_run_and_report_numbers(tmp_path, toy, monkeyp
     c = lag["details"]["summary"]["linear"]["probe_closure_at_t90"]
     assert (lag["verdict"] == "confirmed") == (c < rd.PROBE_LAG_CONFIRM)
     assert (lag["verdict"] == "refuted") == (c > rd.PROBE_LAG_REFUTE)
+
+
+def test_resnet9_projection_claim_uses_resnet9(tmp_path, toy) -> None:
+    record = run_claim(all_claims()["real-data-bottom20-vs-top90-fashion-mnist-resnet9"],
+                       ClaimContext(quick=True, out_dir=tmp_path, progress=False, device="cpu"))
+    assert record["verdict"] in ("confirmed", "refuted"), record["measured"]
+    assert record["details"]["headline"]["arch"] == "resnet9"
+    assert "ResNet-9" in record["conditions"]
+    h, tol = record["details"]["headline"], record["details"]["tol"]
+    assert record["verdict"] == ("confirmed" if h["difference"] >= -tol else "refuted")
+
+
+def test_budget_claim_verdict_follows_the_stated_rule(tmp_path, toy) -> None:
+    record = run_claim(all_claims()["real-data-budget-favours-bottom-fashion-mnist"],
+                       ClaimContext(quick=True, out_dir=tmp_path, progress=False, device="cpu"))
+    rows = record["details"]["summary"]
+    verdicts = []
+    for arch in ("mlp", "resnet9"):
+        rs = sorted((r for r in rows if r["arch"] == arch), key=lambda r: r["train_size"])
+        change = rs[-1]["difference"] - rs[0]["difference"]
+        tol = max(2 * np.hypot(rs[0]["se_difference"], rs[-1]["se_difference"]), rd.BUDGET_TOL_FLOOR)
+        verdicts.append("confirmed" if change > tol else "refuted" if change < -tol else "inconclusive")
+    expected = ("refuted" if "refuted" in verdicts else
+                "confirmed" if all(v == "confirmed" for v in verdicts) else "inconclusive")
+    assert record["verdict"] == expected, record["measured"]
+    assert "mlp:" in record["measured"] and "resnet9:" in record["measured"]
+    assert (tmp_path / "claim_subspace_budget_fashion-mnist.png").is_file()
