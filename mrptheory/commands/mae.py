@@ -144,6 +144,11 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
         from mrptheory.train.mae_report import progress_curves
 
         payload["progress"] = progress_curves(h)
+    from mrptheory.train.mae_baselines import RANDOM, RAW, raw_pixel_metrics
+
+    payload["baselines"] = {RAW: raw_pixel_metrics(cfg, data)}
+    if h["eval_epoch"] and h["eval_epoch"][0] == 0:
+        payload["baselines"][RANDOM] = {"probe_acc": h["probe_acc"][0], "knn_acc": h["knn_acc"][0]}
     path = save_json(Path(out_dir) / f"{payload['name']}.json", payload)
     from mrptheory.plots.registry import redraw
 
@@ -153,6 +158,8 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
     click.echo(f"checkpoint: {run_dir}")
     click.echo(", ".join(f"{k}={v:.4f}" for k, v in result.final.items())
                + f"; {result.timing['images_per_s']:.0f} images/s")
+    click.echo("baselines: " + "; ".join(f"{k} probe {v['probe_acc']:.4f}, k-NN {v['knn_acc']:.4f}"
+                                         for k, v in payload["baselines"].items()))
 
 
 @mae.command()
@@ -300,6 +307,8 @@ def sweep(quick: bool, preset: str, ratios: str | None, patch_sizes: str | None,
     records = run_sweep(data, cfg, out_dir, show_progress=progress, log=click.echo)
     for path in write_sweep_outputs(records, cfg, data, out_dir, dataset=dataset):
         click.echo(f"wrote {path}")
-    table = summary_table(records)
+    from mrptheory.train.mae_baselines import sweep_baselines
+
+    table = summary_table(records, sweep_baselines(records, cfg, data))
     (Path(out_dir) / f"mae_summary_{cfg.name}.md").write_text(table)
     click.echo(table)

@@ -20,7 +20,8 @@ import numpy as np
 
 from mrptheory.plots.registry import register_figure
 
-COLORS = {"mae": "C0", "ae": "C1", "dae": "C2", "scratch": "C3", "finetune": "C4"}
+COLORS = {"mae": "C0", "ae": "C1", "dae": "C2", "scratch": "C3", "finetune": "C4", "raw": "k",
+          "random": "C8"}
 
 
 def _save(fig: plt.Figure, out_dir: Path, name: str) -> list[Path]:
@@ -65,6 +66,9 @@ def plot_probe_curves(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         if c.get("probe_acc_std") is not None and len(c["probe_acc_std"]) == len(acc):
             sd = np.asarray(c["probe_acc_std"], dtype=float)
             ax.fill_between(ep, acc - sd, acc + sd, alpha=0.15, color=_color(label))
+    for name, values in payload.get("baselines", {}).items():
+        ax.axhline(values["probe_acc"], color=_color(name), ls=":", lw=1.2,
+                   label=f"{name} (baseline)")
     ax.set_xlabel("epoch")
     ax.set_ylabel("linear-probe test accuracy (frozen encoder)")
     ax.set_title("perception over training")
