@@ -72,7 +72,7 @@ def plot_probe_curves(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     ax.set_xlabel("epoch")
     ax.set_ylabel("linear-probe test accuracy (frozen encoder)")
     ax.set_title("perception over training")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.14))
     ax.grid(alpha=0.3)
 
     if has_progress:
