@@ -87,10 +87,14 @@ def plot_subspace_budget(payload: dict[str, Any], out_dir: Path) -> list[Path]:
             if c["arch"] == arch and c["crossover_size"]:
                 ax.axvline(c["crossover_size"], color="grey", lw=0.8, ls=":")
         ax.set_xscale("log")
+        sizes = sorted({r["train_size"] for r in rows if r["arch"] == arch})
+        ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
+        ax.minorticks_off()
         ax.set_xlabel("train images (log scale)")
         ax.set_ylabel("test accuracy (%)")
         seeds = max((r["n_seeds"] for r in rows if r["arch"] == arch), default=0)
-        ax.set_title(f"{arch}: solid top-90%, dashed bottom-20%\n"
+        note = payload.get("arch_notes", {}).get(arch, "")
+        ax.set_title(f"{arch}{' ' + note if note else ''}: solid top-90%, dashed bottom-20%\n"
                      f"({seeds} seed(s), bars min-max, dotted: crossover)", fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, ncol=2, loc="lower right")
