@@ -5,6 +5,7 @@ Same as ``mrp mae sweep``; resumable.
 """
 
 from mrptheory.data.registry import load_dataset
+from mrptheory.train.mae_baselines import sweep_baselines
 from mrptheory.train.mae_report import summary_table, write_sweep_outputs
 from mrptheory.train.mae_sweep import default_sweep_config, run_sweep
 
@@ -15,4 +16,4 @@ if __name__ == "__main__":
     cfg = default_sweep_config(data.train.image_shape, data.train.num_classes)
     records = run_sweep(data, cfg, OUT, log=print)
     write_sweep_outputs(records, cfg, data, OUT, dataset="fashion-mnist")
-    print(summary_table(records))
+    print(summary_table(records, sweep_baselines(records, cfg, data)))

@@ -8,6 +8,7 @@ Same as ``mrp mae sweep --preset gpu``; pass a data set as ``python simulations/
 import sys
 
 from mrptheory.data.registry import load_dataset
+from mrptheory.train.mae_baselines import sweep_baselines
 from mrptheory.train.mae_report import summary_table, write_sweep_outputs
 from mrptheory.train.mae_sweep import gpu_sweep_config, run_sweep
 
@@ -23,4 +24,4 @@ if __name__ == "__main__":
         cfg = dataclasses.replace(cfg, base=dataclasses.replace(cfg.base, hflip=True))
     records = run_sweep(data, cfg, OUT, log=print)
     write_sweep_outputs(records, cfg, data, OUT, dataset=name)
-    print(summary_table(records))
+    print(summary_table(records, sweep_baselines(records, cfg, data)))

@@ -294,3 +294,45 @@ def check_alignment_ranking(ctx: ClaimContext) -> ClaimResult:
                  "kendall": tau, "tolerance": tol, "spread": spread, "k": k},
         conditions=_conditions(cfg, data) + f"; alignment from {n_align} training images",
     )
+
+
+@register_claim(
+    "mae-beats-trivial-baselines", paper=BL,
+    statement="Masked-autoencoder pretraining learns features worth having: the MAE's linear probe "
+              "beats the same probe on raw pixels and on the randomly initialised encoder.",
+)
+def check_beats_baselines(ctx: ClaimContext) -> ClaimResult:
+    try:
+        records, cfg, data = _sweep(ctx)
+    except MrpError as exc:
+        return _missing(exc)
+    from mrptheory.train.mae_baselines import RANDOM, RAW, sweep_baselines
+
+    base = sweep_baselines(records, cfg, data)
+    n = _n_test(cfg, data)
+    mae = _mean_final(records, "probe_acc", method="mae", mask_ratio=cfg.ref[0],
+                      patch_size=cfg.ref[1])
+    mae_knn = _mean_final(records, "knn_acc", method="mae", mask_ratio=cfg.ref[0],
+                          patch_size=cfg.ref[1])
+    if mae is None or RANDOM not in base:
+        return ClaimResult(measured="the reference MAE run or its epoch-0 evaluation is missing",
+                           expectation="", verdict=Verdict.INCONCLUSIVE)
+    strongest = max(base[RAW]["probe_acc"], base[RANDOM]["probe_acc"])
+    tol = 2 * math.sqrt(2) * _se(mae, n)
+    gain = mae - strongest
+    verdict = (Verdict.CONFIRMED if gain >= tol else
+               Verdict.REFUTED if gain <= -tol else Verdict.INCONCLUSIVE)
+    return ClaimResult(
+        measured=(f"linear probe: MAE(r={cfg.ref[0]:g},p={cfg.ref[1]}) {mae:.4f}, raw pixels "
+                  f"{base[RAW]['probe_acc']:.4f}, random encoder {base[RANDOM]['probe_acc']:.4f}; "
+                  f"MAE - best baseline {gain:+.4f}. k-NN: MAE {mae_knn:.4f}, raw pixels "
+                  f"{base[RAW]['knn_acc']:.4f}, random encoder {base[RANDOM]['knn_acc']:.4f}"),
+        expectation=f"MAE probe - max(raw-pixel probe, random-encoder probe) >= {tol:.4f} "
+                    f"(confirmed), <= -{tol:.4f} (refuted); tolerance = 2 standard errors of a "
+                    f"difference of two accuracies on {n} test images; the baselines use the same "
+                    "probe-train and test images and the same probe",
+        verdict=verdict,
+        details={"mae_probe": mae, "mae_knn": mae_knn, "baselines": base, "gain": gain,
+                 "tolerance": tol},
+        conditions=_conditions(cfg, data),
+    )

@@ -14,7 +14,7 @@ from mrptheory.linear.noise import NOISE_SPEC_HELP, parse_noise
 
 def run_alignment(dataset: str, noises: list[str], out_dir: Path, data_root: str | None,
                   max_samples: int | None, k_min: int, pool: int, seed: int,
-                  show_progress: bool) -> dict:
+                  show_progress: bool, class_weighting: str = "count") -> dict:
     """Compute, save (JSON) and draw the alignment study of one data set; return the payload."""
     from mrptheory.data.registry import load_dataset
     from mrptheory.linear.alignment import alignment_study, dataset_moments
@@ -26,7 +26,7 @@ def run_alignment(dataset: str, noises: list[str], out_dir: Path, data_root: str
     data = dataset_moments(splits.train, max_samples, seed, pool)
     if k_min > data.dim:
         raise ConfigError(f"--k-min must be at most D = {data.dim}, got {k_min}")
-    study = alignment_study(data, models, dataset, show_progress)
+    study = alignment_study(data, models, dataset, show_progress, class_weighting)
     payload = study.to_payload()
     payload.update(k_min=k_min, pool=pool, max_samples=max_samples, seed=seed, noises=noises,
                    image_shape=list(data.image_shape))
@@ -52,18 +52,31 @@ def run_alignment(dataset: str, noises: list[str], out_dir: Path, data_root: str
 @click.option("--max-samples", type=int, default=None, help="Subsample the training set.")
 @click.option("--pool", type=int, default=1, show_default=True,
               help="Average-pool images by this factor first (large images: each setting is O(D^3)).")
+@click.option("--class-weighting", type=click.Choice(["count", "none"]), default="count",
+              show_default=True,
+              help="Label energy of the alignment metric: 'count' weights each class by its sample "
+                   "count, ||Y Y^T Q||^2 (the authors' code and the paper's figures); 'none' is "
+                   "||Y^T Q||^2. Identical on balanced labels.")
 @data_root_option
 @out_option
 @seed_option
 @progress_option
 def alignment(dataset, noises, ratios, patch_sides, gaussian_sigma, k_min, max_samples, pool,
-              data_root, out_dir, seed, progress):
+              class_weighting, data_root, out_dir, seed, progress):
     """Alignment and impact-of-noise figures of the optimal linear DAE (closed form).
 
     For every noise setting the optimal linear denoising autoencoder is solved in closed form and
     the alignment of its first K features with the labels is computed for every K. Numbers go to
     OUT/alignment_DATASET.json, figures to OUT/alignment_DATASET.png and
     OUT/impact_of_noise_DATASET.png; with --dataset all also OUT/alignment_summary.md.
+
+    \b
+    Conventions (defaults = the authors' code, used for the paper's figures):
+    - masks: mask:P drops every entry (each channel of each pixel) independently; mask:P:AxB
+      drops AxB blocks of pixel locations across all channels, so mask:P:1x1 is the authors'
+      1x1 mask. The paper's grid (no --noise) uses mask:P:AxB with A = B in 1, 2, 4. On
+      one-channel data (Fashion-MNIST) mask:P and mask:P:1x1 coincide.
+    - --class-weighting count: classes weighted by their sample counts (see the option).
     """
     from mrptheory.data.registry import DATASET_NAMES, canonical_name, dataset_status
     from mrptheory.linear.alignment import (PAPER_PATCH_SIDES, PAPER_RATIOS, impact_summary,
@@ -97,7 +110,7 @@ def alignment(dataset, noises, ratios, patch_sides, gaussian_sigma, k_min, max_s
     rows = []
     for name in names:
         payload = run_alignment(name, specs, Path(out_dir), data_root, max_samples, k_min, pool,
-                                seed, progress)
+                                seed, progress, class_weighting)
         rows += impact_summary(payload, k_min)
     if dataset == "all":
         from mrptheory.results import save_json

@@ -23,6 +23,7 @@ from mrptheory.commands.options import (parse_float_list, parse_int_list, thread
 from mrptheory.data.dataset import DatasetSplits
 from mrptheory.device import set_cpu_threads
 from mrptheory.errors import ConfigError
+from mrptheory.validation import check_int
 
 #: (C, H, W) and classes of the data sets the registry knows, to validate settings before loading.
 DATASET_SHAPES: dict[str, tuple[tuple[int, int, int], int]] = {
@@ -46,6 +47,10 @@ def dataset_shape(dataset: str) -> tuple[tuple[int, int, int], int]:
     return DATASET_SHAPES[key]
 
 
+#: ``mae pretrain`` sizes without / with ``--quick`` (explicit options override either).
+PRETRAIN_DEFAULTS = {"epochs": 10, "train_samples": 10000, "test_samples": 2000, "probe_samples": 2000}
+PRETRAIN_QUICK = {"epochs": 3, "train_samples": 2000, "test_samples": 1000, "probe_samples": 1000}
+
 dataset_option = click.option("--dataset", default="fashion-mnist", show_default=True,
                               help="fashion-mnist, mnist, cifar10, cifar100, svhn or tinyimagenet.")
 
@@ -68,17 +73,19 @@ def mae() -> None:
 @click.option("--depth", type=int, default=2, show_default=True)
 @click.option("--num-heads", type=int, default=4, show_default=True)
 @click.option("--decoder-dim", type=int, default=32, show_default=True)
-@click.option("--epochs", type=int, default=10, show_default=True)
+@click.option("--epochs", type=int, default=None, help="[default: 10; --quick: 3]")
 @click.option("--batch-size", type=int, default=128, show_default=True)
 @click.option("--lr", type=float, default=1.5e-3, show_default=True)
-@click.option("--train-samples", type=int, default=10000, show_default=True,
-              help="Training subset size (0: the whole train split).")
-@click.option("--test-samples", type=int, default=2000, show_default=True,
-              help="Test images for every test metric (0: all).")
-@click.option("--probe-samples", type=int, default=2000, show_default=True,
-              help="Training images used to fit the linear / k-NN probes.")
+@click.option("--train-samples", type=int, default=None,
+              help="Training subset size (0: the whole train split) [default: 10000; --quick: 2000].")
+@click.option("--test-samples", type=int, default=None,
+              help="Test images for every test metric (0: all) [default: 2000; --quick: 1000].")
+@click.option("--probe-samples", type=int, default=None,
+              help="Training images used to fit the linear / k-NN probes "
+                   "[default: 2000; --quick: 1000].")
 @click.option("--eval-every", type=int, default=1, show_default=True)
-@click.option("--quick", is_flag=True, help="3 epochs on 2000 images (a smoke run).")
+@click.option("--quick", is_flag=True, help="Smoke-run sizes (3 epochs on 2000 images) for the "
+                                            "options not given explicitly.")
 @dataset_option
 @data_root_option
 @out_option
@@ -99,8 +106,16 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
     from mrptheory.train.mae_report import label_of
 
     shape, classes = dataset_shape(dataset)
-    if quick:
-        epochs, train_samples, test_samples, probe_samples = 3, 2000, 1000, 1000
+    # explicit options win over the --quick sizes; every value is validated by the configs below
+    sizes = PRETRAIN_QUICK if quick else PRETRAIN_DEFAULTS
+    epochs = sizes["epochs"] if epochs is None else epochs
+    train_samples = sizes["train_samples"] if train_samples is None else train_samples
+    test_samples = sizes["test_samples"] if test_samples is None else test_samples
+    probe_samples = sizes["probe_samples"] if probe_samples is None else probe_samples
+    check_int("--train-samples", train_samples, 0)
+    check_int("--test-samples", test_samples, 0)
+    check_int("--probe-samples", probe_samples, 1)
+    check_int("--epochs", epochs, 1)
     model = MAEConfig(image_shape=shape, patch_size=patch_size, embed_dim=embed_dim, depth=depth,
                       num_heads=num_heads, decoder_embed_dim=decoder_dim, method=method,
                       mask_ratio=mask_ratio, noise_std=noise_std if method == "dae" else 0.0,
@@ -138,6 +153,11 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
         from mrptheory.train.mae_report import progress_curves
 
         payload["progress"] = progress_curves(h)
+    from mrptheory.train.mae_baselines import RANDOM, RAW, raw_pixel_metrics
+
+    payload["baselines"] = {RAW: raw_pixel_metrics(cfg, data)}
+    if h["eval_epoch"] and h["eval_epoch"][0] == 0:
+        payload["baselines"][RANDOM] = {"probe_acc": h["probe_acc"][0], "knn_acc": h["knn_acc"][0]}
     path = save_json(Path(out_dir) / f"{payload['name']}.json", payload)
     from mrptheory.plots.registry import redraw
 
@@ -147,6 +167,8 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
     click.echo(f"checkpoint: {run_dir}")
     click.echo(", ".join(f"{k}={v:.4f}" for k, v in result.final.items())
                + f"; {result.timing['images_per_s']:.0f} images/s")
+    click.echo("baselines: " + "; ".join(f"{k} probe {v['probe_acc']:.4f}, k-NN {v['knn_acc']:.4f}"
+                                         for k, v in payload["baselines"].items()))
 
 
 @mae.command()
@@ -166,6 +188,7 @@ def probe(run: str, knn_k: int, probe_samples: int | None, test_samples: int | N
     from mrptheory.train.mae import load_run, prepare_data
     from mrptheory.train.mae_eval import probe_encoder
 
+    check_int("--knn-k", knn_k, 1)
     dev = resolve_device(device)
     cfg, model, payload = load_run(run, dev)
     changes = {"device": device, "knn_k": knn_k}
@@ -177,6 +200,10 @@ def probe(run: str, knn_k: int, probe_samples: int | None, test_samples: int | N
     set_cpu_threads(threads)
     data = load_splits(dataset, data_root)
     prepared = prepare_data(cfg, data, dev, tuple(payload["norm"]))
+    n_probe = len(prepared.eval.probe_train_y)
+    if knn_k > n_probe:
+        raise ConfigError(f"--knn-k {knn_k} is larger than the probe set ({n_probe} training "
+                          "images); lower --knn-k or raise --probe-samples")
     metrics = probe_encoder(model.encoder, prepared.eval, knn_k=knn_k)
     out = Path(run) if Path(run).is_dir() else Path(run).parent
     save_json(out / "probe.json", {"run": str(run), "metrics": metrics, "config": cfg.to_dict(),
@@ -233,9 +260,9 @@ def finetune(run: str, epochs: int, batch_size: int, lr: float, train_samples: i
 
 @mae.command()
 @click.option("--quick", is_flag=True, help="The few-minute preset (same as --preset quick).")
-@click.option("--preset", type=click.Choice(["quick", "default", "gpu"]), default="default",
-              show_default=True, help="quick: minutes on CPU; default: tens of minutes on 2 CPU "
-                                      "cores; gpu: full-size (whole train split, 100 epochs).")
+@click.option("--preset", type=click.Choice(["quick", "default", "gpu"]), default=None,
+              help="quick: minutes on CPU; default: tens of minutes on 2 CPU cores; gpu: "
+                   "full-size (whole train split, 100 epochs) [default: default].")
 @click.option("--ratios", default=None, help="Mask ratios, e.g. 0.5,0.75,0.9.")
 @click.option("--patch-sizes", default=None, help="Patch sides, e.g. 4,7.")
 @click.option("--noise-stds", default=None, help="Gaussian DAE noise levels, e.g. 0.25,0.5.")
@@ -259,8 +286,11 @@ def sweep(quick: bool, preset: str, ratios: str | None, patch_sizes: str | None,
     from mrptheory.train.mae_report import summary_table, write_sweep_outputs
     from mrptheory.train.mae_sweep import PRESETS, run_sweep
 
+    if quick and preset not in (None, "quick"):
+        raise ConfigError(f"--quick conflicts with --preset {preset}: give one of them")
+    preset = "quick" if quick else (preset or "default")
     shape, classes = dataset_shape(dataset)
-    cfg = PRESETS["quick" if quick else preset](shape, classes, device)
+    cfg = PRESETS[preset](shape, classes, device)
     changes: dict = {}
     if ratios is not None:
         changes["mask_ratios"] = parse_float_list(ratios, "--ratios")
@@ -286,6 +316,8 @@ def sweep(quick: bool, preset: str, ratios: str | None, patch_sizes: str | None,
     records = run_sweep(data, cfg, out_dir, show_progress=progress, log=click.echo)
     for path in write_sweep_outputs(records, cfg, data, out_dir, dataset=dataset):
         click.echo(f"wrote {path}")
-    table = summary_table(records)
+    from mrptheory.train.mae_baselines import sweep_baselines
+
+    table = summary_table(records, sweep_baselines(records, cfg, data))
     (Path(out_dir) / f"mae_summary_{cfg.name}.md").write_text(table)
     click.echo(table)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from mrptheory.commands.options import (threads_option, data_root_option, device_option, out_option,
-                                        progress_option, seed_option)
+                                        parse_int_list, progress_option, seed_option)
 from mrptheory.train.projection import ProjectionConfig
 
 
@@ -33,6 +33,12 @@ from mrptheory.train.projection import ProjectionConfig
               help="ResNet-9 base width (paper: 64).")
 @click.option("--examples", type=int, default=6, show_default=True,
               help="Test images shown in the projected-images figure.")
+@click.option("--budget", "budget_sizes", default=None, metavar="SIZES",
+              help="Budget curve instead of the share grid: top-90% vs bottom-20% for each train-set "
+                   "size in this comma list (0 = all), e.g. 2000,10000,60000. Writes "
+                   "OUT/subspace_budget_<dataset>.json/.png; resumable.")
+@click.option("--budget-epochs", default=None, metavar="LIST",
+              help="With --budget: epoch counts to sweep (comma list) [default: --epochs].")
 @threads_option(default=1)
 @device_option
 @seed_option
@@ -40,7 +46,8 @@ from mrptheory.train.projection import ProjectionConfig
 @progress_option
 def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
              archs: tuple[str, ...], n_seeds: int, epochs: int, train_size: int, test_size: int,
-             augment: bool, resnet_width: int, examples: int, threads: int, device: str, seed: int,
+             augment: bool, resnet_width: int, examples: int, budget_sizes: str | None,
+             budget_epochs: str | None, threads: int, device: str, seed: int,
              out_dir: str, progress: bool) -> None:
     """Train the same classifier on images projected onto the top or the bottom principal subspace.
 
@@ -58,6 +65,15 @@ def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
 
     if n_seeds < 1:
         raise ConfigError(f"seeds must be >= 1, got {n_seeds}")
+    if budget_epochs is not None and budget_sizes is None:
+        raise ConfigError("--budget-epochs needs --budget SIZES")
+    if budget_sizes is not None:
+        if shares:
+            raise ConfigError("--share does not apply with --budget (the budget curve compares "
+                              "top-90% with bottom-20%)")
+        _run_budget(dataset, data_root, budget_sizes, budget_epochs, archs, n_seeds, epochs,
+                    test_size, augment, resnet_width, threads, device, seed, out_dir, progress)
+        return
     config = ProjectionConfig(
         dataset=canonical_name(dataset),
         cuts=tuple(shares) if shares else ProjectionConfig.cuts,
@@ -85,3 +101,39 @@ def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
                        f" +- {100 * h['se_difference']:.2f} pts)")
     for p in paths:
         click.echo(f"wrote {p}")
+
+
+def _run_budget(dataset: str, data_root: str | None, budget_sizes: str, budget_epochs: str | None,
+                archs: tuple[str, ...], n_seeds: int, epochs: int, test_size: int, augment: bool,
+                resnet_width: int, threads: int, device: str, seed: int, out_dir: str,
+                progress: bool) -> None:
+    """``mrp subspace --budget SIZES``: the budget curve (see :mod:`mrptheory.train.projection_budget`)."""
+    from mrptheory.data.registry import canonical_name, load_dataset
+    from mrptheory.device import resolve_device
+    from mrptheory.errors import ConfigError
+    from mrptheory.plots.real_data import plot_subspace_budget
+    from mrptheory.train.projection_budget import BudgetConfig, run_budget
+
+    sizes = parse_int_list(budget_sizes, "--budget", minimum=0)
+    if not sizes:
+        raise ConfigError("--budget needs at least one train-set size, e.g. 2000,10000,0")
+    epoch_grid = parse_int_list(budget_epochs, "--budget-epochs", minimum=1) or (epochs,)
+    config = BudgetConfig(dataset=canonical_name(dataset), archs=tuple(archs) or ("mlp",),
+                          train_sizes=sizes, epochs=epoch_grid,
+                          seeds=tuple(range(seed, seed + n_seeds)), test_size=test_size or None,
+                          augment=augment, resnet_width=resnet_width)
+    splits = load_dataset(config.dataset, data_root)
+    payload = run_budget(splits, config, out_dir, device=str(resolve_device(device)),
+                         show_progress=progress, threads=threads or None)
+    for row in payload["summary"]:
+        click.echo(f"{row['arch']:8s} n={row['train_size']:6d} {row['epochs']:3d} ep: top-90% "
+                   f"{100 * row['top90_mean']:.2f}%  bottom-20% {100 * row['bottom20_mean']:.2f}%  "
+                   f"(bottom - top {100 * row['difference']:+.2f} +- "
+                   f"{100 * row['se_difference']:.2f} pts, n={row['n_seeds']})")
+    for c in payload["crossovers"]:
+        where = (f"crossover near n = {c['crossover_size']:.0f}" if c["crossover_size"]
+                 else f"no crossover ({c['winner']} wins at every size)")
+        click.echo(f"{c['arch']} {c['epochs']} ep: {where}")
+    for p in plot_subspace_budget(payload, out_dir):
+        click.echo(f"wrote {p}")
+    click.echo(f"wrote {Path(out_dir) / (payload['tag'] + '.json')}")

@@ -22,7 +22,8 @@ from mrptheory.errors import ConfigError
 from mrptheory.linear.eigen import generalised_eigen
 from mrptheory.linear.moments import DataMoments, label_cross_moment, standardise_images
 from mrptheory.linear.noise import NoiseModel, NoNoise, parse_noise
-from mrptheory.metrics.alignment import alignment_curve
+from mrptheory.metrics.alignment import (CLASS_WEIGHTINGS, DEFAULT_CLASS_WEIGHTING,
+                                         alignment_curve, class_weights)
 from mrptheory.progress import progress
 from mrptheory.validation import check_int
 
@@ -64,10 +65,12 @@ def dataset_moments(train: ImageDataset, max_samples: int | None = None, seed: i
         image_shape = tuple(int(s) for s in pooled.shape[1:])
         x = standardise_images(pooled.reshape(len(data), -1))
         return DataMoments(gram=x.T @ x, n_samples=x.shape[0], image_shape=image_shape,
-                           label_cross=label_cross_moment(x, data.labels, data.num_classes))
+                           label_cross=label_cross_moment(x, data.labels, data.num_classes),
+                           class_counts=np.bincount(data.labels, minlength=data.num_classes))
     x = standardise_images(data.flat())
     return DataMoments(gram=x.T @ x, n_samples=x.shape[0], image_shape=data.image_shape,
-                       label_cross=label_cross_moment(x, data.labels, data.num_classes))
+                       label_cross=label_cross_moment(x, data.labels, data.num_classes),
+                       class_counts=np.bincount(data.labels, minlength=data.num_classes))
 
 
 @dataclass
@@ -77,6 +80,7 @@ class AlignmentStudy:
     Attributes:
         dataset: data-set name; dim: D; n_samples: N used.
         curves: noise name -> ``[D]`` alignment (percent) at K = 1..D.
+        class_weighting: "count" (authors') or "none" (see :mod:`mrptheory.metrics.alignment`).
         baseline: the noiseless curve ``[D]``.
     """
 
@@ -85,6 +89,7 @@ class AlignmentStudy:
     n_samples: int
     baseline: np.ndarray
     curves: dict[str, np.ndarray] = field(default_factory=dict)
+    class_weighting: str = DEFAULT_CLASS_WEIGHTING
 
     def impact(self, name: str) -> np.ndarray:
         """``[D]`` relative change (percent) of alignment versus no noise, at every K."""
@@ -100,6 +105,7 @@ class AlignmentStudy:
             "dataset": self.dataset,
             "dim": self.dim,
             "n_samples": self.n_samples,
+            "class_weighting": self.class_weighting,
             "ks": ks.tolist(),
             "baseline": self.baseline[idx].tolist(),
             "curves": {name: curve[idx].tolist() for name, curve in self.curves.items()},
@@ -107,35 +113,62 @@ class AlignmentStudy:
         }
 
 
-def noise_alignment_curve(data: DataMoments, noise: NoiseModel) -> np.ndarray:
+def data_class_weights(data: DataMoments, class_weighting: str = DEFAULT_CLASS_WEIGHTING) -> np.ndarray | None:
+    """``[C]`` class weights of the alignment metric for ``data`` (None: unweighted).
+
+    "count" (the authors' ``||Y Y^T Q||^2``, used for the paper's figures) weights class c by its
+    sample count ``n_c`` and needs ``data.class_counts``; "none" is ``||Y^T Q||^2``.
+    """
+    if class_weighting not in CLASS_WEIGHTINGS:
+        raise ConfigError(f"class weighting must be one of {', '.join(CLASS_WEIGHTINGS)}; "
+                          f"got {class_weighting!r}")
+    if class_weighting == "none":
+        return None
+    if data.class_counts is None:
+        raise ConfigError("count class weighting needs the class counts: build DataMoments with "
+                          "class_counts (DataMoments.from_data does), or use class weighting 'none'")
+    return class_weights(data.class_counts, class_weighting)
+
+
+def noise_alignment_curve(data: DataMoments, noise: NoiseModel,
+                          class_weighting: str = DEFAULT_CLASS_WEIGHTING) -> np.ndarray:
     """``[D]`` alignment curve of the optimal linear DAE under ``noise`` (all widths at once)."""
     if data.label_cross is None:
         raise ConfigError("alignment needs labels: build DataMoments with labels")
+    weights = data_class_weights(data, class_weighting)
     noise.validate_for(data)
     m1, m2 = noise.moments(data)
     basis = generalised_eigen(m1, m2).vectors
-    return alignment_curve(data.gram, data.label_cross, basis, data.n_samples)
+    return alignment_curve(data.gram, data.label_cross, basis, data.n_samples, weights)
 
 
 def alignment_study(data: DataMoments, noises: list[NoiseModel | str], dataset: str = "",
-                    show_progress: bool | None = None) -> AlignmentStudy:
-    """Alignment curves for every noise model, all from the same moments (no data pass)."""
+                    show_progress: bool | None = None,
+                    class_weighting: str = DEFAULT_CLASS_WEIGHTING) -> AlignmentStudy:
+    """Alignment curves for every noise model, all from the same moments (no data pass).
+
+    ``class_weighting``: "count" (authors', default) or "none"; see :mod:`mrptheory.metrics.alignment`.
+    """
     models = [parse_noise(n) if isinstance(n, str) else n for n in noises]
+    data_class_weights(data, class_weighting)  # fail before any heavy work
     for model in models:
-        model.validate_for(data)  # fail before any heavy work
-    study = AlignmentStudy(dataset, data.dim, data.n_samples, noise_alignment_curve(data, NoNoise()))
+        model.validate_for(data)
+    study = AlignmentStudy(dataset, data.dim, data.n_samples,
+                           noise_alignment_curve(data, NoNoise(), class_weighting),
+                           class_weighting=class_weighting)
     for model in progress(models, desc=f"alignment {dataset}", enabled=show_progress):
-        study.curves[model.name] = noise_alignment_curve(data, model)
+        study.curves[model.name] = noise_alignment_curve(data, model, class_weighting)
     return study
 
 
 def noise_alignment(train: ImageDataset, noise: str | NoiseModel, k: int,
-                    max_samples: int | None = None, seed: int = 0) -> float:
+                    max_samples: int | None = None, seed: int = 0,
+                    class_weighting: str = DEFAULT_CLASS_WEIGHTING) -> float:
     """Alignment (percent) at width ``k`` of the optimal linear DAE under ``noise`` on ``train``."""
     k = check_int("k", k, 1, train.dim)
     data = dataset_moments(train, max_samples, seed)
     model = parse_noise(noise) if isinstance(noise, str) else noise
-    return float(noise_alignment_curve(data, model)[k - 1])
+    return float(noise_alignment_curve(data, model, class_weighting)[k - 1])
 
 
 #: Reporting convention for the summary table: a mean relative alignment change smaller than this

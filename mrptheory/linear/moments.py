@@ -30,12 +30,15 @@ class DataMoments:
         image_shape: ``(C, H, W)`` with ``C*H*W = D`` when the rows are flattened images (patch
             masks need it), else ``None``.
         label_cross: ``[C, D]`` ``Y^T X`` for one-hot labels ``Y: [N, C]``, or ``None``.
+        class_counts: ``[C]`` samples per class (``diag(Y^T Y)``), or ``None``; the authors'
+            count-weighted alignment needs them.
     """
 
     gram: np.ndarray
     n_samples: int
     image_shape: tuple[int, int, int] | None = None
     label_cross: np.ndarray | None = None
+    class_counts: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         d = self.gram.shape[0]
@@ -45,6 +48,9 @@ class DataMoments:
             raise ConfigError(f"image_shape {self.image_shape} does not have D = {d} pixels")
         if self.label_cross is not None and self.label_cross.shape[1] != d:
             raise ConfigError(f"label_cross must be [C, {d}]; got {self.label_cross.shape}")
+        if self.class_counts is not None and (self.label_cross is None
+                                              or len(self.class_counts) != self.label_cross.shape[0]):
+            raise ConfigError("class_counts needs label_cross with one row per class")
 
     @property
     def dim(self) -> int:
@@ -62,12 +68,13 @@ class DataMoments:
             raise ConfigError(f"data must be [N, D]; got shape {x.shape}")
         if centre:
             x = x - x.mean(axis=0, keepdims=True)
-        label_cross = None
+        label_cross = counts = None
         if labels is not None:
             labels = np.asarray(labels)
             c = int(num_classes or labels.max() + 1)
             label_cross = label_cross_moment(x, labels, c)
-        return cls(x.T @ x, x.shape[0], image_shape, label_cross)
+            counts = np.bincount(labels, minlength=c)
+        return cls(x.T @ x, x.shape[0], image_shape, label_cross, counts)
 
 
 def label_cross_moment(x: np.ndarray, labels: np.ndarray, num_classes: int) -> np.ndarray:

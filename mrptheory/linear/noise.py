@@ -186,17 +186,24 @@ def patch_ids(image_shape: tuple[int, int, int], patch: tuple[int, int]) -> np.n
 class MaskNoise(NoiseModel):
     """Masking: each patch of shape ``patch = (a, b)`` is dropped (set to 0) with probability ``p``.
 
-    Pixel masking is ``patch = (1, 1)``: every entry (pixel *and* channel) is masked
-    independently, the authors' ``M2 = q^2 G + q(1-q) Diag(G)``. A larger patch spans all channels
-    (as MAE does), so for C > 1 a 2x2 patch couples channels while 1x1 does not
-    (``proofs/mask_moments.py`` shows the difference). With keep
-    probability ``q = 1 - p`` and mask ``m`` (1 = kept), ``x~ = m * x`` and
+    Two conventions for what one mask entry covers on multi-channel images ``(C, H, W)``:
 
-        E[m_i] = q,   E[m_i m_j] = q if pixels i and j share a patch, else q^2,
+    * **entry-wise** (``location=False`` with ``patch = (1, 1)``; spec ``mask:P``): every entry
+      (each channel of each pixel) is masked independently -- the ``Diag`` formula
+      ``M2 = q^2 G + q(1-q) Diag(G)``. Needs no image shape.
+    * **location-wise** (spec ``mask:P:AxB``, including ``mask:P:1x1``): an ``a x b`` block of
+      pixel locations is dropped across *all* C channels at once, as MAE's patches do. With
+      ``1x1`` this is the authors' 1x1 "patch" mask (their code, and the paper's figures, drop a
+      location in every channel). Any patch larger than 1x1 is always location-wise.
 
-    so ``M1 = q G`` and ``M2 = G * M`` (element-wise), ``M_ij`` the co-occurrence above. For pixel
-    masking that is ``M2 = q^2 G + q(1-q) Diag(G)``. ``M2`` is not a function of ``G`` alone, so
-    masking can change the learned subspace.
+    On one-channel images (Fashion-MNIST) ``mask:P`` and ``mask:P:1x1`` coincide; for C > 1 they
+    differ (``proofs/mask_moments.py``). With keep probability ``q = 1 - p`` and mask ``m``
+    (1 = kept), ``x~ = m * x`` and
+
+        E[m_i] = q,   E[m_i m_j] = q if entries i and j share a mask draw, else q^2,
+
+    so ``M1 = q G`` and ``M2 = G * M`` (element-wise), ``M_ij`` the co-occurrence above. ``M2`` is
+    not a function of ``G`` alone, so masking can change the learned subspace.
 
     ``inverted=True`` is inverted dropout: ``x~ = m * x / q`` (``M1 = G``, ``M2 = G * M / q^2``).
     """
@@ -204,18 +211,25 @@ class MaskNoise(NoiseModel):
     p: float = 0.5
     patch: tuple[int, int] = (1, 1)
     inverted: bool = False
+    #: 1x1 patches: drop a pixel location across all channels (True) or each entry (False).
+    location: bool = False
     name: str = field(default="", init=False)
 
     def __post_init__(self) -> None:
         self.p = check_float("mask ratio p", self.p, 0.0, 1.0, high_open=True)
         self._check_patch()
         kind = "dropout" if self.inverted else "mask"
-        self.name = f"{kind}:{self.p:g}:{self.patch[0]}x{self.patch[1]}"
+        self.name = f"{kind}:{self.p:g}{self._patch_suffix()}"
 
     def _check_patch(self) -> None:
         if len(self.patch) != 2:
             raise ConfigError(f"patch must be (a, b); got {self.patch!r}")
         self.patch = (check_int("patch height", self.patch[0], 1), check_int("patch width", self.patch[1], 1))
+        self.location = bool(self.location) or self.patch != (1, 1)
+
+    def _patch_suffix(self) -> str:
+        """``""`` for entry-wise masks (spec ``mask:P``), ``":AxB"`` for location patches."""
+        return f":{self.patch[0]}x{self.patch[1]}" if self.location else ""
 
     def keep_moments(self) -> tuple[float, float]:
         """``(E[q], E[q^2])`` of the per-sample keep probability (deterministic here)."""
@@ -228,7 +242,8 @@ class MaskNoise(NoiseModel):
 
     @property
     def is_pixel(self) -> bool:
-        return self.patch == (1, 1)
+        """Entry-wise masking (every channel of every pixel independent; no image shape needed)."""
+        return not self.location
 
     def validate_for(self, data: DataMoments) -> None:
         self.check_tiling(data.image_shape)
@@ -312,7 +327,7 @@ class RandomRatioMask(MaskNoise):
         self.p = (self.low + self.high) / 2
         self._check_patch()
         kind = "random-dropout" if self.inverted else "random-mask"
-        self.name = f"{kind}:{self.low:g}-{self.high:g}:{self.patch[0]}x{self.patch[1]}"
+        self.name = f"{kind}:{self.low:g}-{self.high:g}{self._patch_suffix()}"
 
     def keep_moments(self) -> tuple[float, float]:
         mean = 1.0 - (self.low + self.high) / 2
@@ -377,8 +392,10 @@ class FunctionalNoise(NoiseModel):
 
 NOISE_SPEC_HELP = (
     "none | gaussian:SIGMA | diag-gaussian:REL (std = REL x pixel std) | mask:P[:AxB] | "
-    "dropout:P[:AxB] (inverted) | random-mask:LOW-HIGH[:AxB]; P is the drop probability in [0, 1), "
-    "AxB the patch shape (default 1x1, pixel masking)"
+    "dropout:P[:AxB] (inverted) | random-mask:LOW-HIGH[:AxB]; P is the drop probability in [0, 1). "
+    "Without :AxB every entry (each channel of each pixel) is dropped independently; with :AxB "
+    "(1x1 included) AxB blocks of pixel locations are dropped across all channels at once (the "
+    "authors' convention: the paper's 1x1 mask). The two agree on one-channel images"
 )
 
 
@@ -414,14 +431,16 @@ def parse_noise(spec: str) -> NoiseModel:
             return DiagonalGaussianNoise(relative=_parse_number(args[0], spec, "REL"))
         if kind in ("mask", "dropout") and len(args) in (1, 2):
             patch = _parse_patch(args[1], spec) if len(args) == 2 else (1, 1)
-            return MaskNoise(_parse_number(args[0], spec, "P"), patch, inverted=kind == "dropout")
+            return MaskNoise(_parse_number(args[0], spec, "P"), patch, inverted=kind == "dropout",
+                             location=len(args) == 2)
         if kind in ("random-mask", "random-dropout") and len(args) in (1, 2):
             bounds = args[0].split("-")
             if len(bounds) != 2:
                 raise ConfigError(f"noise spec {spec!r}: ratio range must look like LOW-HIGH")
             low, high = (_parse_number(b, spec, "ratio bound") for b in bounds)
             patch = _parse_patch(args[1], spec) if len(args) == 2 else (1, 1)
-            return RandomRatioMask(patch=patch, inverted=kind == "random-dropout", low=low, high=high)
+            return RandomRatioMask(patch=patch, inverted=kind == "random-dropout", low=low, high=high,
+                                   location=len(args) == 2)
     except ConfigError as exc:
         if spec in str(exc):
             raise

@@ -16,12 +16,25 @@ Two functions with the same meaning:
   pass over the N samples. Gram-Schmidt in feature order is a Cholesky factorisation of
   ``V^T G V``; dependent feature directions (rank-deficient data) add no energy.
 * :func:`alignment_curve_from_features` -- its empirical twin: a QR of the actual feature matrix.
+
+Class weighting (``class_weighting``). The authors' code measures the label energy as
+``||Y Y^T Q||_F^2`` rather than ``||Y^T Q||_F^2``. For one-hot ``Y`` (``[N, C]``),
+``Y^T Y = diag(n_1, ..., n_C)`` (the class counts), so
+
+    ||Y Y^T Q||_F^2 = tr(Q^T Y (Y^T Y) Y^T Q) = sum_c n_c ||(Y^T Q)_c||^2,
+
+i.e. row c of ``Y^T Q`` is scaled by ``sqrt(n_c)``: each class is weighted by its sample count
+(``"count"``, the authors' convention and the one behind the paper's figures). ``"none"`` is the
+plain ``||Y^T Q||_F^2`` (every sample counts once). On balanced labels (all ``n_c`` equal) the
+weight is a constant factor that cancels in the ratio ``e_K / e_D``: both give the same curve.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy.linalg import LinAlgError, cholesky, solve_triangular
+
+from mrptheory.errors import ConfigError
 
 #: A feature direction whose residual energy after Gram-Schmidt is below this share of its own
 #: energy is treated as linearly dependent on the earlier ones.
@@ -31,6 +44,21 @@ DEPENDENCE_TOL = 1e-9
 NULL_TOL = 1e-12
 #: Total label energy below this share of N (one-hot labels) is round-off: no label signal.
 NO_SIGNAL = 1e-12
+#: Accepted values of ``class_weighting``; "count" is the authors' (and the default).
+CLASS_WEIGHTINGS: tuple[str, ...] = ("count", "none")
+DEFAULT_CLASS_WEIGHTING = "count"
+
+
+def class_weights(class_counts: np.ndarray, class_weighting: str = DEFAULT_CLASS_WEIGHTING) -> np.ndarray:
+    """``[C]`` weight ``w_c`` of each class's label energy: ``n_c`` ("count") or 1 ("none").
+
+    The label energy is then ``sum_c w_c ||(Y^T Q)_c||^2`` (see the module docstring).
+    """
+    if class_weighting not in CLASS_WEIGHTINGS:
+        raise ConfigError(f"class_weighting must be one of {', '.join(CLASS_WEIGHTINGS)}; "
+                          f"got {class_weighting!r}")
+    counts = np.asarray(class_counts, dtype=np.float64)
+    return counts.copy() if class_weighting == "count" else np.ones_like(counts)
 
 
 def label_energy_profile(gram: np.ndarray, label_cross: np.ndarray, basis: np.ndarray) -> np.ndarray:
@@ -99,40 +127,57 @@ def alignment_from_energy(energy: np.ndarray, dim: int | None = None,
 
 
 def alignment_curve(gram: np.ndarray, label_cross: np.ndarray, basis: np.ndarray,
-                    n_samples: int | None = None) -> np.ndarray:
+                    n_samples: int | None = None, weights: np.ndarray | None = None) -> np.ndarray:
     """``[D]`` alignment (percent) at every width K = 1..D of an encoder basis ``[D, r]``.
 
     ``n_samples`` (N) bounds the one-hot label energy; with it, label-free data give 0.
+    ``weights``: ``[C]`` per-class weights ``w_c`` of the label energy (:func:`class_weights`;
+    ``None``: all 1, the unweighted ``||Y^T Q||^2``). Weighting class c by ``w_c`` is scaling row c
+    of ``Y^T X`` by ``sqrt(w_c)``.
     """
+    scale = None
+    if weights is not None:
+        weights = np.asarray(weights, dtype=np.float64)
+        label_cross = label_cross * np.sqrt(weights)[:, None]
+        if n_samples is not None:  # the weighted energy is at most sum_c w_c n_c <= N max(w)
+            scale = float(n_samples * max(float(weights.max(initial=0.0)), 0.0))
+    elif n_samples is not None:
+        scale = float(n_samples)
     energy = label_energy_profile(gram, label_cross, basis)
-    return alignment_from_energy(energy, gram.shape[0], n_samples)
+    return alignment_from_energy(energy, gram.shape[0], scale)
 
 
 def alignment_curve_from_features(features: np.ndarray, labels: np.ndarray,
-                                  num_classes: int | None = None) -> np.ndarray:
+                                  num_classes: int | None = None,
+                                  class_weighting: str = DEFAULT_CLASS_WEIGHTING) -> np.ndarray:
     """Empirical twin: ``features: [N, r]`` (centred, in learned order), ``labels: [N]`` ints.
 
-    QR-orthonormalises the features in order, then ``e_j = ||Y^T Q[:, :j]||_F^2`` directly.
+    QR-orthonormalises the features in order, then ``e_j = ||W^(1/2) Y^T Q[:, :j]||_F^2``
+    directly, ``W = diag(w_c)`` the class weights of ``class_weighting`` ("count": the authors'
+    ``||Y Y^T Q||^2``; "none": ``||Y^T Q||^2``).
     A column that depends on earlier ones adds no energy; Householder QR fills its Q column with
     an arbitrary direction, so the QR is redone without it (the first flagged column is always
     truly dependent, later flags may be artefacts of that arbitrary direction). Returns ``[r]``.
     """
     features = np.asarray(features, dtype=np.float64)
+    labels = np.asarray(labels)
     c = int(num_classes or labels.max() + 1)
-    y = np.eye(c)[np.asarray(labels)]
+    weights = class_weights(np.bincount(labels, minlength=c), class_weighting)
+    y = np.eye(c)[labels] * np.sqrt(weights)[None, :]
     energies = np.sum(features**2, axis=0)
     floor = NULL_TOL * energies.max(initial=0.0)
     kept = list(range(features.shape[1]))
     while True:
         q, r = np.linalg.qr(features[:, kept])
-        pivots = np.diag(r) ** 2  # residual energy of each column after Gram-Schmidt
+        pivots = np.zeros(len(kept))  # residual energy of each column after Gram-Schmidt;
+        pivots[: min(r.shape)] = np.diag(r) ** 2  # columns beyond N (more features than samples) depend
         dependent = pivots <= np.maximum(DEPENDENCE_TOL * energies[kept], floor)
         if not dependent.any():
             break
         del kept[int(np.argmax(dependent))]
     energy = np.zeros(features.shape[1])
     energy[kept] = np.sum((y.T @ q) ** 2, axis=0)
-    return alignment_from_energy(energy, label_scale=float(len(labels)))
+    return alignment_from_energy(energy, label_scale=float(len(labels)) * float(weights.max(initial=0.0)))
 
 
 def subspace_overlap(a: np.ndarray, b: np.ndarray) -> float:

@@ -20,7 +20,8 @@ import numpy as np
 
 from mrptheory.plots.registry import register_figure
 
-COLORS = {"mae": "C0", "ae": "C1", "dae": "C2", "scratch": "C3", "finetune": "C4"}
+COLORS = {"mae": "C0", "ae": "C1", "dae": "C2", "scratch": "C3", "finetune": "C4", "raw": "k",
+          "random": "C8"}
 
 
 def _save(fig: plt.Figure, out_dir: Path, name: str) -> list[Path]:
@@ -47,10 +48,17 @@ def _styles(labels: list[str]) -> dict[str, str]:
 
 @register_figure("mae_probe_curves")
 def plot_probe_curves(payload: dict[str, Any], out_dir: Path) -> list[Path]:
-    """Three panels: probe accuracy vs epoch; MAE reconstruction vs perception progress; FT bars."""
+    """Up to three panels (only those with data): probe accuracy vs epoch; MAE reconstruction vs
+    perception progress; fine-tuning bars."""
     curves: dict[str, dict[str, list]] = payload["curves"]
-    fig, axes = plt.subplots(1, 3, figsize=(17, 4.4), gridspec_kw={"wspace": 0.45})
-    ax = axes[0]
+    prog = payload.get("progress", {})
+    has_progress = bool(prog) and prog.get("test_loss") is not None
+    bars = payload.get("final_accuracy", {})
+    n_panels = 1 + int(has_progress) + int(bool(bars))  # no empty panels (e.g. `mae pretrain`)
+    fig, axes = plt.subplots(1, n_panels, figsize=(5.7 * n_panels, 4.4), squeeze=False,
+                             gridspec_kw={"wspace": 0.45})
+    axes = list(axes[0])
+    ax = axes.pop(0)
     styles = _styles(list(curves))
     for label, c in curves.items():
         ep, acc = np.asarray(c["epoch"]), np.asarray(c["probe_acc"], dtype=float)
@@ -58,15 +66,17 @@ def plot_probe_curves(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         if c.get("probe_acc_std") is not None and len(c["probe_acc_std"]) == len(acc):
             sd = np.asarray(c["probe_acc_std"], dtype=float)
             ax.fill_between(ep, acc - sd, acc + sd, alpha=0.15, color=_color(label))
+    for name, values in payload.get("baselines", {}).items():
+        ax.axhline(values["probe_acc"], color=_color(name), ls=":", lw=1.2,
+                   label=f"{name} (baseline)")
     ax.set_xlabel("epoch")
     ax.set_ylabel("linear-probe test accuracy (frozen encoder)")
     ax.set_title("perception over training")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.14))
     ax.grid(alpha=0.3)
 
-    ax = axes[1]
-    prog = payload.get("progress", {})
-    if prog and prog.get("test_loss") is not None:
+    if has_progress:
+        ax = axes.pop(0)
         ep = np.asarray(prog["epoch"])
         ax.plot(ep, prog["test_loss"], "s-", ms=3, color="C0")
         ax.set_yscale("log")
@@ -78,13 +88,12 @@ def plot_probe_curves(payload: dict[str, Any], out_dir: Path) -> list[Path]:
             ax.axvline(prog["t_recon_90"], color="C0", ls=":", lw=1,
                        label="loss has made 90% of its drop")
             ax.legend(fontsize=8, loc="upper center")
-    ax.set_xlabel("epoch")
-    ax.set_title(f"MAE {payload.get('reference', '')}: reconstruction vs perception")
-    ax.grid(alpha=0.3)
+        ax.set_xlabel("epoch")
+        ax.set_title(f"MAE {payload.get('reference', '')}: reconstruction vs perception")
+        ax.grid(alpha=0.3)
 
-    ax = axes[2]
-    bars = payload.get("final_accuracy", {})
     if bars:
+        ax = axes.pop(0)
         labels = list(bars)
         means = [np.mean(bars[k]) for k in labels]
         sds = [np.std(bars[k]) if len(bars[k]) > 1 else 0.0 for k in labels]
@@ -94,9 +103,9 @@ def plot_probe_curves(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         ax.set_xticks(range(len(labels)), labels, rotation=20, fontsize=8)
         lo = min(means) - 0.08
         ax.set_ylim(max(0.0, lo), min(1.0, max(means) + 0.05))
-    ax.set_ylabel("test accuracy")
-    ax.set_title(f"equal fine-tuning budget ({payload.get('finetune_budget', '')})", fontsize=9)
-    ax.grid(alpha=0.3, axis="y")
+        ax.set_ylabel("test accuracy")
+        ax.set_title(f"equal fine-tuning budget ({payload.get('finetune_budget', '')})", fontsize=9)
+        ax.grid(alpha=0.3, axis="y")
     fig.suptitle(f"{payload.get('dataset', '')}: masked autoencoder vs controls "
                  f"({payload.get('conditions', '')})", fontsize=10)
     return _save(fig, out_dir, payload.get("name", "mae_probe_curves"))

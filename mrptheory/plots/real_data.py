@@ -6,6 +6,8 @@ Registered kinds (each drawn from the saved JSON payload, so ``mrp plot RESULTS.
   (mean over seeds, bars = min..max), one panel per architecture.
 * ``subspace_images``   -- a few test images: preprocessed original, top-90%, bottom-10%,
   top-80% and bottom-20% projections.
+* ``subspace_budget``   -- top-90% vs bottom-20% accuracy against train-set size, one panel
+  per architecture, one colour per epoch count; the crossover (if any) marked.
 * ``dynamics``          -- (a) per-direction reconstruction over training, measured vs closed
   form, for each model; (b) time to reconstruct half of a direction vs its eigenvalue;
   (c) reconstruction loss and linear-probe accuracies over training.
@@ -53,6 +55,53 @@ def plot_subspace_accuracy(payload: dict[str, Any], out_dir: Path) -> list[Path]
     fig.tight_layout()
     tag = payload.get("tag") or f"subspace_{payload.get('dataset', 'data')}"
     path = Path(out_dir) / f"{tag}_accuracy.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return [path]
+
+
+@register_figure("subspace_budget")
+def plot_subspace_budget(payload: dict[str, Any], out_dir: Path) -> list[Path]:
+    """Top-90% (solid) and bottom-20% (dashed) accuracy vs train-set size, per architecture."""
+    rows = payload["summary"]
+    archs = sorted({r["arch"] for r in rows})
+    epochs = sorted({r["epochs"] for r in rows})
+    colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.8, max(len(epochs), 1)))
+    fig, axes = plt.subplots(1, max(len(archs), 1), figsize=(5.4 * max(len(archs), 1), 4.2),
+                             squeeze=False)
+    for ax, arch in zip(axes[0], archs):
+        for colour, e in zip(colours, epochs):
+            rs = sorted((r for r in rows if r["arch"] == arch and r["epochs"] == e),
+                        key=lambda r: r["train_size"])
+            if not rs:
+                continue
+            n = [r["train_size"] for r in rs]
+            for side, style, label in (("top90", "-", "top 90%"), ("bottom20", "--", "bottom 20%")):
+                m = np.array([100 * r[f"{side}_mean"] for r in rs])
+                lo = m - np.array([100 * min(r[side]) for r in rs])
+                hi = np.array([100 * max(r[side]) for r in rs]) - m
+                ax.errorbar(n, m, yerr=[lo, hi], color=colour, ls=style, marker="o", capsize=3,
+                            label=f"{label}, {e} ep")
+        for c in payload.get("crossovers", []):
+            if c["arch"] == arch and c["crossover_size"]:
+                ax.axvline(c["crossover_size"], color="grey", lw=0.8, ls=":")
+        ax.set_xscale("log")
+        sizes = sorted({r["train_size"] for r in rows if r["arch"] == arch})
+        ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
+        ax.minorticks_off()
+        ax.set_xlabel("train images (log scale)")
+        ax.set_ylabel("test accuracy (%)")
+        seeds = max((r["n_seeds"] for r in rows if r["arch"] == arch), default=0)
+        note = payload.get("arch_notes", {}).get(arch, "")
+        ax.set_title(f"{arch}{' ' + note if note else ''}: solid top-90%, dashed bottom-20%\n"
+                     f"({seeds} seed(s), bars min-max, dotted: crossover)", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=2, loc="lower right")
+    fig.suptitle(f"{payload.get('dataset', '')}: projection experiment vs training budget")
+    fig.tight_layout()
+    tag = payload.get("tag") or f"subspace_budget_{payload.get('dataset', 'data')}"
+    path = Path(out_dir) / f"{tag}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=130)
     plt.close(fig)

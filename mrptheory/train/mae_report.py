@@ -77,9 +77,13 @@ def _conditions(cfg: SweepConfig, data: DatasetSplits | None = None) -> str:
             f"{len(cfg.seeds)} seed(s)")
 
 
-def curves_payload(records: list[dict[str, Any]], cfg: SweepConfig, dataset: str = ""
-                   ) -> dict[str, Any]:
-    """Payload of the ``mae_probe_curves`` figure (per-method curves averaged over seeds)."""
+def curves_payload(records: list[dict[str, Any]], cfg: SweepConfig, dataset: str = "",
+                   baselines: dict[str, dict[str, float]] | None = None) -> dict[str, Any]:
+    """Payload of the ``mae_probe_curves`` figure (per-method curves averaged over seeds).
+
+    ``baselines``: ``{"raw pixels": {"probe_acc", "knn_acc"}, "random encoder": {...}}``
+    (:func:`mrptheory.train.mae_baselines.sweep_baselines`), drawn as reference lines.
+    """
     ref_ratio, ref_patch = cfg.ref
     curve_records: dict[str, list[dict]] = defaultdict(list)
     for r in records:
@@ -109,15 +113,16 @@ def curves_payload(records: list[dict[str, Any]], cfg: SweepConfig, dataset: str
         "figure_kind": "mae_probe_curves", "name": f"mae_probe_curves_{cfg.name}",
         "dataset": dataset, "reference": f"r={ref_ratio:g} p={ref_patch}",
         "conditions": _conditions(cfg), "curves": curves, "progress": progress,
-        "final_accuracy": final,
+        "final_accuracy": final, "baselines": baselines or {},
         "finetune_budget": f"{ft.train_samples or 'all'} labelled imgs x {ft.epochs} epochs",
         "config": to_jsonable(cfg),
     }
 
 
-def sweep_payload(records: list[dict[str, Any]], cfg: SweepConfig, dataset: str = ""
-                  ) -> dict[str, Any]:
-    """Payload of the ``mae_mask_sweep`` figure."""
+def sweep_payload(records: list[dict[str, Any]], cfg: SweepConfig, dataset: str = "",
+                  baselines: dict[str, dict[str, float]] | None = None) -> dict[str, Any]:
+    """Payload of the ``mae_mask_sweep`` figure (raw-pixel / random-encoder ``baselines`` as
+    reference lines beside the AE and DAEs)."""
     ratios = sorted({r for r, _ in cfg.mae_settings()})
     patches = sorted({p for _, p in cfg.mae_settings()})
     n_test = cfg.base.test_samples or 10000
@@ -140,6 +145,8 @@ def sweep_payload(records: list[dict[str, Any]], cfg: SweepConfig, dataset: str 
                 base["ae (no corruption)"] = mean
             elif method == "dae":
                 base[f"dae (sigma={noise:g})"] = mean
+        for name, values in (baselines or {}).items():
+            base[name] = values[metric]
         payload["baselines"][metric] = base
     stats_p, stats_k = mean_over_seeds(records, "probe_acc"), mean_over_seeds(records, "knn_acc")
     payload["by_patch"] = {
@@ -195,7 +202,11 @@ def write_sweep_outputs(records: list[dict[str, Any]], cfg: SweepConfig, data: D
     kinds = {"mae_probe_curves": mae_plots.plot_probe_curves,
              "mae_mask_sweep": mae_plots.plot_mask_sweep,
              "mae_reconstructions": mae_plots.plot_reconstructions}
-    payloads = [curves_payload(records, cfg, dataset), sweep_payload(records, cfg, dataset)]
+    from mrptheory.train.mae_baselines import sweep_baselines
+
+    baselines = sweep_baselines(records, cfg, data)
+    payloads = [curves_payload(records, cfg, dataset, baselines),
+                sweep_payload(records, cfg, dataset, baselines)]
     if any(r["method"] in ("mae", "dae") for r in records):
         payloads.append(reconstructions_payload(records, cfg, data, out_dir, dataset=dataset))
     written = []
@@ -205,10 +216,14 @@ def write_sweep_outputs(records: list[dict[str, Any]], cfg: SweepConfig, data: D
     return written
 
 
-def summary_table(records: list[dict[str, Any]]) -> str:
-    """Markdown table of final metrics per point (mean over seeds)."""
+def summary_table(records: list[dict[str, Any]],
+                  baselines: dict[str, dict[str, float]] | None = None) -> str:
+    """Markdown table of final metrics per point (mean over seeds), trivial baselines first."""
     lines = ["| run | probe acc | k-NN acc | test recon loss | head test acc | img/s |",
              "| --- | --- | --- | --- | --- | --- |"]
+    for name, values in (baselines or {}).items():
+        lines.append(f"| {name} (baseline) | {values['probe_acc']:.4f} | {values['knn_acc']:.4f} "
+                     "| - | - | - |")
     groups: dict[str, list[dict]] = defaultdict(list)
     for r in records:
         groups[label_of(r)].append(r)

@@ -221,11 +221,19 @@ def patch_sizes_for(image_shape: tuple[int, int, int]) -> tuple[int, ...]:
 
 def quick_sweep_config(image_shape: tuple[int, int, int] = (1, 28, 28), num_classes: int = 10,
                        device: str = "auto") -> SweepConfig:
-    """A few-minute sweep on 2 CPU cores (single-threaded torch ~3000 MAE images/s)."""
+    """A few-minute sweep on 2 CPU cores (single-threaded torch ~3000 MAE images/s).
+
+    Reconstruction target: per-patch normalised pixels (``norm_pix_loss``, as in the MAE paper),
+    chosen by the rule of ``simulations/mae_recipe_search.py`` fixed before running it (best
+    validation linear probe among the recipes of equal cost): validation probe 0.714 vs 0.695 for
+    plain pixels (one seed, 2,000 validation images: a difference within noise), both below raw
+    pixels (0.774).
+    """
     patches = patch_sizes_for(image_shape)
     model = MAEConfig(image_shape=image_shape, patch_size=patches[0],
                       embed_dim=64, depth=2, num_heads=4, decoder_embed_dim=32, decoder_depth=1,
-                      decoder_num_heads=4, mlp_ratio=2.0, mask_ratio=0.75, num_classes=num_classes)
+                      decoder_num_heads=4, mlp_ratio=2.0, mask_ratio=0.75, num_classes=num_classes,
+                      norm_pix_loss=True)
     base = TrainConfig(model=model, epochs=6, batch_size=128, lr=1.5e-3, warmup_epochs=1.0,
                        train_samples=4000, probe_train_samples=1000, test_samples=2000,
                        eval_every=1, device=device)

@@ -15,7 +15,7 @@ from mrptheory.train.mae_finetune import FinetuneConfig
 from mrptheory.train.mae_sweep import SweepConfig
 
 IDS = ("mae-finetune-beats-scratch", "mae-perception-arrives-late", "mae-masking-beats-gaussian",
-       "mae-alignment-predicts-ranking")
+       "mae-alignment-predicts-ranking", "mae-beats-trivial-baselines")
 
 
 class _Data:
@@ -95,6 +95,21 @@ def test_masking_vs_gaussian_verdicts(monkeypatch, mae, ae, dae, verdict) -> Non
                         _rec("ae", probe_acc=ae), _rec("dae", noise=0.5, probe_acc=dae)])
     res = claims.check_masking_vs_gaussian(ClaimContext())
     assert res.verdict == verdict, res.measured
+
+
+@pytest.mark.parametrize("mae, raw, rand, verdict", [
+    (0.86, 0.80, 0.75, Verdict.CONFIRMED), (0.78, 0.84, 0.72, Verdict.REFUTED),
+    (0.80, 0.795, 0.70, Verdict.INCONCLUSIVE), (0.80, 0.70, 0.86, Verdict.REFUTED),
+])
+def test_beats_baselines_verdicts(monkeypatch, mae, raw, rand, verdict) -> None:
+    import mrptheory.train.mae_baselines as mb
+
+    _fake(monkeypatch, [_rec("mae", 0.75, probe_acc=mae, knn_acc=mae)])
+    monkeypatch.setattr(mb, "sweep_baselines", lambda records, cfg, data: {
+        mb.RAW: {"probe_acc": raw, "knn_acc": raw}, mb.RANDOM: {"probe_acc": rand, "knn_acc": rand}})
+    res = claims.check_beats_baselines(ClaimContext())
+    assert res.verdict == verdict, res.measured
+    assert "raw pixels" in res.measured and "random encoder" in res.measured
 
 
 def test_spearman_kendall() -> None:

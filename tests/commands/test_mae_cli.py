@@ -91,3 +91,47 @@ def test_missing_data_exits_2(tmp_path) -> None:
 def test_probe_of_missing_run_exits_2(tmp_path) -> None:
     res = CliRunner().invoke(main, ["mae", "probe", str(tmp_path)])
     assert res.exit_code == 2 and "no checkpoint" in res.output
+
+
+# --- issue 9: explicit options win over presets, conflicting presets, k-NN k, figure panels ---
+
+
+def test_pretrain_quick_keeps_explicit_epochs_and_samples(tmp_path, tiny_data) -> None:
+    args = [a for a in TINY]
+    res = CliRunner().invoke(main, ["mae", "pretrain", "--quick", "--out", str(tmp_path), *args])
+    assert res.exit_code == 0, res.output
+    payload = json.loads(next(tmp_path.glob("mae_pretrain_*.json")).read_text())
+    assert payload["config"]["epochs"] == 2            # explicit --epochs 2, not quick's 3
+    assert payload["config"]["train_samples"] is None  # explicit --train-samples 0 (all)
+    assert payload["config"]["probe_train_samples"] == 48
+
+
+@pytest.mark.parametrize("flag,value", [("--epochs", "0"), ("--epochs", "-3"),
+                                        ("--train-samples", "-5")])
+def test_pretrain_quick_still_validates_explicit_options(tmp_path, tiny_data, flag, value) -> None:
+    args = [a for a in TINY]
+    args[args.index(flag) + 1] = value
+    res = CliRunner().invoke(main, ["mae", "pretrain", "--quick", "--out", str(tmp_path), *args])
+    assert res.exit_code == 2, res.output
+    assert len(res.output.strip().splitlines()) == 1
+    assert not list(tmp_path.glob("mae_pretrain_*.json"))
+
+
+def test_sweep_quick_with_another_preset_is_an_error(tmp_path, tiny_data) -> None:
+    res = CliRunner().invoke(main, ["mae", "sweep", "--quick", "--preset", "gpu",
+                                    "--out", str(tmp_path), "--device", "cpu"])
+    assert res.exit_code == 2, res.output
+    assert "--quick" in res.output and "--preset gpu" in res.output
+    assert len(res.output.strip().splitlines()) == 1
+
+
+def test_probe_rejects_knn_k_larger_than_the_probe_set(tmp_path, tiny_data) -> None:
+    runner = CliRunner()
+    res = runner.invoke(main, ["mae", "pretrain", "--out", str(tmp_path), *TINY])
+    assert res.exit_code == 0, res.output
+    run_dir = json.loads(next(tmp_path.glob("mae_pretrain_*.json")).read_text())["run_dir"]
+    res = runner.invoke(main, ["mae", "probe", run_dir, "--knn-k", "49", "--device", "cpu"])
+    assert res.exit_code == 2, res.output
+    assert "--knn-k" in res.output and "48" in res.output
+    res = runner.invoke(main, ["mae", "probe", run_dir, "--knn-k", "0", "--device", "cpu"])
+    assert res.exit_code == 2 and "--knn-k" in res.output

@@ -70,3 +70,40 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message) -> None:
     assert message in result.output
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_subspace_budget_runs_resumes_and_redraws(tmp_path, fake_data) -> None:
+    out = tmp_path / "figs"
+    args = ["subspace", "--budget", "40,0", "--budget-epochs", "1,2", "--seeds", "2",
+            "--out", str(out), "--no-progress", "--device", "cpu"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    payload = json.loads((out / "subspace_budget_fashion-mnist.json").read_text())
+    assert payload["figure_kind"] == "subspace_budget"
+    # 2 sizes (40 and all 160) x 2 epoch counts x 2 sides x 2 seeds
+    assert len(payload["records"]) == 16
+    assert {r["train_size"] for r in payload["summary"]} == {40, 160}
+    assert {c["epochs"] for c in payload["crossovers"]} == {1, 2}
+    assert (out / "subspace_budget_fashion-mnist.png").stat().st_size > 0
+    store = next(out.glob("subspace_budget_fashion-mnist_runs_*.jsonl"))
+    lines = store.read_text().count("\n")
+    assert CliRunner().invoke(main, args).exit_code == 0
+    assert store.read_text().count("\n") == lines
+    r = CliRunner().invoke(main, ["plot", str(out / "subspace_budget_fashion-mnist.json"),
+                                  "--out", str(tmp_path / "redraw")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "redraw" / "subspace_budget_fashion-mnist.png").is_file()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--budget", "10,x"], "--budget"),
+    (["--budget", "1"], "train size"),
+    (["--budget-epochs", "3"], "--budget-epochs needs --budget"),
+    (["--budget", "100", "--budget-epochs", "0"], "--budget-epochs"),
+    (["--budget", "100", "--share", "0.5"], "--share does not apply"),
+])
+def test_bad_budget_input_is_one_line_and_exit_2(tmp_path, args, message) -> None:
+    result = CliRunner().invoke(main, ["subspace", *args, "--out", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1

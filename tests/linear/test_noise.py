@@ -319,3 +319,67 @@ def test_parse_invalid_specs_name_the_spec(spec):
 def test_parse_empty_spec(spec):
     with pytest.raises(ConfigError, match="empty"):
         parse_noise(spec)
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry-wise (mask:P) vs location-wise (mask:P:1x1) masking on multi-channel images
+# ---------------------------------------------------------------------------------------------
+
+
+def test_entry_vs_location_mask_hand_computed_two_channels_one_pixel():
+    """C = 2, H = W = 1, G = [[4, 1], [1, 9]], p = 1/2 (q = 1/2).
+    Entry-wise: the channels' masks are independent, E[m0 m1] = q^2 = 1/4, E[m_i^2] = q = 1/2
+      -> M2 = [[2, 1/4], [1/4, 9/2]].
+    Location-wise: one draw drops both channels, E[m0 m1] = q = 1/2 -> M2 = q G = [[2, 1/2], [1/2, 9/2]].
+    M1 = q G in both."""
+    g = np.array([[4.0, 1.0], [1.0, 9.0]])
+    data = DataMoments(g, 3, (2, 1, 1))
+    entry, location = parse_noise("mask:0.5"), parse_noise("mask:0.5:1x1")
+    assert (entry.name, location.name) == ("mask:0.5", "mask:0.5:1x1")
+    m1e, m2e = entry.moments(data)
+    m1l, m2l = location.moments(data)
+    np.testing.assert_allclose(m1e, g / 2)
+    np.testing.assert_allclose(m1l, g / 2)
+    np.testing.assert_allclose(m2e, [[2.0, 0.25], [0.25, 4.5]])
+    np.testing.assert_allclose(m2l, [[2.0, 0.5], [0.5, 4.5]])
+
+
+def test_location_mask_hand_computed_two_channels_two_pixels():
+    """C = 2, H = 1, W = 2 (C-H-W order: c0w0, c0w1, c1w0, c1w1), q = 0.7: entries at the same
+    location (c0w0, c1w0) co-occur with q, different locations with q^2, the diagonal with q."""
+    q = 0.7
+    data = DataMoments(np.ones((4, 4)), 1, (2, 1, 2))
+    cooc = parse_noise("mask:0.3:1x1").cooccurrence(data)
+    same = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [1, 0, 1, 0], [0, 1, 0, 1]], dtype=bool)
+    np.testing.assert_allclose(cooc, np.where(same, q, q * q))
+    entry = parse_noise("mask:0.3").cooccurrence(data)
+    np.testing.assert_allclose(entry, np.where(np.eye(4, dtype=bool), q, q * q))
+
+
+@pytest.mark.parametrize("spec", ["mask:0.4:1x1", "mask:0.4", "dropout:0.3:1x1", "random-mask:0.2-0.6:1x1"])
+def test_entry_and_location_masks_match_monte_carlo(spec):
+    x = random_x(4, 5, 8)
+    result = check_moments(parse_noise(spec), x, draws=DRAWS, image_shape=(2, 2, 2), seed=1)
+    assert result.passed(), f"{spec}: max |z| = {result.max_z:.2f}"
+
+
+def test_location_mask_sample_drops_every_channel_together():
+    x = torch.arange(1.0, 1 + 3 * 2 * 2).reshape(1, -1).repeat(64, 1)
+    out = parse_noise("mask:0.5:1x1").sample(x, (3, 2, 2), torch.Generator().manual_seed(0))
+    kept = (out != 0).reshape(64, 3, 4)
+    assert torch.all(kept == kept[:, :1, :])  # every channel of a location shares its draw
+    entry = parse_noise("mask:0.5").sample(x, (3, 2, 2), torch.Generator().manual_seed(0))
+    assert not torch.all((entry != 0).reshape(64, 3, 4) == (entry != 0).reshape(64, 3, 4)[:, :1, :])
+
+
+def test_location_mask_coincides_with_entry_mask_on_one_channel():
+    x = random_x(1, 6, 16)
+    data = data_of(x, (1, 4, 4))
+    for a, b in zip(parse_noise("mask:0.35:1x1").moments(data), parse_noise("mask:0.35").moments(data)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_location_mask_needs_the_image_shape():
+    x = random_x(1, 6, 4)
+    with pytest.raises(ConfigError, match="image shape"):
+        parse_noise("mask:0.5:1x1").moments(data_of(x))

@@ -68,14 +68,16 @@ def test_gram_form_equals_qr_twin(case):
     x, labels, c = case
     gram = x.T @ x
     cross = label_cross_moment(x, labels, c)
+    counts = np.bincount(labels, minlength=c)
     for name, basis in bases_for(x, np.random.default_rng(0)).items():
-        gram_curve = alignment_curve(gram, cross, basis)
-        qr_curve = alignment_curve_from_features(x @ basis, labels, c)
-        r = basis.shape[1]
-        assert gram_curve.shape == (x.shape[1],)
-        np.testing.assert_allclose(gram_curve[:r], qr_curve, atol=1e-6, err_msg=name)
-        # padded beyond the basis width with the last value
-        np.testing.assert_array_equal(gram_curve[r:], gram_curve[r - 1])
+        for weighting, weights in (("none", None), ("count", counts)):
+            gram_curve = alignment_curve(gram, cross, basis, weights=weights)
+            qr_curve = alignment_curve_from_features(x @ basis, labels, c, class_weighting=weighting)
+            r = basis.shape[1]
+            assert gram_curve.shape == (x.shape[1],)
+            np.testing.assert_allclose(gram_curve[:r], qr_curve, atol=1e-6, err_msg=f"{name} {weighting}")
+            # padded beyond the basis width with the last value
+            np.testing.assert_array_equal(gram_curve[r:], gram_curve[r - 1])
 
 
 @PROPERTY
@@ -146,7 +148,8 @@ def test_gram_form_with_a_dependent_feature_in_the_middle():
 
 def test_qr_twin_with_a_dependent_feature_in_the_middle():
     x, labels, basis, truth = _dependent_middle_case()
-    np.testing.assert_allclose(alignment_curve_from_features(x @ basis, labels, 2), truth, atol=1e-6)
+    np.testing.assert_allclose(alignment_curve_from_features(x @ basis, labels, 2, "none"), truth,
+                               atol=1e-6)
 
 
 def test_alignment_without_label_signal_is_zero():
@@ -263,3 +266,95 @@ def test_fashion_mnist_masking_changes_alignment(fashion_study):
     for curve in [study.baseline, *study.curves.values()]:
         assert np.all(np.diff(curve) >= -1e-9)
         assert curve[-1] == pytest.approx(100.0, abs=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# Class weighting: the authors' ||Y Y^T Q||^2 ("count") vs ||Y^T Q||^2 ("none")
+# ---------------------------------------------------------------------------------------------
+
+
+def _three_class_case():
+    """N = 4, labels (0, 0, 1, 2) -> counts (2, 1, 1); the features are already orthonormal and
+    centred: q1 = (1, 1, -1, -1)/2, q2 = (1, -1, 1, -1)/2.
+
+    By hand: Y^T q1 = (1, -1/2, -1/2), Y^T q2 = (0, 1/2, -1/2).
+    none:  e = (1 + 1/4 + 1/4, 0 + 1/4 + 1/4) = (3/2, 1/2)      -> A_1 = 100 sqrt(3/4)
+    count: e = (2*1 + 1/4 + 1/4, 2*0 + 1/4 + 1/4) = (5/2, 1/2) -> A_1 = 100 sqrt(5/6)
+    """
+    x = 0.5 * np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])
+    return x, np.array([0, 0, 1, 2])
+
+
+HAND = {"none": [100 * np.sqrt(3 / 4), 100.0], "count": [100 * np.sqrt(5 / 6), 100.0]}
+
+
+@pytest.mark.parametrize("weighting", ["none", "count"])
+def test_class_weighting_hand_computed_gram_and_qr(weighting):
+    from mrptheory.linear.alignment import noise_alignment_curve
+
+    x, labels = _three_class_case()
+    np.testing.assert_allclose(alignment_curve_from_features(x, labels, 3, weighting), HAND[weighting],
+                               atol=1e-12)
+    data = DataMoments.from_data(x, labels, 3, image_shape=(1, 1, 2))
+    weights = None if weighting == "none" else np.bincount(labels)
+    np.testing.assert_allclose(alignment_curve(data.gram, data.label_cross, np.eye(2), 4, weights),
+                               HAND[weighting], atol=1e-12)
+    # through the closed-form study path: the noiseless (PCA) basis, read by its QR twin
+    curve = noise_alignment_curve(data, NoNoise(), weighting)
+    basis = generalised_eigen(*NoNoise().moments(data)).vectors
+    np.testing.assert_allclose(curve, alignment_curve_from_features(x @ basis, labels, 3, weighting),
+                               atol=1e-9)
+
+
+def test_class_weighting_matches_the_authors_definition_directly():
+    """count weighting == ||Y Y^T Q[:, :j]||_F^2 computed literally (imbalanced, 3 classes)."""
+    rng = np.random.default_rng(3)
+    labels = np.array([0] * 7 + [1] * 2 + [2] * 3)
+    x = rng.normal(size=(12, 4)) + 0.7 * labels[:, None]
+    x -= x.mean(axis=0)
+    q, _ = np.linalg.qr(x)
+    y = np.eye(3)[labels]
+    e = np.array([np.sum((y @ y.T @ q[:, :j]) ** 2) for j in range(1, 5)])
+    np.testing.assert_allclose(alignment_curve_from_features(x, labels, 3, "count"),
+                               100 * np.sqrt(e / e[-1]), atol=1e-10)
+    assert not np.allclose(alignment_curve_from_features(x, labels, 3, "none"),
+                           100 * np.sqrt(e / e[-1]), atol=1e-3)
+
+
+@PROPERTY
+@given(seed=st.integers(0, 10_000), c=st.integers(2, 5), per_class=st.integers(2, 6),
+       d=st.integers(2, 8))
+def test_balanced_labels_give_identical_weightings(seed, c, per_class, d):
+    rng = np.random.default_rng(seed)
+    labels = rng.permutation(np.repeat(np.arange(c), per_class))
+    x = rng.normal(size=(len(labels), d)) + 0.5 * labels[:, None]
+    x -= x.mean(axis=0)
+    data = DataMoments.from_data(x, labels, c)
+    basis = rng.normal(size=(d, d))
+    a = alignment_curve(data.gram, data.label_cross, basis, len(labels), data.class_counts)
+    b = alignment_curve(data.gram, data.label_cross, basis, len(labels))
+    np.testing.assert_allclose(a, b, atol=1e-9)
+    np.testing.assert_allclose(alignment_curve_from_features(x @ basis, labels, c, "count"),
+                               alignment_curve_from_features(x @ basis, labels, c, "none"), atol=1e-9)
+
+
+def test_two_classes_never_depend_on_the_weighting():
+    """With 2 classes the centred label signal is one-dimensional (y_1 - n_1/N = -(y_0 - n_0/N)),
+    so row 1 of Y^T Q is minus row 0 and both weightings scale every e_j by the same factor."""
+    rng = np.random.default_rng(0)
+    labels = np.array([0] * 9 + [1] * 3)
+    x = rng.normal(size=(12, 5)) + labels[:, None]
+    x -= x.mean(axis=0)
+    np.testing.assert_allclose(alignment_curve_from_features(x, labels, 2, "count"),
+                               alignment_curve_from_features(x, labels, 2, "none"), atol=1e-9)
+
+
+def test_unknown_class_weighting_is_rejected():
+    from mrptheory.errors import ConfigError
+    from mrptheory.linear.alignment import alignment_study
+
+    x, labels = _three_class_case()
+    with pytest.raises(ConfigError, match="class"):
+        alignment_curve_from_features(x, labels, 3, "size")
+    with pytest.raises(ConfigError, match="class counts"):
+        alignment_study(DataMoments(x.T @ x, 4, None, label_cross_moment(x, labels, 3)), [])

@@ -147,4 +147,13 @@ def test_sweep_resumes_and_draws_figures(tmp_path, data) -> None:
         assert payload["figure_kind"].startswith("mae_")
         assert redraw(tmp_path / f"{stem}.json", tmp_path / "redrawn")
     assert "| mae (r=0.75, p=2) |" in summary_table(again)
+    curves = json.loads((tmp_path / "mae_probe_curves_t.json").read_text())
+    assert set(curves["baselines"]) == {"raw pixels", "random encoder"}
+    sweep = json.loads((tmp_path / "mae_mask_sweep_t.json").read_text())
+    assert "raw pixels" in sweep["baselines"]["probe_acc"]
+    assert "random encoder" in sweep["baselines"]["knn_acc"]
+    from mrptheory.train.mae_baselines import sweep_baselines
+
+    table = summary_table(again, sweep_baselines(again, cfg, data))
+    assert "| raw pixels (baseline) |" in table and "| random encoder (baseline) |" in table
     assert "| dae (sigma=0.5) |" in summary_table(again)
