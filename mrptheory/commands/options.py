@@ -10,7 +10,34 @@ device_option = click.option(
     "--device", default="auto", show_default=True,
     help="'auto' (cuda when available, else cpu), 'cpu' or 'cuda[:N]'.",
 )
-seed_option = click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+
+
+def int_in_range(low: int, high: int | None = None):
+    """A click callback: the integer option's value must lie in ``[low, high]``.
+
+    Raises :class:`~mrptheory.errors.ConfigError` (one line naming the flag, exit 2) while the
+    command line is parsed, so nothing runs with a value that would fail later (a negative seed
+    crashes numpy; a negative thread count was silently accepted).
+    """
+
+    def callback(ctx: click.Context, param: click.Parameter, value):
+        if value is None:
+            return value
+        values = value if isinstance(value, tuple) else (value,)
+        for v in values:
+            if v < low or (high is not None and v > high):
+                allowed = f"in [{low}, {high}]" if high is not None else f">= {low}"
+                raise ConfigError(f"{param.opts[0]} must be an integer {allowed}, got {v}")
+        return value
+
+    return callback
+
+
+#: Largest seed: numpy and torch both take any seed in [0, 2**32 - 1].
+MAX_SEED = 2**32 - 1
+
+seed_option = click.option("--seed", type=int, default=0, show_default=True,
+                           callback=int_in_range(0, MAX_SEED), help="Random seed (>= 0).")
 out_option = click.option(
     "--out", "out_dir", type=click.Path(file_okay=False), default="paper_figs", show_default=True,
     help="Folder for figures and their numbers (JSON).",
@@ -28,7 +55,7 @@ progress_option = click.option(
 def threads_option(default: int = 1):
     """``--threads N``: torch CPU threads (0 = torch's default); see ``mrptheory.device.cpu_threads``."""
     return click.option(
-        "--threads", type=int, default=default, show_default=True,
+        "--threads", type=int, default=default, show_default=True, callback=int_in_range(0),
         help="Torch CPU threads (0 = torch's default). One is often fastest for these small models "
              "on a shared CPU; raise it on a dedicated multi-core machine.",
     )
