@@ -260,7 +260,7 @@ def sweep(quick: bool, preset: str, ratios: str | None, patch_sizes: str | None,
     if noise_stds is not None:
         changes["noise_stds"] = parse_float_list(noise_stds, "--noise-stds")
     if seeds is not None:
-        changes["seeds"] = parse_int_list(seeds, "--seeds")
+        changes["seeds"] = parse_int_list(seeds, "--seeds", minimum=0)
     if grid is not None:
         changes["grid"] = grid
     base_changes: dict = {"hflip": shape[0] == 3}

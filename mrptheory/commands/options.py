@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import click
 
 from mrptheory.errors import ConfigError
@@ -62,13 +64,22 @@ def threads_option(default: int = 1):
 
 
 def parse_float_list(text: str | None, name: str) -> tuple[float, ...] | None:
-    """``"0.1,0.5"`` -> ``(0.1, 0.5)``; None stays None; anything else is a ConfigError naming ``name``."""
+    """``"0.1,0.5"`` -> ``(0.1, 0.5)``; None stays None; anything else is a ConfigError naming ``name``.
+
+    An empty list (``--ratios ""``) is an error too: silently falling back to a default grid
+    would run something the user did not ask for.
+    """
     if text is None:
         return None
     try:
-        return tuple(float(t) for t in text.split(",") if t.strip())
+        values = tuple(float(t) for t in text.split(",") if t.strip())
     except ValueError:
         raise ConfigError(f"{name} must be a comma-separated list of numbers, got {text!r}") from None
+    if not values:
+        raise ConfigError(f"{name} must list at least one number, got {text!r}")
+    if not all(math.isfinite(v) for v in values):
+        raise ConfigError(f"{name} must list finite numbers, got {text!r}")
+    return values
 
 
 def parse_int_list(text: str | None, name: str, minimum: int | None = None) -> tuple[int, ...] | None:

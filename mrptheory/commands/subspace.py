@@ -57,7 +57,7 @@ def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
     from mrptheory.train.projection import run_sweep
 
     if n_seeds < 1:
-        raise ConfigError(f"seeds must be >= 1, got {n_seeds}")
+        raise ConfigError(f"--seeds must be >= 1, got {n_seeds}")
     config = ProjectionConfig(
         dataset=canonical_name(dataset),
         cuts=tuple(shares) if shares else ProjectionConfig.cuts,
