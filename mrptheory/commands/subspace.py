@@ -11,6 +11,17 @@ from mrptheory.commands.options import (threads_option, data_root_option, device
 from mrptheory.train.projection import ProjectionConfig
 
 
+def resnet_bytes(width: int, image_shape: tuple[int, int, int], batch_size: int) -> int:
+    """Rough peak training bytes of the ResNet-9 classifier of base width ``width``.
+
+    Parameters grow as ~1700 width^2 (1628-1712 measured for widths 16-64), each held four times
+    in float32 (weights, gradients, Adam's two moments); activations as ~12 float32 maps of
+    ``[batch, width, H, W]`` kept for the backward pass.
+    """
+    _, h, w = image_shape
+    return 16 * 1700 * width * width + 48 * batch_size * width * h * w
+
+
 @click.command()
 @click.option("--dataset", default="fashion-mnist", show_default=True,
               help="fashion-mnist, mnist, cifar10, cifar100, svhn or tinyimagenet.")
@@ -68,6 +79,11 @@ def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
     )
     dev = resolve_device(device)
     splits = load_dataset(config.dataset, data_root)
+    if "resnet9" in config.archs:
+        from mrptheory.resources import check_fits
+
+        check_fits(resnet_bytes(config.resnet_width, splits.train.image_shape, config.batch_size),
+                   f"training ResNet-9 of width {config.resnet_width}", "--resnet-width")
     payload = run_sweep(splits, config, out_dir, device=str(dev), show_progress=progress,
                         threads=threads or None)
     paths = plot_subspace_accuracy(payload, out_dir)

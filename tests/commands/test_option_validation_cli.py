@@ -83,3 +83,22 @@ def test_subspace_share_below_the_top_direction_is_refused_before_training(tmp_p
 
 def test_subspace_seeds_message_names_the_flag(tmp_path):
     assert "--seeds" in refused("subspace", "--seeds", "0", "--out", str(tmp_path))
+
+
+# ---- sizes that cannot fit (issue 9 item 8): refused with the estimate before any allocation ----
+
+def test_dynamics_batch_too_large_for_memory_is_refused(tmp_path, monkeypatch):
+    import mrptheory.data.registry as registry
+    from tests.commands.test_dynamics_cli import tiny_splits as tiny_4x4
+
+    monkeypatch.setattr(registry, "load_dataset", lambda name, root=None: tiny_4x4())
+    message = refused("dynamics", "--downsample", "1", "--batch-size", "1000000000000",
+                      "--out", str(tmp_path), "--no-progress", "--device", "cpu")
+    assert "--batch-size" in message and "D = 16" in message and "available" in message
+
+
+def test_subspace_resnet_width_too_large_for_memory_is_refused(tmp_path, fake_data):
+    message = refused("subspace", "--arch", "resnet9", "--resnet-width", "1000000", "--seeds", "1",
+                      "--share", "0.9", "--out", str(tmp_path), "--no-progress", "--device", "cpu")
+    assert "--resnet-width" in message and "available" in message
+    assert not list(tmp_path.glob("*.jsonl"))
