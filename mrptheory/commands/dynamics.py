@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from mrptheory.commands.options import (threads_option, data_root_option, device_option, out_option,
-                                        progress_option, seed_option)
+                                        progress_option, refuse_unused, seed_option)
 from mrptheory.train.linear_dynamics import DynamicsConfig
 
 
@@ -64,6 +64,11 @@ def dynamics(dataset: str, data_root: str | None, models: tuple[str, ...], train
     from mrptheory.resources import check_fits
     from mrptheory.train.linear_dynamics import dynamics_summary, run_dynamics
 
+    chosen = set(models) if models else set(DynamicsConfig.models)
+    refuse_unused({"--sigma": "sigma"}, "the gaussian model (--model gaussian)", "gaussian" in chosen)
+    refuse_unused({"--keep": "keep"}, "the mask model (--model mask)", "mask" in chosen)
+    refuse_unused({"--deep-t-max": "deep_t_max", "--init-scale": "init_scale"},
+                  "the two-layer model (--model deep)", "deep" in chosen)
     config = DynamicsConfig(
         dataset=canonical_name(dataset), models=tuple(models) if models else DynamicsConfig.models,
         train_size=train_size, downsample=downsample, t_max=t_max, deep_t_max=deep_t_max,

@@ -91,3 +91,26 @@ def parse_int_list(text: str | None, name: str, minimum: int | None = None) -> t
         bound = f" >= {minimum}" if minimum is not None else ""
         raise ConfigError(f"{name} must be integers{bound}, got {text!r}")
     return tuple(int(v) for v in values)
+
+
+def given(param_name: str) -> bool:
+    """True when the current command's option ``param_name`` was set by the user (not a default).
+
+    Used to refuse options that would be silently ignored by the rest of the command line
+    (a Gaussian-noise std when no Gaussian model runs, grid options beside an explicit list...).
+    """
+    source = click.get_current_context().get_parameter_source(param_name)
+    return source not in (None, click.core.ParameterSource.DEFAULT,
+                          click.core.ParameterSource.DEFAULT_MAP)
+
+
+def refuse_unused(options: dict[str, str], needed: str, active: bool) -> None:
+    """Raise ConfigError if any of ``options`` (``{"--flag": "param_name"}``) was given while the
+    thing it configures (``needed``, e.g. "the gaussian model (--model gaussian)") is not ``active``."""
+    if active:
+        return
+    flags = [flag for flag, param in options.items() if given(param)]
+    if flags:
+        raise ConfigError(f"{'/'.join(flags)} only applies to {needed}, which is not selected; "
+                          f"drop {'them' if len(flags) > 1 else 'it'} or select it")
+

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from mrptheory.commands.options import (threads_option, data_root_option, device_option, out_option,
-                                        progress_option, seed_option)
+                                        progress_option, refuse_unused, seed_option)
 from mrptheory.train.projection import ProjectionConfig
 
 
@@ -67,6 +67,8 @@ def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
     from mrptheory.results import load_json
     from mrptheory.train.projection import run_sweep
 
+    refuse_unused({"--resnet-width": "resnet_width"}, "the ResNet-9 classifier (--arch resnet9)",
+                  "resnet9" in archs)
     if n_seeds < 1:
         raise ConfigError(f"--seeds must be >= 1, got {n_seeds}")
     config = ProjectionConfig(

@@ -102,3 +102,18 @@ def test_subspace_resnet_width_too_large_for_memory_is_refused(tmp_path, fake_da
                       "--share", "0.9", "--out", str(tmp_path), "--no-progress", "--device", "cpu")
     assert "--resnet-width" in message and "available" in message
     assert not list(tmp_path.glob("*.jsonl"))
+
+
+# ---- options that only some models / architectures use (issue 9 item 11) ----
+
+@pytest.mark.parametrize("option, model", [(("--sigma", "0.3"), "gaussian"), (("--keep", "0.5"), "mask"),
+                                           (("--deep-t-max", "5"), "deep"),
+                                           (("--init-scale", "0.01"), "deep")])
+def test_dynamics_option_of_a_model_not_run_is_refused(tmp_path, option, model):
+    message = refused("dynamics", "--model", "linear", *option, "--out", str(tmp_path))
+    assert option[0] in message and model in message and "--model" in message
+
+
+def test_subspace_resnet_width_without_resnet_is_refused(tmp_path):
+    message = refused("subspace", "--arch", "mlp", "--resnet-width", "32", "--out", str(tmp_path))
+    assert "--resnet-width" in message and "resnet9" in message
