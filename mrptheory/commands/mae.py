@@ -19,7 +19,7 @@ import click
 
 from mrptheory.commands.options import (parse_float_list, parse_int_list, threads_option,
                                         data_root_option, device_option, out_option,
-                                        progress_option, seed_option)
+                                        progress_option, refuse_unused, seed_option)
 from mrptheory.data.dataset import DatasetSplits
 from mrptheory.device import set_cpu_threads
 from mrptheory.errors import ConfigError
@@ -97,6 +97,8 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
     from mrptheory.train.mae import TrainConfig, train
     from mrptheory.train.mae_report import label_of
 
+    refuse_unused({"--mask-ratio": "mask_ratio"}, "the MAE (--method mae)", method == "mae")
+    refuse_unused({"--noise-std": "noise_std"}, "the Gaussian DAE (--method dae)", method == "dae")
     shape, classes = dataset_shape(dataset)
     if quick:
         epochs, train_samples, test_samples, probe_samples = 3, 2000, 1000, 1000

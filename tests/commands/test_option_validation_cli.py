@@ -117,3 +117,10 @@ def test_dynamics_option_of_a_model_not_run_is_refused(tmp_path, option, model):
 def test_subspace_resnet_width_without_resnet_is_refused(tmp_path):
     message = refused("subspace", "--arch", "mlp", "--resnet-width", "32", "--out", str(tmp_path))
     assert "--resnet-width" in message and "resnet9" in message
+
+
+@pytest.mark.parametrize("args, flag", [(("--method", "ae", "--mask-ratio", "0.5"), "--mask-ratio"),
+                                        (("--method", "mae", "--noise-std", "0.3"), "--noise-std")])
+def test_mae_pretrain_option_of_another_method_is_refused(tmp_path, args, flag):
+    message = refused("mae", "pretrain", *args, "--out", str(tmp_path))
+    assert flag in message and "--method" in message
