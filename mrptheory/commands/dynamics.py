@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from mrptheory.commands.options import (threads_option, data_root_option, device_option, out_option,
-                                        progress_option, refuse_unused, seed_option)
+from mrptheory.commands.options import (threads_option, data_root_option, device_option, flags_named,
+                                        out_option, progress_option, refuse_unused, seed_option)
 from mrptheory.train.linear_dynamics import DynamicsConfig
 
 
@@ -69,12 +69,13 @@ def dynamics(dataset: str, data_root: str | None, models: tuple[str, ...], train
     refuse_unused({"--keep": "keep"}, "the mask model (--model mask)", "mask" in chosen)
     refuse_unused({"--deep-t-max": "deep_t_max", "--init-scale": "init_scale"},
                   "the two-layer model (--model deep)", "deep" in chosen)
-    config = DynamicsConfig(
-        dataset=canonical_name(dataset), models=tuple(models) if models else DynamicsConfig.models,
-        train_size=train_size, downsample=downsample, t_max=t_max, deep_t_max=deep_t_max,
-        init_scale=init_scale, sigma=sigma, keep=keep, lr_scale=lr_scale, batch_size=batch_size,
-        n_eval=n_eval, seed=seed,
-    )
+    with flags_named():
+        config = DynamicsConfig(
+            dataset=canonical_name(dataset), models=tuple(models) if models else DynamicsConfig.models,
+            train_size=train_size, downsample=downsample, t_max=t_max, deep_t_max=deep_t_max,
+            init_scale=init_scale, sigma=sigma, keep=keep, lr_scale=lr_scale, batch_size=batch_size,
+            n_eval=n_eval, seed=seed,
+        )
     dev = resolve_device(device)
     splits = load_dataset(config.dataset, data_root)
     c, h, w = splits.train.image_shape

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from mrptheory.commands.options import (parse_float_list, parse_int_list, threads_option,
+from mrptheory.commands.options import (flags_named, parse_float_list, parse_int_list, threads_option,
                                         data_root_option, device_option, out_option,
                                         progress_option, refuse_unused, seed_option)
 from mrptheory.data.dataset import DatasetSplits
@@ -102,14 +102,15 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
     shape, classes = dataset_shape(dataset)
     if quick:
         epochs, train_samples, test_samples, probe_samples = 3, 2000, 1000, 1000
-    model = MAEConfig(image_shape=shape, patch_size=patch_size, embed_dim=embed_dim, depth=depth,
-                      num_heads=num_heads, decoder_embed_dim=decoder_dim, method=method,
-                      mask_ratio=mask_ratio, noise_std=noise_std if method == "dae" else 0.0,
-                      norm_pix_loss=norm_pix, num_classes=classes)
-    cfg = TrainConfig(model=model, epochs=epochs, batch_size=batch_size, lr=lr,
-                      train_samples=train_samples or None, test_samples=test_samples or None,
-                      probe_train_samples=probe_samples, eval_every=eval_every,
-                      hflip=shape[0] == 3, seed=seed, device=device)
+    with flags_named():
+        model = MAEConfig(image_shape=shape, patch_size=patch_size, embed_dim=embed_dim, depth=depth,
+                          num_heads=num_heads, decoder_embed_dim=decoder_dim, method=method,
+                          mask_ratio=mask_ratio, noise_std=noise_std if method == "dae" else 0.0,
+                          norm_pix_loss=norm_pix, num_classes=classes)
+        cfg = TrainConfig(model=model, epochs=epochs, batch_size=batch_size, lr=lr,
+                          train_samples=train_samples or None, test_samples=test_samples or None,
+                          probe_train_samples=probe_samples, eval_every=eval_every,
+                          hflip=shape[0] == 3, seed=seed, device=device)
     set_cpu_threads(threads)
     data = load_splits(dataset, data_root)
     label = f"{method}-p{patch_size}-r{mask_ratio:g}-seed{seed}-{cfg.fingerprint()}"

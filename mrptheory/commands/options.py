@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -113,4 +116,25 @@ def refuse_unused(options: dict[str, str], needed: str, active: bool) -> None:
     if flags:
         raise ConfigError(f"{'/'.join(flags)} only applies to {needed}, which is not selected; "
                           f"drop {'them' if len(flags) > 1 else 'it'} or select it")
+
+
+@contextmanager
+def flags_named() -> Iterator[None]:
+    """Rename a config field to the command-line flag in ConfigError messages raised inside.
+
+    Dataclass configs name their fields (``train_size must be in [2, inf], got 1``); on the command
+    line the user typed ``--train-size``. A message whose first word is a field that the current
+    command has as a flag (``train_size`` -> ``--train-size``) is re-raised with the flag's name.
+    """
+    try:
+        yield
+    except ConfigError as exc:
+        message = str(exc)
+        match = re.match(r"([a-z][a-z0-9_]*)\b", message)
+        if match:
+            flag = "--" + match.group(1).replace("_", "-")
+            command = click.get_current_context().command
+            if any(flag in param.opts for param in command.params):
+                raise type(exc)(flag + message[match.end():]) from None
+        raise
 

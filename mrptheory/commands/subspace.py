@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from mrptheory.commands.options import (threads_option, data_root_option, device_option, out_option,
-                                        progress_option, refuse_unused, seed_option)
+from mrptheory.commands.options import (threads_option, data_root_option, device_option, flags_named,
+                                        out_option, progress_option, refuse_unused, seed_option)
 from mrptheory.train.projection import ProjectionConfig
 
 
@@ -71,14 +71,15 @@ def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
                   "resnet9" in archs)
     if n_seeds < 1:
         raise ConfigError(f"--seeds must be >= 1, got {n_seeds}")
-    config = ProjectionConfig(
-        dataset=canonical_name(dataset),
-        cuts=tuple(shares) if shares else ProjectionConfig.cuts,
-        archs=tuple(archs) if archs else ("mlp",),
-        seeds=tuple(range(seed, seed + n_seeds)), epochs=epochs,
-        train_size=train_size or None, test_size=test_size or None, augment=augment,
-        resnet_width=resnet_width, examples=examples,
-    )
+    with flags_named():
+        config = ProjectionConfig(
+            dataset=canonical_name(dataset),
+            cuts=tuple(shares) if shares else ProjectionConfig.cuts,
+            archs=tuple(archs) if archs else ("mlp",),
+            seeds=tuple(range(seed, seed + n_seeds)), epochs=epochs,
+            train_size=train_size or None, test_size=test_size or None, augment=augment,
+            resnet_width=resnet_width, examples=examples,
+        )
     dev = resolve_device(device)
     splits = load_dataset(config.dataset, data_root)
     if "resnet9" in config.archs:

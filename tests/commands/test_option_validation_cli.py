@@ -124,3 +124,13 @@ def test_subspace_resnet_width_without_resnet_is_refused(tmp_path):
 def test_mae_pretrain_option_of_another_method_is_refused(tmp_path, args, flag):
     message = refused("mae", "pretrain", *args, "--out", str(tmp_path))
     assert flag in message and "--method" in message
+
+
+@pytest.mark.parametrize("args, start", [
+    (("dynamics", "--train-size", "1"), "--train-size must be"),
+    (("dynamics", "--n-eval", "1"), "--n-eval must be"),
+    (("subspace", "--epochs", "0"), "--epochs must be"),
+    (("mae", "pretrain", "--embed-dim", "0"), "--embed-dim must be"),
+])
+def test_config_errors_name_the_flag_not_the_field(tmp_path, args, start):
+    assert refused(*args, "--out", str(tmp_path)).startswith(f"Error: {start}")
