@@ -26,7 +26,7 @@ def int_in_range(low: int, high: int | None = None):
     """
 
     def callback(ctx: click.Context, param: click.Parameter, value):
-        if value is None:
+        if value is None or ctx.resilient_parsing:  # shell completion parses without acting
             return value
         values = value if isinstance(value, tuple) else (value,)
         for v in values:
@@ -114,8 +114,9 @@ def refuse_unused(options: dict[str, str], needed: str, active: bool) -> None:
         return
     flags = [flag for flag, param in options.items() if given(param)]
     if flags:
-        raise ConfigError(f"{'/'.join(flags)} only applies to {needed}, which is not selected; "
-                          f"drop {'them' if len(flags) > 1 else 'it'} or select it")
+        many = len(flags) > 1
+        raise ConfigError(f"{'/'.join(flags)} only appl{'y' if many else 'ies'} to {needed}, which "
+                          f"is not selected; drop {'them' if many else 'it'} or select it")
 
 
 @contextmanager

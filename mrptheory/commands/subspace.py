@@ -88,7 +88,7 @@ def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
         check_fits(resnet_bytes(config.resnet_width, splits.train.image_shape, config.batch_size),
                    f"training ResNet-9 of width {config.resnet_width}", "--resnet-width")
     payload = run_sweep(splits, config, out_dir, device=str(dev), show_progress=progress,
-                        threads=threads or None)
+                        threads=threads or None, strict_cuts=True)
     paths = plot_subspace_accuracy(payload, out_dir)
     if config.examples:
         images = load_json(Path(out_dir) / f"subspace_{config.dataset}_images.json")

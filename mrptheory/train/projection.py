@@ -314,8 +314,12 @@ def example_images(data: PreparedData, cuts: tuple[float, ...], count: int,
 def run_sweep(splits: DatasetSplits, config: ProjectionConfig, out_dir: str | Path, *,
               device: str = "auto", show_progress: bool | None = None,
               threads: int | None = None, units: list[tuple[str, str, float, int]] | None = None,
-              tag: str | None = None) -> dict[str, Any]:
+              tag: str | None = None, strict_cuts: bool = False) -> dict[str, Any]:
     """Run (or resume) the sweep; save and return the ``subspace_accuracy`` payload.
+
+    ``strict_cuts``: refuse, before any unit trains, a cut-off share at or below the first
+    principal direction's share (:func:`check_cuts`; ``mrp subspace`` sets it). Off, such a cut
+    keeps one direction in the top part, which then holds more than the share.
 
     ``units`` (default: every arch x cut x part x seed of ``config``) lists the
     ``(arch, part, cut, seed)`` units to run. Files in ``out_dir``, with ``tag`` defaulting to
@@ -328,7 +332,8 @@ def run_sweep(splits: DatasetSplits, config: ProjectionConfig, out_dir: str | Pa
     tag = tag or f"subspace_{name}"
     store = JsonlStore(out / f"{tag}_runs_{config.fingerprint()}.jsonl")
     data = prepare(splits, config.train_size, config.test_size)
-    check_cuts(data.basis, config.cuts)
+    if strict_cuts:
+        check_cuts(data.basis, config.cuts)
     done = store.done_keys()
     if units is None:
         units = [(a, p, c, s) for a in config.archs for c in config.cuts for p in config.parts
