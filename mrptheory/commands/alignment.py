@@ -83,13 +83,24 @@ def alignment(dataset, noises, ratios, patch_sides, gaussian_sigma, k_min, max_s
                                             paper_noise_grid, summary_markdown)
     from mrptheory.validation import check_int
 
+    from mrptheory.linear.noise import MAX_NOISE_STD
+    from mrptheory.validation import check_float
+
     check_int("--k-min", k_min, 1)
     check_int("--pool", pool, 1)
     if max_samples is not None:
         check_int("--max-samples", max_samples, 2)
+    ctx = click.get_current_context()
+    grid_flags = [flag for flag, param in (("--ratios", "ratios"), ("--patch-sides", "patch_sides"),
+                                           ("--gaussian-sigma", "gaussian_sigma"))
+                  if ctx.get_parameter_source(param) is not click.core.ParameterSource.DEFAULT]
     if noises:
+        if grid_flags:  # they only shape the default grid, which --noise replaces
+            raise ConfigError(f"{'/'.join(grid_flags)} set the default noise grid, which --noise "
+                              f"replaces; give either --noise or the grid options, not both")
         specs = list(noises)
     else:
+        check_float("--gaussian-sigma", gaussian_sigma, 0.0, MAX_NOISE_STD)
         ratio_grid = parse_float_list(ratios, "--ratios") or PAPER_RATIOS
         for r in ratio_grid:
             if not 0.0 <= r < 1.0:

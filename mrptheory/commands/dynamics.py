@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import click
 
-from mrptheory.commands.options import (threads_option, data_root_option, device_option, out_option,
-                                        progress_option, seed_option)
+from mrptheory.commands.options import (threads_option, data_root_option, device_option, flags_named,
+                                        out_option, progress_option, refuse_unused, seed_option)
 from mrptheory.train.dynamics_config import DynamicsConfig
+
+
+def estimated_bytes(n_train: int, dim: int, batch_size: int, n_probe: int = 7000) -> int:
+    """Rough peak bytes of ``mrp dynamics``: data, D x D matrices and one mini-batch's tensors.
+
+    Train data as float64 and float32 (12 bytes per entry), the probe sets (float64), about eight
+    ``[D, D]`` float64 matrices (eigenvectors, weights, their copies for the closed forms) and about
+    eight ``[batch, D]`` float32 tensors per step (input, noise, output, residual, autograd).
+    """
+    return 12 * n_train * dim + 8 * n_probe * dim + 64 * dim * dim + 32 * batch_size * dim
 
 
 @click.command()
@@ -51,16 +61,29 @@ def dynamics(dataset: str, data_root: str | None, models: tuple[str, ...], train
     from mrptheory.data.registry import canonical_name, load_dataset
     from mrptheory.device import resolve_device
     from mrptheory.plots.real_data import plot_dynamics
+    from mrptheory.resources import check_fits
     from mrptheory.train.linear_dynamics import dynamics_summary, run_dynamics
 
-    config = DynamicsConfig(
-        dataset=canonical_name(dataset), models=tuple(models) if models else DynamicsConfig.models,
-        train_size=train_size, downsample=downsample, t_max=t_max, deep_t_max=deep_t_max,
-        init_scale=init_scale, sigma=sigma, keep=keep, lr_scale=lr_scale, batch_size=batch_size,
-        n_eval=n_eval, seed=seed,
-    )
+    chosen = set(models) if models else set(DynamicsConfig.models)
+    refuse_unused({"--sigma": "sigma"}, "the gaussian model (--model gaussian)", "gaussian" in chosen)
+    refuse_unused({"--keep": "keep"}, "the mask model (--model mask)", "mask" in chosen)
+    refuse_unused({"--deep-t-max": "deep_t_max", "--init-scale": "init_scale"},
+                  "the two-layer model (--model deep)", "deep" in chosen)
+    with flags_named():
+        config = DynamicsConfig(
+            dataset=canonical_name(dataset), models=tuple(models) if models else DynamicsConfig.models,
+            train_size=train_size, downsample=downsample, t_max=t_max, deep_t_max=deep_t_max,
+            init_scale=init_scale, sigma=sigma, keep=keep, lr_scale=lr_scale, batch_size=batch_size,
+            n_eval=n_eval, seed=seed,
+        )
     dev = resolve_device(device)
     splits = load_dataset(config.dataset, data_root)
+    c, h, w = splits.train.image_shape
+    dim = c * (h // config.downsample) * (w // config.downsample)
+    n_train = min(config.train_size, len(splits.train))
+    check_fits(estimated_bytes(n_train, dim, config.batch_size),
+               f"training on {n_train} images of D = {dim} with batches of {config.batch_size}",
+               "--batch-size" if 32 * config.batch_size > 12 * n_train + 64 * dim else "--downsample")
     payload = run_dynamics(splits, config, out_dir, device=str(dev), show_progress=progress,
                            threads=threads or None)
     for name, s in dynamics_summary(payload).items():

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import click
 
-from mrptheory.commands.options import (parse_float_list, parse_int_list, threads_option,
+from mrptheory.commands.options import (flags_named, parse_float_list, parse_int_list, threads_option,
                                         data_root_option, device_option, out_option,
-                                        progress_option, seed_option)
+                                        progress_option, refuse_unused, seed_option)
 from mrptheory.data.dataset import DatasetSplits
 from mrptheory.device import set_cpu_threads
 from mrptheory.errors import ConfigError
@@ -105,6 +105,8 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
     from mrptheory.train.mae import TrainConfig, train
     from mrptheory.train.mae_report import label_of
 
+    refuse_unused({"--mask-ratio": "mask_ratio"}, "the MAE (--method mae)", method == "mae")
+    refuse_unused({"--noise-std": "noise_std"}, "the Gaussian DAE (--method dae)", method == "dae")
     shape, classes = dataset_shape(dataset)
     # explicit options win over the --quick sizes; every value is validated by the configs below
     sizes = PRETRAIN_QUICK if quick else PRETRAIN_DEFAULTS
@@ -116,14 +118,15 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
     check_int("--test-samples", test_samples, 0)
     check_int("--probe-samples", probe_samples, 1)
     check_int("--epochs", epochs, 1)
-    model = MAEConfig(image_shape=shape, patch_size=patch_size, embed_dim=embed_dim, depth=depth,
-                      num_heads=num_heads, decoder_embed_dim=decoder_dim, method=method,
-                      mask_ratio=mask_ratio, noise_std=noise_std if method == "dae" else 0.0,
-                      norm_pix_loss=norm_pix, num_classes=classes)
-    cfg = TrainConfig(model=model, epochs=epochs, batch_size=batch_size, lr=lr,
-                      train_samples=train_samples or None, test_samples=test_samples or None,
-                      probe_train_samples=probe_samples, eval_every=eval_every,
-                      hflip=shape[0] == 3, seed=seed, device=device)
+    with flags_named():
+        model = MAEConfig(image_shape=shape, patch_size=patch_size, embed_dim=embed_dim, depth=depth,
+                          num_heads=num_heads, decoder_embed_dim=decoder_dim, method=method,
+                          mask_ratio=mask_ratio, noise_std=noise_std if method == "dae" else 0.0,
+                          norm_pix_loss=norm_pix, num_classes=classes)
+        cfg = TrainConfig(model=model, epochs=epochs, batch_size=batch_size, lr=lr,
+                          train_samples=train_samples or None, test_samples=test_samples or None,
+                          probe_train_samples=probe_samples, eval_every=eval_every,
+                          hflip=shape[0] == 3, seed=seed, device=device)
     set_cpu_threads(threads)
     data = load_splits(dataset, data_root)
     label = f"{method}-p{patch_size}-r{mask_ratio:g}-seed{seed}-{cfg.fingerprint()}"
@@ -299,7 +302,7 @@ def sweep(quick: bool, preset: str, ratios: str | None, patch_sizes: str | None,
     if noise_stds is not None:
         changes["noise_stds"] = parse_float_list(noise_stds, "--noise-stds")
     if seeds is not None:
-        changes["seeds"] = parse_int_list(seeds, "--seeds")
+        changes["seeds"] = parse_int_list(seeds, "--seeds", minimum=0)
     if grid is not None:
         changes["grid"] = grid
     base_changes: dict = {"hflip": shape[0] == 3}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 import numpy as np
 
+from mrptheory.commands.options import seed_option
 from mrptheory.errors import ConfigError
 from mrptheory.linear.noise import NOISE_SPEC_HELP
 from mrptheory.commands.outputs import writable_file_callback
@@ -39,24 +40,35 @@ differs from PCA's. The exact moments are also checked against Monte Carlo.
 @click.option("--image-shape", default=None, help="C,H,W of the small test images (default: "
               "the smallest shapes that fit the noise, tried in turn).")
 @click.option("--mc-draws", type=int, default=2000, show_default=True,
-              help="Monte-Carlo draws for the moment check (0 to skip).")
-@click.option("--seed", type=int, default=0, show_default=True)
+              help="Monte-Carlo draws for the moment check (0 to skip, else at least 2).")
+@seed_option
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               callback=writable_file_callback,
               help="Also save the verdict and evidence as JSON.")
 def noise_check(noise, trials, image_shape, mc_draws, seed, json_path):
     """Print (and optionally save) the never-beneficial verdict on NOISE with its evidence."""
     from mrptheory.linear.monte_carlo import check_moments
-    from mrptheory.linear.never_beneficial import check_never_beneficial, default_image_shape
+    from mrptheory.linear import never_beneficial
+    from mrptheory.linear.never_beneficial import default_image_shape
     from mrptheory.linear.noise import parse_noise
+    from mrptheory.resources import check_fits
     from mrptheory.results import save_json
     from mrptheory.validation import check_int
 
+    # every flag is checked before any work (the search can take minutes)
     model = parse_noise(noise)
     check_int("--trials", trials, 1)
-    check_int("--mc-draws", mc_draws, 0)
+    if mc_draws != 0 and check_int("--mc-draws", mc_draws) < 2:
+        raise ConfigError(f"--mc-draws must be 0 (skip the check) or at least 2 (a standard error "
+                          f"needs two draws), got {mc_draws}")
     requested = _parse_shape(image_shape)
-    verdict = check_never_beneficial(model, requested, trials, seed)
+    if requested is not None:
+        d = int(np.prod(requested))
+        check_fits(never_beneficial.estimated_bytes(requested),
+                   f"the search on {requested[0]}x{requested[1]}x{requested[2]} images (D = {d}: "
+                   f"about {never_beneficial.DENSE_MATRICES} D x D float64 matrices)",
+                   "--image-shape")
+    verdict = never_beneficial.check_never_beneficial(model, requested, trials, seed)
     shape = (verdict.counterexample.image_shape if verdict.counterexample is not None
              else requested or default_image_shape(model))
     click.echo(verdict.summary)

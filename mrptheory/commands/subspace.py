@@ -6,9 +6,20 @@ from pathlib import Path
 
 import click
 
-from mrptheory.commands.options import (threads_option, data_root_option, device_option, out_option,
-                                        parse_int_list, progress_option, seed_option)
+from mrptheory.commands.options import (threads_option, data_root_option, device_option, flags_named,
+                                        out_option, parse_int_list, progress_option, refuse_unused, seed_option)
 from mrptheory.train.projection import ProjectionConfig
+
+
+def resnet_bytes(width: int, image_shape: tuple[int, int, int], batch_size: int) -> int:
+    """Rough peak training bytes of the ResNet-9 classifier of base width ``width``.
+
+    Parameters grow as ~1700 width^2 (1628-1712 measured for widths 16-64), each held four times
+    in float32 (weights, gradients, Adam's two moments); activations as ~12 float32 maps of
+    ``[batch, width, H, W]`` kept for the backward pass.
+    """
+    _, h, w = image_shape
+    return 16 * 1700 * width * width + 48 * batch_size * width * h * w
 
 
 @click.command()
@@ -63,8 +74,10 @@ def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
     from mrptheory.results import load_json
     from mrptheory.train.projection import run_sweep
 
+    refuse_unused({"--resnet-width": "resnet_width"}, "the ResNet-9 classifier (--arch resnet9)",
+                  "resnet9" in archs)
     if n_seeds < 1:
-        raise ConfigError(f"seeds must be >= 1, got {n_seeds}")
+        raise ConfigError(f"--seeds must be >= 1, got {n_seeds}")
     if budget_epochs is not None and budget_sizes is None:
         raise ConfigError("--budget-epochs needs --budget SIZES")
     if budget_sizes is not None:
@@ -74,18 +87,24 @@ def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
         _run_budget(dataset, data_root, budget_sizes, budget_epochs, archs, n_seeds, epochs,
                     test_size, augment, resnet_width, threads, device, seed, out_dir, progress)
         return
-    config = ProjectionConfig(
-        dataset=canonical_name(dataset),
-        cuts=tuple(shares) if shares else ProjectionConfig.cuts,
-        archs=tuple(archs) if archs else ("mlp",),
-        seeds=tuple(range(seed, seed + n_seeds)), epochs=epochs,
-        train_size=train_size or None, test_size=test_size or None, augment=augment,
-        resnet_width=resnet_width, examples=examples,
-    )
+    with flags_named():
+        config = ProjectionConfig(
+            dataset=canonical_name(dataset),
+            cuts=tuple(shares) if shares else ProjectionConfig.cuts,
+            archs=tuple(archs) if archs else ("mlp",),
+            seeds=tuple(range(seed, seed + n_seeds)), epochs=epochs,
+            train_size=train_size or None, test_size=test_size or None, augment=augment,
+            resnet_width=resnet_width, examples=examples,
+        )
     dev = resolve_device(device)
     splits = load_dataset(config.dataset, data_root)
+    if "resnet9" in config.archs:
+        from mrptheory.resources import check_fits
+
+        check_fits(resnet_bytes(config.resnet_width, splits.train.image_shape, config.batch_size),
+                   f"training ResNet-9 of width {config.resnet_width}", "--resnet-width")
     payload = run_sweep(splits, config, out_dir, device=str(dev), show_progress=progress,
-                        threads=threads or None)
+                        threads=threads or None, strict_cuts=True)
     paths = plot_subspace_accuracy(payload, out_dir)
     if config.examples:
         images = load_json(Path(out_dir) / f"subspace_{config.dataset}_images.json")

@@ -32,6 +32,13 @@ from mrptheory.linear.moments import DataMoments
 from mrptheory.validation import check_float, check_int
 
 
+#: Largest additive-noise std (absolute, or relative to the pixel std) accepted: the moment
+#: computations square it and the Monte-Carlo check takes fourth powers, which overflow float64
+#: (~1.8e308) past ~1e77; 1e50 leaves room for the sums over samples and draws. Any data scale
+#: met in practice is ~1, so such a noise would already drown the signal by 50 orders of magnitude.
+MAX_NOISE_STD = 1e50
+
+
 class NoiseModel(ABC):
     """A corruption ``x -> x~`` described by its exact moments (and optionally a sampler)."""
 
@@ -96,7 +103,7 @@ class GaussianNoise(NoiseModel):
     name: str = field(default="", init=False)
 
     def __post_init__(self) -> None:
-        self.sigma = check_float("sigma", self.sigma, 0.0)
+        self.sigma = check_float("sigma", self.sigma, 0.0, MAX_NOISE_STD)
         self.name = f"gaussian:{self.sigma:g}"
 
     def moments(self, data):
@@ -133,11 +140,12 @@ class DiagonalGaussianNoise(NoiseModel):
             raise ConfigError("DiagonalGaussianNoise needs exactly one of stds or relative")
         if self.stds is not None:
             self.stds = np.asarray(self.stds, dtype=np.float64)
-            if self.stds.ndim != 1 or np.any(self.stds < 0) or not np.all(np.isfinite(self.stds)):
-                raise ConfigError("stds must be a 1-D array of finite non-negative numbers")
+            if (self.stds.ndim != 1 or np.any(self.stds < 0) or not np.all(np.isfinite(self.stds))
+                    or np.any(self.stds > MAX_NOISE_STD)):
+                raise ConfigError(f"stds must be a 1-D array of numbers in [0, {MAX_NOISE_STD:g}]")
             self.name = "diag-gaussian:custom"
         else:
-            self.relative = check_float("relative", self.relative, 0.0)
+            self.relative = check_float("relative", self.relative, 0.0, MAX_NOISE_STD)
             self.name = f"diag-gaussian:{self.relative:g}"
 
     def variances(self, data: DataMoments) -> np.ndarray:

@@ -44,24 +44,52 @@ def _masks_by_patch(names: list[str]) -> dict[str, list[tuple[float, str]]]:
     return {k: sorted(v) for k, v in sorted(groups.items(), key=lambda kv: int(kv[0].split("x")[0]))}
 
 
+#: Below this (percentage points) a curve counts as identical to another (round-off of the
+#: closed forms is ~1e-12).
+SAME_TOL = 1e-6
+
+#: Line styles and markers that keep overlapping Gaussian curves distinguishable.
+_GAUSS_STYLES = [("--", "o"), (":", "s"), ("-.", "^"), ((0, (5, 1, 1, 1)), "D"), ((0, (1, 3)), "v")]
+
+
+def _sigma_label(name: str) -> str:
+    """``gaussian:0.1`` -> ``Gaussian sigma=0.1``."""
+    return f"Gaussian sigma={name.split(':', 1)[1]}" if ":" in name else name
+
+
 @register_figure("alignment")
 def plot_alignment(payload: dict[str, Any], out_dir: Path) -> list[Path]:
-    """Draw the alignment curves and the impact-of-noise panels of one data set."""
+    """Draw the alignment curves and the impact-of-noise panels of one data set.
+
+    Gaussian noise provably leaves the learned subspace (hence the alignment) unchanged, so its
+    curves lie on the PCA curve and on zero: each gets its own line style and markers (placed at
+    staggered K so coinciding curves stay visible), and the legend says when they coincide.
+    """
     dataset = payload["dataset"]
     stem = dataset + (f"_{payload['tag']}" if payload.get("tag") else "")
     ks = np.asarray(payload["ks"])
     k_min = int(payload.get("k_min", 1))
     shown = ks >= k_min
+    baseline = np.asarray(payload["baseline"])
     curves = {name: np.asarray(c) for name, c in payload["curves"].items()}
     impact = {name: np.asarray(c) for name, c in payload["impact"].items()}
     groups = _masks_by_patch(list(curves))
     gaussian = [n for n in curves if n.startswith("gaussian")]
+    n_shown = int(shown.sum())
     written = []
 
+    def gaussian_style(i: int) -> dict[str, Any]:
+        ls, marker = _GAUSS_STYLES[i % len(_GAUSS_STYLES)]
+        every = max(n_shown // 6, 1)
+        return dict(ls=ls, marker=marker, markevery=(i * every // max(len(gaussian), 1), every),
+                    ms=5, mfc="none", lw=1.3, color=plt.cm.Greys(0.45 + 0.4 * i / max(len(gaussian), 1)))
+
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    ax.plot(ks[shown], np.asarray(payload["baseline"])[shown], color="black", lw=2, label="no noise (PCA)")
-    for name in gaussian:
-        ax.plot(ks[shown], curves[name][shown], color="grey", ls="--", lw=1.5, label=name)
+    ax.plot(ks[shown], baseline[shown], color="black", lw=2, label="no noise (PCA)")
+    for i, name in enumerate(gaussian):
+        same = np.max(np.abs(curves[name][shown] - baseline[shown])) < SAME_TOL
+        ax.plot(ks[shown], curves[name][shown], **gaussian_style(i),
+                label=_sigma_label(name) + (" (= PCA)" if same else ""))
     colours = plt.cm.viridis(np.linspace(0, 0.9, max(len(groups), 1)))
     for colour, (patch, members) in zip(colours, groups.items()):
         ratio, name = members[-1]  # the strongest masking of each patch shape
@@ -75,20 +103,28 @@ def plot_alignment(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     written.append(save(fig, Path(out_dir) / f"alignment_{stem}.png"))
 
     n_panels = max(len(groups), 1)
-    fig, axes = plt.subplots(1, n_panels, figsize=(4.2 * n_panels, 3.6), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, n_panels, figsize=(4.2 * n_panels + 1.6, 3.8), sharey=True,
+                             squeeze=False, layout="constrained")
+    all_zero = bool(gaussian) and all(np.max(np.abs(impact[n][shown])) < SAME_TOL for n in gaussian)
     for ax, (patch, members) in zip(axes[0], groups.items()):
         cmap = plt.cm.plasma(np.linspace(0, 0.85, len(members)))
         for colour, (ratio, name) in zip(cmap, members):
-            ax.plot(ks[shown], impact[name][shown], color=colour, lw=1.2, label=f"p={ratio:g}")
-        for name in gaussian:
-            ax.plot(ks[shown], impact[name][shown], color="black", lw=1.5, ls="--", label=name)
+            ax.plot(ks[shown], impact[name][shown], color=colour, lw=1.2, label=f"mask p={ratio:g}")
+        if all_zero:  # one line for all of them: they are the same line
+            ax.plot(ks[shown], impact[gaussian[0]][shown], color="black", lw=1.5, ls="--",
+                    label=f"Gaussian, all {len(gaussian)} sigmas: identically 0"
+                    if len(gaussian) > 1 else f"{_sigma_label(gaussian[0])}: identically 0")
+        else:
+            for i, name in enumerate(gaussian):
+                ax.plot(ks[shown], impact[name][shown], **gaussian_style(i), label=_sigma_label(name))
         ax.axhline(0, color="black", lw=0.5)
         _k_axis(ax, ks[shown])
         ax.set_title(f"patch {patch}")
         ax.set_xlabel("K")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("alignment change vs no noise (%)")
-    axes[0][-1].legend(fontsize=7, ncol=2)
+    handles, labels = axes[0][-1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", fontsize=8)  # beside, never over curves
     fig.suptitle(f"{dataset}: impact of masking and Gaussian noise on label alignment")
     written.append(save(fig, Path(out_dir) / f"impact_of_noise_{stem}.png"))
     return written

@@ -23,6 +23,7 @@ import numpy as np
 
 from mrptheory.linear.dynamics import time_to_fraction
 from mrptheory.plots.registry import register_figure
+from mrptheory.plots.style import save  # also selects the Agg backend
 
 PART_COLOURS = {"top": "tab:blue", "bottom": "tab:red"}
 
@@ -173,7 +174,8 @@ def plot_dynamics(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     paths = []
 
     # (a) per-direction reconstruction fraction vs time
-    fig, axes = plt.subplots(1, len(names), figsize=(4.3 * len(names), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(names), figsize=(4.0 * len(names) + 1.8, 3.8), squeeze=False,
+                             sharey=True, layout="constrained")
     for ax, name in zip(axes[0], names):
         r = models[name]
         t = np.asarray(r["times"])[1:]
@@ -184,15 +186,16 @@ def plot_dynamics(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         ax.set_xscale("log")
         ax.set_ylim(-0.05, 1.05)
         ax.set_xlabel("gradient-flow time t = lr × steps")
-        ax.set_ylabel("fraction of direction's energy reconstructed")
         ax.set_title(MODEL_TITLES.get(name, name), fontsize=9)
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7, title="eigen-direction (line: theory, dots: measured)",
-                      title_fontsize=7)
-    fig.tight_layout()
+    axes[0][0].set_ylabel("fraction of the direction's energy reconstructed")
+    # beside the panels: inside one, the legend covered the fast (top-eigenvalue) curves
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", fontsize=7,
+               title="eigen-direction\n(line: theory,\ndots: measured)", title_fontsize=7)
+    fig.suptitle(f"{ds}: when each eigen-direction is learned", fontsize=10)
     p = out / f"{tag}_directions.png"
-    fig.savefig(p, dpi=130)
-    plt.close(fig)
+    save(fig, p)
     paths.append(p)
 
     # (b) time to reconstruct half of each direction vs eigenvalue
@@ -217,12 +220,12 @@ def plot_dynamics(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     ax.legend(fontsize=7)
     fig.tight_layout()
     p = out / f"{tag}_half_times.png"
-    fig.savefig(p, dpi=130)
-    plt.close(fig)
+    save(fig, p)
     paths.append(p)
 
     # (c) reconstruction progress and probe accuracy over time
-    fig, axes = plt.subplots(1, len(names), figsize=(4.3 * len(names), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(names), figsize=(4.0 * len(names) + 2.2, 3.8), squeeze=False,
+                             sharey=True, layout="constrained")
     for ax, name in zip(axes[0], names):
         r = models[name]
         t = np.asarray(r["times"])[1:]
@@ -237,13 +240,15 @@ def plot_dynamics(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         ax.plot(t, 100 * np.asarray(r["theory_probe"])[1:], "C0--", lw=1, label="  same, theory")
         ax.set_xscale("log")
         ax.set_ylim(0, 102)
-        ax.set_xlabel("gradient-flow time t")
+        ax.set_xlabel("gradient-flow time t = lr × steps")
         ax.set_title(MODEL_TITLES.get(name, name), fontsize=9)
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
+    axes[0][0].set_ylabel("percent (gap closed / probe test accuracy)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right upper", fontsize=7)
+    fig.suptitle(f"{ds}: reconstruction progress and linear-probe accuracy over training",
+                 fontsize=10)
     p = out / f"{tag}_probe.png"
-    fig.savefig(p, dpi=130)
-    plt.close(fig)
+    save(fig, p)
     paths.append(p)
     return paths

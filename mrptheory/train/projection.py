@@ -66,6 +66,21 @@ def part_basis(basis: PCABasis, cut: float, part: str) -> np.ndarray:
     return top if part == "top" else bottom
 
 
+def check_cuts(basis: PCABasis, cuts: tuple[float, ...]) -> None:
+    """Refuse cut-off shares too small for the top subspace to exist (ConfigError naming --share).
+
+    The top subspace holds *less* than the share ``s`` of the variance; when the first
+    principal direction alone holds ``s`` or more, no direction qualifies (``part_basis`` would
+    keep one anyway and break its own definition). Valid shares exceed the first direction's share.
+    """
+    first = float(basis.explained_share[0]) if len(basis.explained_share) else 0.0
+    for cut in cuts:
+        if cut <= first:
+            raise ConfigError(f"--share {cut:g}: the first principal direction alone holds "
+                              f"{first:.4f} of the variance, so no top subspace holds less than "
+                              f"{cut:g} of it; use shares above {first:.4f}")
+
+
 def subspace_share(basis: PCABasis, columns: int, part: str) -> float:
     """Share of the total variance held by the first (top) or last (bottom) ``columns`` directions."""
     share = basis.explained_share
@@ -281,8 +296,12 @@ def example_images(data: PreparedData, cuts: tuple[float, ...], count: int,
 def run_sweep(splits: DatasetSplits, config: ProjectionConfig, out_dir: str | Path, *,
               device: str = "auto", show_progress: bool | None = None,
               threads: int | None = None, units: list[tuple[str, str, float, int]] | None = None,
-              tag: str | None = None) -> dict[str, Any]:
+              tag: str | None = None, strict_cuts: bool = False) -> dict[str, Any]:
     """Run (or resume) the sweep; save and return the ``subspace_accuracy`` payload.
+
+    ``strict_cuts``: refuse, before any unit trains, a cut-off share at or below the first
+    principal direction's share (:func:`check_cuts`; ``mrp subspace`` sets it). Off, such a cut
+    keeps one direction in the top part, which then holds more than the share.
 
     ``units`` (default: every arch x cut x part x seed of ``config``) lists the
     ``(arch, part, cut, seed)`` units to run. Files in ``out_dir``, with ``tag`` defaulting to
@@ -295,6 +314,8 @@ def run_sweep(splits: DatasetSplits, config: ProjectionConfig, out_dir: str | Pa
     tag = tag or f"subspace_{name}"
     store = JsonlStore(out / f"{tag}_runs_{config.fingerprint()}.jsonl")
     data = prepare(splits, config.train_size, config.test_size)
+    if strict_cuts:
+        check_cuts(data.basis, config.cuts)
     done = store.done_keys()
     if units is None:
         units = [(a, p, c, s) for a in config.archs for c in config.cuts for p in config.parts

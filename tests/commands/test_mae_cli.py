@@ -64,9 +64,9 @@ def test_sweep_cli_resumes(tmp_path, tiny_data) -> None:
 
 
 @pytest.mark.parametrize("args, text", [
-    (["pretrain", "--patch-size", "5"], "patch_size 5 must divide"),
-    (["pretrain", "--mask-ratio", "1.0"], "mask_ratio"),
-    (["pretrain", "--mask-ratio", "-0.2"], "mask_ratio"),
+    (["pretrain", "--patch-size", "5"], "--patch-size 5 must divide"),
+    (["pretrain", "--mask-ratio", "1.0"], "--mask-ratio"),
+    (["pretrain", "--mask-ratio", "-0.2"], "--mask-ratio"),
     (["pretrain", "--patch-size", "14", "--mask-ratio", "0.9"], "no visible patch"),
     (["pretrain", "--epochs", "0"], "epochs"),
     (["pretrain", "--dataset", "imagenet22k"], "unknown data set"),
