@@ -61,6 +61,18 @@ def available_memory_bytes() -> int | None:
     return min(found)
 
 
+def device_memory_bytes(device) -> int | None:
+    """Memory a new allocation on ``device`` can use now: free GPU memory on CUDA, else
+    :func:`available_memory_bytes` (host RAM)."""
+    import torch
+
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(dev)
+        return int(free)
+    return available_memory_bytes()
+
+
 def format_bytes(n: float) -> str:
     """``1.5e9`` -> ``"1.4 GiB"`` (binary units, three significant figures)."""
     value = float(n)

@@ -15,10 +15,8 @@ The estimate is deliberately a little generous (x 1.25 for allocator slack and s
 
 from __future__ import annotations
 
-import os
-
 from mrptheory.data.multiview import MultiViewConfig
-from mrptheory.errors import ConfigError
+from mrptheory.resources import check_fits, device_memory_bytes
 
 BYTES = 4  # float32
 SLACK = 1.25
@@ -47,47 +45,18 @@ def estimate_run_bytes(data_cfg: MultiViewConfig, n_seeds: int, sl_cfg=None, mrp
     return int(SLACK * BYTES * floats)
 
 
-def available_bytes(device) -> tuple[int, str]:
-    """(bytes available, description): free GPU memory on CUDA, else available RAM."""
-    import torch
-
-    dev = torch.device(device)
-    if dev.type == "cuda":
-        free, _total = torch.cuda.mem_get_info(dev)
-        return int(free), f"free GPU memory on {dev}"
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024, "available RAM"
-    except OSError:
-        pass
-    return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")), "available RAM"
-
-
-def _fmt(b: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if b < 1024 or unit == "TB":
-            return f"{b:.1f} {unit}"
-        b /= 1024
-    return f"{b:.1f} TB"
-
-
 def check_memory(data_cfg: MultiViewConfig, n_seeds: int, device, sl_cfg=None, mrp_cfg=None,
                  limit: int | None = None) -> int:
-    """Raise ConfigError (one line: estimate and limit) if the run cannot fit; return the estimate.
+    """Refuse (one line: the flags, the estimate and the limit) a run that cannot fit on ``device``
+    (free GPU memory on CUDA, available RAM otherwise); return the estimate in bytes.
 
-    ``limit`` overrides the measured available memory (tests)."""
+    ``limit`` overrides the measured available memory (tests). The check itself is
+    :func:`mrptheory.resources.check_fits`, shared by every command."""
     need = estimate_run_bytes(data_cfg, n_seeds, sl_cfg, mrp_cfg)
-    if limit is None:
-        limit, what = available_bytes(device)
-    else:
-        what = "the given limit"
-    if need > limit:
-        raise ConfigError(f"this run needs about {_fmt(need)} (float32 data + weights + "
-                          f"activations for {n_seeds} seeds) but only {_fmt(limit)} is {what}: "
-                          "use fewer --seeds or smaller --n-train/--n-test/--n-pretrain/--d")
+    check_fits(need, f"float32 data, weights and activations for {n_seeds} seeds",
+               "--seeds/--n-train/--n-test/--n-pretrain/--d",
+               available=limit if limit is not None else device_memory_bytes(device))
     return need
 
 
-__all__ = ["estimate_run_bytes", "check_memory", "available_bytes"]
+__all__ = ["estimate_run_bytes", "check_memory"]
