@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from mrptheory.commands.options import (data_root_option, out_option, parse_float_list,
-                                        parse_int_list, progress_option, seed_option)
+from mrptheory.commands.options import (data_root_option, dataset_option, out_option,
+                                        parse_float_list, parse_int_list, progress_option,
+                                        seed_option)
 from mrptheory.errors import ConfigError
 from mrptheory.linear.noise import NOISE_SPEC_HELP, parse_noise
 
@@ -38,8 +39,7 @@ def run_alignment(dataset: str, noises: list[str], out_dir: Path, data_root: str
 
 
 @click.command()
-@click.option("--dataset", default="fashion-mnist", show_default=True,
-              help="Data set name, or 'all' for every data set found (see `mrp datasets`).")
+@dataset_option(allow_all=True)
 @click.option("--noise", "noises", multiple=True, metavar="SPEC",
               help=f"Noise setting (repeatable). {NOISE_SPEC_HELP}. Default: the paper's grid.")
 @click.option("--ratios", default=None, help="Mask drop ratios of the grid (comma list; default: "

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from mrptheory.commands.options import (threads_option, data_root_option, device_option, flags_named,
-                                        out_option, progress_option, refuse_unused, seed_option)
+from mrptheory.commands.options import (data_root_option, dataset_option, device_option,
+                                        flags_named, out_option, progress_option, refuse_unused,
+                                        seed_option, threads_option)
 from mrptheory.train.dynamics_config import DynamicsConfig
 
 
@@ -20,8 +21,7 @@ def estimated_bytes(n_train: int, dim: int, batch_size: int, n_probe: int = 7000
 
 
 @click.command()
-@click.option("--dataset", default="fashion-mnist", show_default=True,
-              help="fashion-mnist, mnist, cifar10, cifar100, svhn or tinyimagenet.")
+@dataset_option()
 @data_root_option
 @click.option("--model", "models", multiple=True,
               help="linear, deep, gaussian, mask; repeat to choose [default: all four].")

@@ -17,21 +17,13 @@ from pathlib import Path
 
 import click
 
-from mrptheory.commands.options import (flags_named, parse_float_list, parse_int_list, threads_option,
-                                        data_root_option, device_option, out_option,
-                                        progress_option, refuse_unused, seed_option)
+from mrptheory.commands.options import (data_root_option, dataset_option, device_option,
+                                        flags_named, out_option, parse_float_list, parse_int_list,
+                                        progress_option, refuse_unused, seed_option, threads_option)
 from mrptheory.data.dataset import DatasetSplits
 from mrptheory.device import set_cpu_threads
 from mrptheory.errors import ConfigError
 from mrptheory.validation import check_int
-
-#: (C, H, W) and classes of the data sets the registry knows, to validate settings before loading.
-DATASET_SHAPES: dict[str, tuple[tuple[int, int, int], int]] = {
-    "fashion-mnist": ((1, 28, 28), 10), "mnist": ((1, 28, 28), 10),
-    "cifar10": ((3, 32, 32), 10), "cifar100": ((3, 32, 32), 100),
-    "svhn": ((3, 32, 32), 10), "tinyimagenet": ((3, 64, 64), 200),
-}
-
 
 def load_splits(dataset: str, data_root: str | None) -> DatasetSplits:
     """The data set's train/test splits (tests replace this with a tiny generated set)."""
@@ -41,18 +33,15 @@ def load_splits(dataset: str, data_root: str | None) -> DatasetSplits:
 
 
 def dataset_shape(dataset: str) -> tuple[tuple[int, int, int], int]:
-    key = dataset.strip().lower().replace("_", "-")
-    if key not in DATASET_SHAPES:
-        raise ConfigError(f"unknown data set {dataset!r}; choose one of {', '.join(DATASET_SHAPES)}")
-    return DATASET_SHAPES[key]
+    """``((C, H, W), classes)`` from the data registry (tests replace this with a tiny shape)."""
+    from mrptheory.data.registry import dataset_shape as registry_shape
+
+    return registry_shape(dataset)
 
 
 #: ``mae pretrain`` sizes without / with ``--quick`` (explicit options override either).
 PRETRAIN_DEFAULTS = {"epochs": 10, "train_samples": 10000, "test_samples": 2000, "probe_samples": 2000}
 PRETRAIN_QUICK = {"epochs": 3, "train_samples": 2000, "test_samples": 1000, "probe_samples": 1000}
-
-dataset_option = click.option("--dataset", default="fashion-mnist", show_default=True,
-                              help="fashion-mnist, mnist, cifar10, cifar100, svhn or tinyimagenet.")
 
 
 @click.group()
@@ -86,7 +75,7 @@ def mae() -> None:
 @click.option("--eval-every", type=int, default=1, show_default=True)
 @click.option("--quick", is_flag=True, help="Smoke-run sizes (3 epochs on 2000 images) for the "
                                             "options not given explicitly.")
-@dataset_option
+@dataset_option()
 @data_root_option
 @out_option
 @seed_option
@@ -179,7 +168,7 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
 @click.option("--knn-k", type=int, default=20, show_default=True)
 @click.option("--probe-samples", type=int, default=None, help="Default: as in the run.")
 @click.option("--test-samples", type=int, default=None, help="Default: as in the run (0: all).")
-@dataset_option
+@dataset_option()
 @data_root_option
 @device_option
 @threads_option(default=0)
@@ -224,7 +213,7 @@ def probe(run: str, knn_k: int, probe_samples: int | None, test_samples: int | N
               help="Labelled images (0: all).")
 @click.option("--compare-scratch/--no-compare-scratch", default=True, show_default=True,
               help="Also train the same classifier from scratch with the same budget.")
-@dataset_option
+@dataset_option()
 @data_root_option
 @out_option
 @device_option
@@ -275,7 +264,7 @@ def finetune(run: str, epochs: int, batch_size: int, lr: float, train_samples: i
               help="Override the preset's training subset (0: all).")
 @click.option("--grid/--cross", default=None,
               help="Every (ratio, patch) pair, or only the cross through the reference setting.")
-@dataset_option
+@dataset_option()
 @data_root_option
 @out_option
 @device_option

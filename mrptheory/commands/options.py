@@ -56,6 +56,18 @@ data_root_option = click.option(
     help="Folder holding the data set's files (default: the data set's standard location; "
          "or the environment variable MRP_<NAME>_DIR, e.g. MRP_FASHION_MNIST_DIR).",
 )
+def dataset_option(allow_all: bool = False):
+    """``--dataset NAME``: one of the registry's data sets (``mrp datasets`` lists them); with
+    ``allow_all``, also ``all`` (every data set found). The name is not checked here: each command
+    canonicalises it through the registry, which names the choices when it is unknown."""
+    from mrptheory.data.registry import DATASET_NAMES
+
+    names = ", ".join(DATASET_NAMES)
+    extra = " or 'all' (every data set found, see `mrp datasets`)" if allow_all else ""
+    return click.option("--dataset", default="fashion-mnist", show_default=True,
+                        help=f"Data set: {names}{extra}.")
+
+
 progress_option = click.option(
     "--progress/--no-progress", default=True, show_default=True, help="Show progress bars."
 )

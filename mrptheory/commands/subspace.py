@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from mrptheory.commands.options import (threads_option, data_root_option, device_option, flags_named,
-                                        out_option, parse_int_list, progress_option, refuse_unused, seed_option)
+from mrptheory.commands.options import (data_root_option, dataset_option, device_option,
+                                        flags_named, out_option, parse_int_list, progress_option,
+                                        refuse_unused, seed_option, threads_option)
 from mrptheory.train.projection import ProjectionConfig
 
 
@@ -23,8 +24,7 @@ def resnet_bytes(width: int, image_shape: tuple[int, int, int], batch_size: int)
 
 
 @click.command()
-@click.option("--dataset", default="fashion-mnist", show_default=True,
-              help="fashion-mnist, mnist, cifar10, cifar100, svhn or tinyimagenet.")
+@dataset_option()
 @data_root_option
 @click.option("--share", "shares", multiple=True, type=float,
               help="Cut-off share(s) in (0, 1): top = leading directions holding < share of the "

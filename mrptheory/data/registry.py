@@ -37,6 +37,8 @@ class _Spec:
     peek: Callable[[Path], DatasetSummary] | None  # None: sizes need a full (cached) load
     expects: str                               # what the folder must hold
     how_to_get: str                            # how to obtain the files
+    image_shape: tuple[int, int, int]          # (C, H, W) of every image
+    num_classes: int
 
 
 _SPECS: dict[str, _Spec] = {
@@ -46,6 +48,7 @@ _SPECS: dict[str, _Spec] = {
         "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
         "t10k-labels-idx1-ubyte (plain or .gz)",
         "install it with `apt-get install dataset-fashion-mnist`",
+        (1, 28, 28), 10,
     ),
     "mnist": _Spec(
         "MNIST", Path("/usr/share/datasets/mnist"),
@@ -53,29 +56,34 @@ _SPECS: dict[str, _Spec] = {
         "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
         "t10k-labels-idx1-ubyte (plain or .gz)",
         "Debian has no MNIST package: put the four IDX files in a folder and point to it",
+        (1, 28, 28), 10,
     ),
     "cifar10": _Spec(
         "CIFAR-10", None, cifar.locate_cifar10, cifar.load_cifar10, None,
         "cifar-10-batches-py/ (data_batch_1..5, test_batch, batches.meta)",
         "get the CIFAR-10 python version from https://www.cs.toronto.edu/~kriz/cifar.html "
         "and unpack it",
+        (3, 32, 32), 10,
     ),
     "cifar100": _Spec(
         "CIFAR-100", None, cifar.locate_cifar100, cifar.load_cifar100, None,
         "cifar-100-python/ (train, test, meta)",
         "get the CIFAR-100 python version from https://www.cs.toronto.edu/~kriz/cifar.html "
         "and unpack it",
+        (3, 32, 32), 100,
     ),
     "svhn": _Spec(
         "SVHN", None, svhn.locate_svhn, svhn.load_svhn, svhn.peek_svhn,
         "train_32x32.mat and test_32x32.mat",
         "get the cropped-digits files from http://ufldl.stanford.edu/housenumbers/",
+        (3, 32, 32), 10,
     ),
     "tinyimagenet": _Spec(
         "TinyImageNet", None, tinyimagenet.locate_tinyimagenet, tinyimagenet.load_tinyimagenet,
         tinyimagenet.peek_tinyimagenet,
         "tiny-imagenet-200/ (wnids.txt, words.txt, train/, val/)",
         "get tiny-imagenet-200.zip from http://cs231n.stanford.edu/ and unzip it",
+        (3, 64, 64), 200,
     ),
 }
 
@@ -86,6 +94,13 @@ def canonical_name(name: str) -> str:
     if key not in _SPECS:
         raise ConfigError(f"unknown data set {name!r}; choose one of {', '.join(DATASET_NAMES)}")
     return key
+
+
+def dataset_shape(name: str) -> tuple[tuple[int, int, int], int]:
+    """``((C, H, W), classes)`` of a known data set, without reading its files (to validate a
+    command's settings before loading anything)."""
+    spec = _SPECS[canonical_name(name)]
+    return spec.image_shape, spec.num_classes
 
 
 def env_var(name: str) -> str:

@@ -546,3 +546,23 @@ def test_cli_datasets_corrupt_and_bad_flag(tmp_path):
     assert bad.exit_code == 2 and "NAME=PATH" in bad.output
     unknown = CliRunner().invoke(main, ["datasets", "--data-root", "imagenet=/x"])
     assert unknown.exit_code == 2 and "cifar100" in unknown.output
+
+
+# ----------------------------------------------------------------------------- registry shapes
+
+def test_registry_shapes_match_what_the_loaders_return(tmp_path, fashion_mnist):
+    """The shapes commands validate against before loading are the shapes the loaders produce
+    (real Fashion-MNIST; CIFAR-10 / SVHN / TinyImageNet from files in their real formats)."""
+    from mrptheory.data.registry import dataset_shape
+
+    assert dataset_shape("fashion-mnist") == (fashion_mnist.train.image_shape, 10)
+    assert dataset_shape("Fashion_MNIST") == dataset_shape("fashion-mnist")
+    write_cifar10(tmp_path / "c")
+    assert dataset_shape("cifar10")[0] == load_dataset("cifar10", tmp_path / "c").train.image_shape
+    write_svhn(tmp_path / "s")
+    assert dataset_shape("svhn")[0] == load_dataset("svhn", tmp_path / "s").train.image_shape
+    write_tinyimagenet(tmp_path / "t")
+    assert (dataset_shape("tinyimagenet")[0]
+            == load_dataset("tinyimagenet", tmp_path / "t").train.image_shape)
+    with pytest.raises(ConfigError, match="unknown data set 'imagenet'; choose one of fashion-mnist"):
+        dataset_shape("imagenet")
