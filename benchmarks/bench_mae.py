@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from mrptheory.data.dataset import DatasetSplits, ImageDataset
+from mrptheory.device import set_cpu_threads
 from mrptheory.train.mae import TrainConfig, train
 from mrptheory.train.mae_sweep import quick_sweep_config
 
@@ -73,8 +74,7 @@ def main() -> None:
     ap.add_argument("--methods", default="mae,ae,dae,supervised")
     ap.add_argument("--out", default=None, help="write the rows as JSON here")
     args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_cpu_threads(args.threads)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     rows = []
     for dev in devices:

@@ -50,6 +50,7 @@ import time
 import torch
 
 from mrptheory.data.multiview import MultiViewConfig
+from mrptheory.device import set_cpu_threads
 from mrptheory.train.multiview import (MRPConfig, SLConfig, _log_steps, seed_list, train_mrp,
                                        train_sl)
 
@@ -156,8 +157,7 @@ def main() -> None:
                     help="repeat every measurement (interleaved) and report the median")
     ap.add_argument("--profile", action="store_true", help="print the top torch ops per path")
     args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_cpu_threads(args.threads)
     data = MultiViewConfig()  # theory-regime defaults (SL and MRP 500 steps)
     sl, mrp = SLConfig(), MRPConfig()
     if args.small:

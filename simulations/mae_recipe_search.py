@@ -26,6 +26,7 @@ import torch
 
 from mrptheory.data.dataset import DatasetSplits, ImageDataset
 from mrptheory.data.registry import load_dataset
+from mrptheory.device import set_cpu_threads
 from mrptheory.train.mae import train
 from mrptheory.train.mae_baselines import raw_pixel_metrics
 from mrptheory.train.mae_sweep import quick_sweep_config
@@ -51,7 +52,7 @@ def validation_splits() -> DatasetSplits:
 
 
 def main(out: Path) -> None:
-    torch.set_num_threads(1)
+    set_cpu_threads(1)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "mae_recipe_search.json"
     results = json.loads(path.read_text()) if path.exists() else {}

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from mrptheory.data.multiview import MultiViewConfig
+from mrptheory.device import set_cpu_threads
 from mrptheory.results import JsonlStore, save_json, to_jsonable
 from mrptheory.train.multiview import MRPConfig, make_data, seed_list, train_mrp
 
@@ -42,7 +43,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=4)
     ap.add_argument("--out", default="paper_figs")
     args = ap.parse_args()
-    torch.set_num_threads(1)
+    set_cpu_threads(1)
     out = Path(args.out)
     data_cfg, base = MultiViewConfig(), MRPConfig()
     seeds = seed_list(args.seeds)

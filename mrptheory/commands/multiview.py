@@ -23,7 +23,7 @@ import numpy as np
 
 from mrptheory.commands.options import device_option, out_option, progress_option, seed_option
 from mrptheory.data.multiview import MultiViewConfig
-from mrptheory.device import resolve_device
+from mrptheory.device import resolve_device, set_cpu_threads
 from mrptheory.errors import ConfigError
 from mrptheory.results import save_json
 
@@ -135,19 +135,14 @@ def build_configs(kw: dict):
 
 
 def _setup(kw: dict):
-    import torch
-
     from mrptheory.train.multiview import seed_list
 
     cfgs = build_configs(kw)
     device = resolve_device(kw["device"])
     threads = kw.get("threads")
     if threads is not None and threads < 1:
-        raise ConfigError(f"threads must be >= 1, got {threads}")
-    if threads is None and device.type == "cpu":
-        threads = 1
-    if threads is not None:
-        torch.set_num_threads(threads)
+        raise ConfigError(f"--threads must be >= 1, got {threads}")
+    set_cpu_threads(1 if threads is None and device.type == "cpu" else threads)
     seeds = seed_list(kw["n_seeds"], kw["seed"])
     from mrptheory.train.multiview_memory import check_memory
 

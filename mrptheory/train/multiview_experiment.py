@@ -17,11 +17,9 @@ turns the histories into figure payloads (JSON-able dicts with a top-level ``"fi
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +27,7 @@ import numpy as np
 import torch
 
 from mrptheory.data.multiview import MultiViewConfig
-from mrptheory.device import resolve_device
+from mrptheory.device import cpu_threads, resolve_device
 from mrptheory.errors import ConfigError
 from mrptheory.progress import progress
 from mrptheory.results import JsonlStore, to_jsonable
@@ -48,24 +46,6 @@ SWEEP_PARAMS: dict[str, tuple[str, ...]] = {
     "q": ("sl", "mrp"),
 }
 
-
-@contextlib.contextmanager
-def cpu_threads(n: int | None, device: torch.device | str = "cpu") -> Iterator[None]:
-    """Temporarily use ``n`` torch CPU threads (no-op for None or a CUDA device).
-
-    The batched tensors here are small (a few MB), so extra threads mostly add synchronisation;
-    on a shared 2-core machine one thread ran the default claims about 8x faster than two
-    (22 s vs 178 s wall time, measured with other jobs running).
-    """
-    if n is None or torch.device(device).type != "cpu":
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 @dataclasses.dataclass
