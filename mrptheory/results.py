@@ -14,7 +14,7 @@ import json
 import os
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -277,3 +277,24 @@ def _locked(lock_path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def write(payloads: Mapping[str, dict[str, Any]], out_dir: str | Path) -> list[Path]:
+    """The one write path of results: save each payload as ``OUT/<name>.json``, then draw its
+    figure(s) from the saved file, exactly as ``mrp plot OUT/<name>.json`` would redraw them.
+
+    ``payloads`` maps file names (without ``.json``) to payloads; one without a ``figure_kind``
+    (a summary table) is only saved. Returns the written paths, figures before each JSON file.
+    Drawing goes through :mod:`mrptheory.plots.registry`, imported here lazily because plotting
+    sits above this module.
+    """
+    from mrptheory.plots.registry import redraw
+
+    out = Path(out_dir)
+    written: list[Path] = []
+    for name, payload in payloads.items():
+        path = save_json(out / f"{name}.json", payload)
+        if "figure_kind" in payload:
+            written += redraw(path, out)
+        written.append(path)
+    return written

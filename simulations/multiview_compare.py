@@ -6,7 +6,7 @@
 from pathlib import Path
 
 from mrptheory.data.multiview import MultiViewConfig
-from mrptheory.results import save_json
+from mrptheory.results import write
 from mrptheory.train.multiview import MRPConfig, SLConfig, seed_list
 from mrptheory.train.multiview_experiment import compare_summary, run_compare
 
@@ -20,6 +20,5 @@ SEEDS = seed_list(8)
 if __name__ == "__main__":
     res = run_compare(DATA, SL, MRP, SEEDS)
     out = Path("paper_figs")
-    for kind, payload in res.payloads.items():
-        save_json(out / f"{kind}.json", payload)
+    write(res.payloads, out)
     print(compare_summary(res))

@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 from mrptheory.data.multiview import MultiViewConfig
-from mrptheory.plots.multiview import plot_sweep
-from mrptheory.results import save_json
+from mrptheory.results import write
 from mrptheory.train.multiview import MRPConfig, SLConfig, seed_list
 from mrptheory.train.multiview_experiment import run_sweep
 
@@ -28,5 +27,4 @@ if __name__ == "__main__":
     for param in sys.argv[1:] or list(SWEEPS):
         payload = run_sweep(MultiViewConfig(), SLConfig(), MRPConfig(), param, SWEEPS[param],
                             SEEDS, out / f"multiview_sweep_{param}.jsonl")
-        save_json(out / f"multiview_sweep_{param}.json", payload)
-        plot_sweep(payload, out)
+        write({f"multiview_sweep_{param}": payload}, out)

@@ -6,6 +6,7 @@ import json
 import multiprocessing as mp
 import warnings
 
+import numpy as np
 import pytest
 
 from mrptheory.results import JsonlStore, fingerprint, folder_identity
@@ -111,3 +112,27 @@ def test_folder_identity_changes_when_a_file_appears_or_changes(tmp_path):
     (tmp_path / "f.bin").write_bytes(b"123")
     assert folder_identity(tmp_path) != one
     assert folder_identity(tmp_path / "missing") == "absent"
+
+
+def test_write_saves_then_draws_from_the_saved_file(tmp_path, monkeypatch):
+    """results.write: every payload becomes OUT/<name>.json, its figure is drawn from that saved
+    file (so `mrp plot` redraws the same figure), and a payload without a figure kind is only saved."""
+    from mrptheory.plots import registry
+    from mrptheory.results import load_json, write
+
+    seen = []
+
+    def fake_plot(payload, out_dir):
+        seen.append(payload)
+        path = out_dir / f"{payload['figure_name']}.png"
+        path.write_bytes(b"png")
+        return [path]
+
+    monkeypatch.setitem(registry._FIGURES, "test_kind", fake_plot)
+    monkeypatch.setattr(registry, "figure_kinds", lambda: dict(registry._FIGURES))
+    payload = {"figure_kind": "test_kind", "figure_name": "fig", "values": (1, 2), "x": np.float32(0.5)}
+    written = write({"result": payload, "summary": {"rows": []}}, tmp_path)
+    assert written == [tmp_path / "fig.png", tmp_path / "result.json", tmp_path / "summary.json"]
+    assert load_json(tmp_path / "summary.json") == {"rows": []}
+    # drawn from the saved JSON, not from the in-memory payload (tuple -> list, numpy -> float)
+    assert seen == [{"figure_kind": "test_kind", "figure_name": "fig", "values": [1, 2], "x": 0.5}]

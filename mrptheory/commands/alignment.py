@@ -19,8 +19,7 @@ def run_alignment(dataset: str, noises: list[str], out_dir: Path, data_root: str
     """Compute, save (JSON) and draw the alignment study of one data set; return the payload."""
     from mrptheory.data.registry import load_dataset
     from mrptheory.linear.alignment import alignment_study, dataset_moments
-    from mrptheory.plots.registry import redraw
-    from mrptheory.results import save_json
+    from mrptheory.results import write
 
     models = [parse_noise(n) for n in noises]  # fail on a bad spec before loading anything
     splits = load_dataset(dataset, data_root)
@@ -31,10 +30,8 @@ def run_alignment(dataset: str, noises: list[str], out_dir: Path, data_root: str
     payload = study.to_payload()
     payload.update(k_min=k_min, pool=pool, max_samples=max_samples, seed=seed, noises=noises,
                    image_shape=list(data.image_shape))
-    path = save_json(Path(out_dir) / f"alignment_{dataset}.json", payload)
-    for fig in redraw(path, out_dir):
-        click.echo(f"wrote {fig}")
-    click.echo(f"wrote {path}")
+    for path in write({f"alignment_{dataset}": payload}, out_dir):
+        click.echo(f"wrote {path}")
     return payload
 
 
@@ -124,10 +121,10 @@ def alignment(dataset, noises, ratios, patch_sides, gaussian_sigma, k_min, max_s
                                 seed, progress, class_weighting)
         rows += impact_summary(payload, k_min)
     if dataset == "all":
-        from mrptheory.results import save_json
+        from mrptheory.results import write
 
         text = summary_markdown(rows, k_min)
         (Path(out_dir) / "alignment_summary.md").write_text(text)
-        save_json(Path(out_dir) / "alignment_summary.json", {"k_min": k_min, "rows": rows})
+        write({"alignment_summary": {"k_min": k_min, "rows": rows}}, out_dir)
         click.echo(text)
         click.echo(f"wrote {Path(out_dir) / 'alignment_summary.md'}")

@@ -90,7 +90,7 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
              seed: int, device: str, progress: bool, threads: int, fresh: bool) -> None:
     """Pretrain one model (resumes from its checkpoint if interrupted); probe it along the way."""
     from mrptheory.models.mae import MAEConfig
-    from mrptheory.results import save_json
+    from mrptheory.results import write
     from mrptheory.train.mae import TrainConfig, train
     from mrptheory.train.mae_report import label_of
 
@@ -150,12 +150,8 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
     payload["baselines"] = {RAW: raw_pixel_metrics(cfg, data)}
     if h["eval_epoch"] and h["eval_epoch"][0] == 0:
         payload["baselines"][RANDOM] = {"probe_acc": h["probe_acc"][0], "knn_acc": h["knn_acc"][0]}
-    path = save_json(Path(out_dir) / f"{payload['name']}.json", payload)
-    from mrptheory.plots.registry import redraw
-
-    for fig in redraw(path):
-        click.echo(f"wrote {fig}")
-    click.echo(f"wrote {path}")
+    for path in write({payload["name"]: payload}, out_dir):
+        click.echo(f"wrote {path}")
     click.echo(f"checkpoint: {run_dir}")
     click.echo(", ".join(f"{k}={v:.4f}" for k, v in result.final.items())
                + f"; {result.timing['images_per_s']:.0f} images/s")

@@ -25,7 +25,7 @@ from mrptheory.commands.options import device_option, out_option, progress_optio
 from mrptheory.data.multiview import MultiViewConfig
 from mrptheory.device import resolve_device, set_cpu_threads
 from mrptheory.errors import ConfigError
-from mrptheory.results import save_json
+from mrptheory.results import write
 
 _DATA_OPTS = {"k": "k", "d": "d", "patches": "P", "mu": "mu", "gamma": "gamma",
               "sigma_p": "sigma_p", "single_view_weight": "single_view_weak_weight"}
@@ -153,17 +153,12 @@ def _setup(kw: dict):
 
 
 def _write(payloads: dict[str, dict], out: Path, prefix: str = "") -> list[Path]:
-    from mrptheory.plots.registry import figure_kinds
-
-    kinds = figure_kinds()
-    written = []
+    """Save and draw the comparison's payloads; ``prefix`` renames ``multiview_X`` files."""
+    named = {}
     for kind, payload in payloads.items():
         name = kind.replace("multiview_", f"multiview_{prefix}") if prefix else kind
-        payload = {**payload, "figure_name": name}
-        save_json(out / f"{name}.json", payload)
-        written += kinds[kind](payload, out)
-        written.append(out / f"{name}.json")
-    return written
+        named[name] = {**payload, "figure_name": name}
+    return write(named, out)
 
 
 def _echo_summary(payloads: dict[str, dict]) -> None:
@@ -267,10 +262,7 @@ def compare(sweep_spec: str | None, **kw) -> None:
         payload = run_sweep(data_cfg, sl_cfg, mrp_cfg, param, values, seeds,
                             out / f"multiview_sweep_{param}.jsonl", device=device,
                             show_progress=kw["progress"])
-        from mrptheory.plots.multiview import plot_sweep
-
-        save_json(out / f"multiview_sweep_{param}.json", payload)
-        for p in plot_sweep(payload, out) + [out / f"multiview_sweep_{param}.json"]:
+        for p in write({f"multiview_sweep_{param}": payload}, out):
             click.echo(f"wrote {p}")
         for pt in payload["points"]:
             s = pt["summary"]
@@ -304,7 +296,6 @@ def regime(maps: str, quick: bool, **kw) -> None:
     """Regime maps: 2-D sweeps (leak ratio x sigma_0/rho; mu x d) with each prediction's verdict
     per cell, heat maps with the boundary where it stops holding and the theory's regime
     boundary. Resumable: finished cells are kept in --out/multiview_regime_<map>.jsonl."""
-    from mrptheory.plots.multiview import plot_regime
     from mrptheory.train.multiview_regime_map import boundary_summary, run_regime_map
 
     src = click.get_current_context().get_parameter_source("n_seeds")
@@ -317,8 +308,7 @@ def regime(maps: str, quick: bool, **kw) -> None:
                                  out / f"multiview_regime_{name}.jsonl", quick=quick,
                                  device=device, show_progress=kw["progress"])
         payload["figure_name"] = f"multiview_regime_{name}"
-        save_json(out / f"multiview_regime_{name}.json", payload)
-        for p in plot_regime(payload, out) + [out / f"multiview_regime_{name}.json"]:
+        for p in write({f"multiview_regime_{name}": payload}, out):
             click.echo(f"wrote {p}")
         for pred, line in boundary_summary(payload).items():
             click.echo(f"  {name} {pred}: {line}")

@@ -20,22 +20,8 @@ def plot(results: str, out_dir: str | None) -> None:
     A file that is not a results file (empty, truncated, an image, a JSONL store, JSON without
     a known ``figure_kind``, or lacking the numbers its figure needs) is refused in one line.
     """
-    from mrptheory.errors import ConfigError
-    from mrptheory.plots.registry import figure_kinds
-    from mrptheory.results import load_result
+    from mrptheory.plots.registry import redraw
 
-    payload = load_result(results)
-    kind = payload["figure_kind"]
-    kinds = figure_kinds()
-    if kind not in kinds:
-        raise ConfigError(f"{results} has an unknown figure_kind {kind!r}; known kinds: "
-                          f"{', '.join(sorted(kinds))}")
-    target = Path(out_dir) if out_dir else Path(results).parent
-    try:
-        paths = kinds[kind](payload, target)
-    except (KeyError, IndexError, TypeError) as exc:
-        raise ConfigError(f"{results} lacks numbers a {kind!r} figure needs "
-                          f"({type(exc).__name__}: {exc}); was it edited, or written by another "
-                          f"version? Rerun the command that wrote it") from None
+    paths = redraw(results, out_dir)
     for path in paths:
         click.echo(f"wrote {path}")

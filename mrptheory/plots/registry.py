@@ -18,7 +18,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless: figures are files, never windows
 
 from mrptheory.errors import ConfigError  # noqa: E402
-from mrptheory.results import load_json  # noqa: E402
+from mrptheory.results import load_result  # noqa: E402
 
 #: Modules whose import registers figure kinds.
 FIGURE_MODULES: list[str] = [
@@ -49,14 +49,30 @@ def figure_kinds() -> dict[str, PlotFn]:
     return dict(_FIGURES)
 
 
-def redraw(results_path: str | Path, out_dir: str | Path | None = None) -> list[Path]:
-    """Redraw the figure(s) of a saved result file into ``out_dir`` (default: next to it)."""
-    results_path = Path(results_path)
-    payload = load_json(results_path)
+def draw(payload: dict[str, Any], out_dir: str | Path, source: str | Path = "payload") -> list[Path]:
+    """Draw a results payload through the function registered for its ``figure_kind``.
+
+    ``source`` names where the payload came from in the one-line error raised when the kind is
+    unknown or the payload lacks numbers its figure needs (an edited or foreign file).
+    """
     kind = payload.get("figure_kind") if isinstance(payload, dict) else None
     kinds = figure_kinds()
     if kind not in kinds:
-        raise ConfigError(
-            f"{results_path} has figure_kind {kind!r}; known kinds: {', '.join(sorted(kinds))}"
-        )
-    return kinds[kind](payload, Path(out_dir) if out_dir else results_path.parent)
+        raise ConfigError(f"{source} has an unknown figure_kind {kind!r}; known kinds: "
+                          f"{', '.join(sorted(kinds))}")
+    try:
+        return kinds[kind](payload, Path(out_dir))
+    except (KeyError, IndexError, TypeError) as exc:
+        raise ConfigError(f"{source} lacks numbers a {kind!r} figure needs "
+                          f"({type(exc).__name__}: {exc}); was it edited, or written by another "
+                          f"version? Rerun the command that wrote it") from None
+
+
+def redraw(results_path: str | Path, out_dir: str | Path | None = None) -> list[Path]:
+    """Redraw the figure(s) of a saved result file into ``out_dir`` (default: next to it).
+
+    The file is validated first (:func:`mrptheory.results.load_result`): anything that is not a
+    results file is refused in one line naming it."""
+    results_path = Path(results_path)
+    payload = load_result(results_path)
+    return draw(payload, Path(out_dir) if out_dir else results_path.parent, results_path)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from mrptheory.data.dataset import DatasetSplits
-from mrptheory.results import save_json, to_jsonable
+from mrptheory.results import to_jsonable, write
 from mrptheory.train.mae_sweep import SweepConfig, run_dir_for
 
 
@@ -196,12 +196,7 @@ def reconstructions_payload(records: list[dict[str, Any]], cfg: SweepConfig, dat
 def write_sweep_outputs(records: list[dict[str, Any]], cfg: SweepConfig, data: DatasetSplits,
                         out_dir: str | Path, dataset: str = "") -> list[Path]:
     """Save every payload as ``<name>.json`` in ``out_dir`` and draw its figure beside it."""
-    from mrptheory.plots import mae as mae_plots   # only our own figure kinds are needed
-
     out_dir = Path(out_dir)
-    kinds = {"mae_probe_curves": mae_plots.plot_probe_curves,
-             "mae_mask_sweep": mae_plots.plot_mask_sweep,
-             "mae_reconstructions": mae_plots.plot_reconstructions}
     from mrptheory.train.mae_baselines import sweep_baselines
 
     baselines = sweep_baselines(records, cfg, data)
@@ -209,11 +204,7 @@ def write_sweep_outputs(records: list[dict[str, Any]], cfg: SweepConfig, data: D
                 sweep_payload(records, cfg, dataset, baselines)]
     if any(r["method"] in ("mae", "dae") for r in records):
         payloads.append(reconstructions_payload(records, cfg, data, out_dir, dataset=dataset))
-    written = []
-    for p in payloads:
-        written.append(save_json(out_dir / f"{p['name']}.json", p))
-        written += kinds[p["figure_kind"]](p, out_dir)
-    return written
+    return write({p["name"]: p for p in payloads}, out_dir)
 
 
 def summary_table(records: list[dict[str, Any]],
