@@ -10,8 +10,9 @@ from pathlib import Path
 from mrptheory.data.multiview import MultiViewConfig
 from mrptheory.plots.multiview import plot_sweep
 from mrptheory.results import save_json
-from mrptheory.train.multiview import MRPConfig, SLConfig, seed_list
-from mrptheory.train.multiview_experiment import run_sweep
+from mrptheory.train.multiview_common import seed_list
+from mrptheory.train.multiview_config import MRPConfig, SLConfig
+from mrptheory.train.multiview_experiment import run_multiview_sweep
 
 SWEEPS = {
     "mu": [0.0, 0.05, 0.1, 0.2],
@@ -26,7 +27,7 @@ SEEDS = seed_list(4)
 if __name__ == "__main__":
     out = Path("paper_figs")
     for param in sys.argv[1:] or list(SWEEPS):
-        payload = run_sweep(MultiViewConfig(), SLConfig(), MRPConfig(), param, SWEEPS[param],
-                            SEEDS, out / f"multiview_sweep_{param}.jsonl")
+        payload = run_multiview_sweep(MultiViewConfig(), SLConfig(), MRPConfig(), param,
+                                      SWEEPS[param], SEEDS, out / f"multiview_sweep_{param}.jsonl")
         save_json(out / f"multiview_sweep_{param}.json", payload)
         plot_sweep(payload, out)
