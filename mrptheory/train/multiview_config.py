@@ -64,8 +64,23 @@ def check_shared_fields(cfg: Any) -> None:
                                         low_open=True)
 
 
+class _HasConv:
+    """Mixin of :class:`SLConfig` and :class:`MRPConfig` (no dataclass fields of its own, so the
+    configs' fields, their order and their serialised form are unchanged)."""
+
+    m: int
+    q: int
+    rho: float
+    sigma_0: float
+
+    @property
+    def conv(self) -> ConvConfig:
+        """The conv learner's kernels per class, activation and initialisation."""
+        return ConvConfig(self.m, self.q, self.rho, self.sigma_0)
+
+
 @dataclass
-class SLConfig:
+class SLConfig(_HasConv):
     """Supervised learner (Allen-Zhu & Li, Sec. 4.1) and its GD run.
 
     Attributes:
@@ -107,14 +122,9 @@ class SLConfig:
         self.lr = check_float("lr", self.lr, 0.0, None, low_open=True)
         self.steps = check_int("steps", self.steps, 1, 10_000_000)
 
-    @property
-    def conv(self) -> ConvConfig:
-        """The conv learner's shape, activation and initialisation."""
-        return ConvConfig(self.m, self.q, self.rho, self.sigma_0)
-
 
 @dataclass
-class MRPConfig:
+class MRPConfig(_HasConv):
     """MRP pretraining (Pan et al., Sec. 3-4) then linear probe and fine-tuning.
 
     Attributes:
@@ -189,11 +199,6 @@ class MRPConfig:
         self.n_pretrain = check_int("n_pretrain", self.n_pretrain, 1, 10_000_000)
         self.probe_steps = check_int("probe_steps", self.probe_steps, 0, 10_000_000)
         self.ft_steps = check_int("ft_steps", self.ft_steps, 0, 10_000_000)
-
-    @property
-    def conv(self) -> ConvConfig:
-        """The encoder's kernels per class, activation and initialisation."""
-        return ConvConfig(self.m, self.q, self.rho, self.sigma_0)
 
 
 __all__ = ["ConvConfig", "SLConfig", "MRPConfig", "check_shared_fields"]
