@@ -25,7 +25,7 @@ import torch
 
 from mrptheory.data.dataset import DatasetSplits, ImageDataset
 from mrptheory.device import set_cpu_threads
-from mrptheory.train.mae import TrainConfig, train
+from mrptheory.train.mae import MAETrainConfig, train
 from mrptheory.train.mae_sweep import quick_sweep_config
 
 
@@ -52,9 +52,10 @@ def bench(device: str, methods: list[str], images: int, batch_size: int) -> list
     for method in methods:
         model = dataclasses.replace(base.model, method=method,
                                     noise_std=0.5 if method == "dae" else 0.0)
-        cfg: TrainConfig = dataclasses.replace(base, model=model, epochs=1, batch_size=batch_size,
-                                               train_samples=images, eval_every=0,
-                                               probe_train_samples=32, test_samples=64)
+        cfg: MAETrainConfig = dataclasses.replace(base, model=model, epochs=1,
+                                                  batch_size=batch_size, train_samples=images,
+                                                  eval_every=0, probe_train_samples=32,
+                                                  test_samples=64)
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         start = time.perf_counter()

@@ -51,8 +51,10 @@ import torch
 
 from mrptheory.data.multiview import MultiViewConfig
 from mrptheory.device import set_cpu_threads
-from mrptheory.train.multiview import (MRPConfig, SLConfig, _log_steps, seed_list, train_mrp,
-                                       train_sl)
+from mrptheory.train.multiview_common import log_steps, seed_list
+from mrptheory.train.multiview_config import MRPConfig, SLConfig
+from mrptheory.train.multiview_mrp import train_mrp
+from mrptheory.train.multiview_sl import train_sl
 
 
 def _sync(device: torch.device) -> None:
@@ -75,10 +77,10 @@ def conv_flops(data: MultiViewConfig, sl: SLConfig, mrp: MRPConfig) -> dict[str,
         return 2.0 * n * P * d * R
 
     R_sl = data.k * sl.m
-    L_sl = len(_log_steps(sl.steps, sl.log_every))
+    L_sl = len(log_steps(sl.steps, sl.log_every))
     f_sl = one(sl.n_train, R_sl) * (2 * sl.steps + 1) + L_sl * 2 * one(sl.n_test, R_sl)
     R = data.k * mrp.m
-    L_ft = len(_log_steps(mrp.ft_steps, max(1, min(mrp.log_every, mrp.ft_steps))))
+    L_ft = len(log_steps(mrp.ft_steps, max(1, min(mrp.log_every, mrp.ft_steps))))
     f_mrp = (one(mrp.n_pretrain, R) * (2 * mrp.steps + 2)
              + one(mrp.n_train, R) + 2 * one(mrp.n_test, R)
              + one(mrp.n_train, R) * 2 * mrp.ft_steps + L_ft * 2 * one(mrp.n_test, R))

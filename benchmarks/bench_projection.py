@@ -24,7 +24,7 @@ import torch
 from mrptheory.data.dataset import DatasetSplits, ImageDataset
 from mrptheory.models.classifiers import build_classifier
 from mrptheory.train.projection import part_basis, prepare, project_images
-from mrptheory.train.supervised import TrainConfig, cpu_threads, train_classifier
+from mrptheory.train.supervised import ClassifierTrainConfig, cpu_threads, train_classifier
 
 
 def _data(n: int) -> tuple[DatasetSplits, str]:
@@ -73,12 +73,12 @@ def main() -> None:
                     # a warm-up epoch on a few batches, then the timed epoch
                     train_classifier(model, xtr[:1024].reshape(shape), data.train_labels[:1024],
                                      xte[:256].reshape(shape), data.test_labels[:256],
-                                     TrainConfig(epochs=1, augment=augment), device=device,
-                                     show_progress=False)
+                                     ClassifierTrainConfig(epochs=1, augment=augment),
+                                     device=device, show_progress=False)
                     result = train_classifier(
                         model, xtr.reshape(shape), data.train_labels, xte.reshape(shape),
-                        data.test_labels, TrainConfig(epochs=1, augment=augment), device=device,
-                        show_progress=False)
+                        data.test_labels, ClassifierTrainConfig(epochs=1, augment=augment),
+                        device=device, show_progress=False)
                     h = result.history[-1]
                     rows.append({"device": device, "arch": arch, "augment": augment,
                                  "images": args.images, "seconds": round(h["seconds"], 3),

@@ -10,7 +10,7 @@ import sys
 from mrptheory.data.registry import load_dataset
 from mrptheory.train.mae_baselines import sweep_baselines
 from mrptheory.train.mae_report import summary_table, write_sweep_outputs
-from mrptheory.train.mae_sweep import gpu_sweep_config, run_sweep
+from mrptheory.train.mae_sweep import gpu_sweep_config, run_mae_sweep
 
 OUT = "paper_figs"
 
@@ -22,6 +22,6 @@ if __name__ == "__main__":
         import dataclasses
 
         cfg = dataclasses.replace(cfg, base=dataclasses.replace(cfg.base, hflip=True))
-    records = run_sweep(data, cfg, OUT, log=print)
+    records = run_mae_sweep(data, cfg, OUT, log=print)
     write_sweep_outputs(records, cfg, data, OUT, dataset=name)
     print(summary_table(records, sweep_baselines(records, cfg, data)))

@@ -6,13 +6,13 @@ Same as ``mrp mae sweep --quick``; resumable (re-running skips finished points).
 from mrptheory.data.registry import load_dataset
 from mrptheory.train.mae_baselines import sweep_baselines
 from mrptheory.train.mae_report import summary_table, write_sweep_outputs
-from mrptheory.train.mae_sweep import quick_sweep_config, run_sweep
+from mrptheory.train.mae_sweep import quick_sweep_config, run_mae_sweep
 
 OUT = "paper_figs"
 
 if __name__ == "__main__":
     data = load_dataset("fashion-mnist")
     cfg = quick_sweep_config(data.train.image_shape, data.train.num_classes)
-    records = run_sweep(data, cfg, OUT, log=print)
+    records = run_mae_sweep(data, cfg, OUT, log=print)
     write_sweep_outputs(records, cfg, data, OUT, dataset="fashion-mnist")
     print(summary_table(records, sweep_baselines(records, cfg, data)))

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from mrptheory.data.multiview import MultiViewConfig
 from mrptheory.results import write
-from mrptheory.train.multiview import MRPConfig, SLConfig, seed_list
+from mrptheory.train.multiview_common import seed_list
+from mrptheory.train.multiview_config import MRPConfig, SLConfig
 from mrptheory.train.multiview_experiment import compare_summary, run_compare
 
 # theory-regime defaults (mrptheory.train.multiview_regime): k=10, d=100, P=12, mu=0.02,

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from mrptheory.data.multiview import MultiViewConfig
 from mrptheory.results import write
-from mrptheory.train.multiview import MRPConfig, SLConfig, seed_list
-from mrptheory.train.multiview_experiment import run_sweep
+from mrptheory.train.multiview_common import seed_list
+from mrptheory.train.multiview_config import MRPConfig, SLConfig
+from mrptheory.train.multiview_experiment import run_multiview_sweep
 
 SWEEPS = {
     "mu": [0.0, 0.05, 0.1, 0.2],
@@ -25,6 +26,6 @@ SEEDS = seed_list(4)
 if __name__ == "__main__":
     out = Path("paper_figs")
     for param in sys.argv[1:] or list(SWEEPS):
-        payload = run_sweep(MultiViewConfig(), SLConfig(), MRPConfig(), param, SWEEPS[param],
-                            SEEDS, out / f"multiview_sweep_{param}.jsonl")
+        payload = run_multiview_sweep(MultiViewConfig(), SLConfig(), MRPConfig(), param,
+                                      SWEEPS[param], SEEDS, out / f"multiview_sweep_{param}.jsonl")
         write({f"multiview_sweep_{param}": payload}, out)

@@ -4,12 +4,12 @@ cut-offs 0.5 / 0.8 / 0.9 / 0.95 (same as ``mrp subspace``; resumable).
 
 from mrptheory.data.registry import load_dataset
 from mrptheory.plots.real_data import plot_subspace_accuracy
-from mrptheory.train.projection import ProjectionConfig, run_sweep
+from mrptheory.train.projection import ProjectionConfig, run_projection_sweep
 
 OUT = "paper_figs"
 
 if __name__ == "__main__":
     config = ProjectionConfig(dataset="fashion-mnist")
-    payload = run_sweep(load_dataset(config.dataset), config, OUT, threads=1)
+    payload = run_projection_sweep(load_dataset(config.dataset), config, OUT, threads=1)
     print(plot_subspace_accuracy(payload, OUT))
     print(payload["headline"])

@@ -8,7 +8,7 @@ import sys
 
 from mrptheory.data.registry import load_dataset
 from mrptheory.plots.real_data import plot_subspace_accuracy
-from mrptheory.train.projection import ProjectionConfig, run_sweep
+from mrptheory.train.projection import ProjectionConfig, run_projection_sweep
 
 OUT = "paper_figs"
 
@@ -17,7 +17,7 @@ if __name__ == "__main__":
     config = ProjectionConfig(dataset=name, cuts=(0.5, 0.7, 0.8, 0.9, 0.95, 0.99),
                               archs=("resnet9", "mlp"), seeds=(0, 1, 2), train_size=None,
                               epochs=50, augment=True, resnet_width=64, mlp_max_width=None)
-    payload = run_sweep(load_dataset(name, sys.argv[2] if len(sys.argv) > 2 else None), config,
-                        OUT, device="auto")
+    payload = run_projection_sweep(load_dataset(name, sys.argv[2] if len(sys.argv) > 2 else None),
+                                   config, OUT, device="auto")
     print(plot_subspace_accuracy(payload, OUT))
     print(payload["headline"])

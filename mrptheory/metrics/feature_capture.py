@@ -3,12 +3,15 @@
 Notation: features ``V: [S, 2k, d]`` with v_{i,l} at row 2i + l; kernels ``W: [S, R, d]``.
 A feature is *captured* when some kernel's correlation <w_r, v> reaches ``threshold`` (an order-1
 value; the theory's dichotomy is Omega(1) for captured views versus O~(sigma_0) for the rest).
+:func:`sl_summary` and :func:`mrp_summary` turn a run's histories into the per-seed numbers the
+claims and figures read.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 
@@ -109,3 +112,64 @@ def kernel_assignment(corr: torch.Tensor, threshold: float) -> dict[str, torch.T
 def accuracy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Per-seed accuracy: ``logits [S, N, k], y [S, N] -> [S]``."""
     return (logits.argmax(dim=-1) == y).float().mean(dim=-1)
+
+
+def sl_summary(view_corr: np.ndarray, threshold: float) -> dict:
+    """Captured views per class, lottery prediction/hit rate from an SL ``[L, S, k, 2]`` history.
+
+    ``view_corr[0]`` (initialisation) gives the lottery's prediction, ``view_corr[-1]`` the
+    captured views; lists are per seed.
+    """
+    c0, cT = torch.as_tensor(view_corr[0]), torch.as_tensor(view_corr[-1])
+    counts = captured_views_per_class(cT, threshold)  # [S, k]
+    one = counts == 1
+    return {
+        "captured_views_per_class": counts.tolist(),
+        "frac_classes_one_view": one.float().mean(dim=1).tolist(),
+        "frac_classes_two_views": (counts == 2).float().mean(dim=1).tolist(),
+        "frac_classes_no_view": (counts == 0).float().mean(dim=1).tolist(),
+        "lottery_prediction": lottery_prediction(c0).tolist(),
+        "lottery_hit_rate_all": lottery_hit_rate(c0, cT).tolist(),
+        "lottery_hit_rate_one_view": lottery_hit_rate(c0, cT, one).tolist(),
+    }
+
+
+def mrp_summary(final_corr: np.ndarray, ft_feature_corr: np.ndarray,
+                probe_acc_multi: np.ndarray, probe_acc_single: np.ndarray,
+                ft_acc_multi: np.ndarray, ft_acc_single: np.ndarray, threshold: float) -> dict:
+    """Captured features, multi-capture kernels and fine-tuning retention of an MRP run.
+
+    Args:
+        final_corr: kernel-feature correlations after pretraining ``[S, R, 2k]``.
+        ft_feature_corr: per-feature max correlation during fine-tuning ``[L', S, 2k]``
+            (first = before, last = after fine-tuning).
+        probe_acc_multi, probe_acc_single: linear-probe test accuracies ``[S]``.
+        ft_acc_multi, ft_acc_single: fine-tuning test-accuracy histories ``[L', S]``.
+        threshold: capture threshold.
+    Returns lists per seed.
+    """
+    corr = torch.as_tensor(final_corr)
+    assign = kernel_assignment(corr, threshold)
+    captured = assign["captured"]  # [S, 2k]
+    S, F = captured.shape
+    per_class = captured.view(S, F // 2, 2).sum(-1)
+    pre = torch.as_tensor(ft_feature_corr[0]) >= threshold
+    post = torch.as_tensor(ft_feature_corr[-1]) >= threshold
+    top2 = corr.topk(2, dim=-1).indices  # [S, R, 2]
+    same_class = (top2[..., 0] // 2) == (top2[..., 1] // 2)
+    multi_same = ((assign["n_captured"] >= 2) & same_class).sum(dim=1)
+    return {
+        "frac_features_captured": captured.float().mean(dim=1).tolist(),
+        # of the multi-feature kernels, those whose two strongest features are one class's views
+        "multi_kernels_same_class": multi_same.tolist(),
+        "captured_views_per_class": per_class.tolist(),
+        "kernels_capturing_two_or_more": assign["multi"].tolist(),
+        "kernels_capturing_any": (assign["n_captured"] >= 1).sum(dim=1).tolist(),
+        "features_lost_in_finetune": (pre & ~post).sum(dim=1).tolist(),
+        "features_captured_before_ft": pre.sum(dim=1).tolist(),
+        "features_captured_after_ft": post.sum(dim=1).tolist(),
+        "probe_acc_multi": probe_acc_multi.tolist(),
+        "probe_acc_single": probe_acc_single.tolist(),
+        "ft_acc_multi": ft_acc_multi[-1].tolist(),
+        "ft_acc_single": ft_acc_single[-1].tolist(),
+    }

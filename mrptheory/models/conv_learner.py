@@ -12,7 +12,8 @@ evaluated with one einsum; summing their losses gives each network its own gradi
   :func:`patches_t` and reusable scratch buffers: about 1.5x faster per step on CPU.
 * :class:`ConvLearner` -- the supervised learner of Allen-Zhu & Li (Sec. 4.1):
   F_i(X) = sum_{r <= m} sum_{p <= P} act(<w_{i,r}, x_p>), m kernels per class, Gaussian init
-  N(0, sigma_0^2 I). Trained with cross-entropy on softmax(F(X)).
+  N(0, sigma_0^2 I). Trained with cross-entropy on softmax(F(X)); its closed-form gradient is
+  :meth:`ConvLearner.loss_and_grads` (the loop is :mod:`mrptheory.train.multiview_sl`).
 """
 
 from __future__ import annotations
@@ -173,3 +174,43 @@ class ConvLearner(nn.Module):
         S, k, m, d = self.w.shape
         h = conv_encode(x, self.w.reshape(S, k * m, d), self.q, self.rho)
         return h.view(*h.shape[:2], k, m).sum(dim=-1)
+
+    def fused_logits(self, xt: torch.Tensor, P: int, *, with_grad: bool = False,
+                     work: dict | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits F(X) from ``xt = patches_t(x)`` by :func:`conv_encode_fused` (no autograd).
+
+        Returns ``(logits [S, N, k], D or None)``; ``D`` (with ``with_grad``) is the activation
+        derivative :func:`conv_weight_grad` needs, living in ``work``.
+        """
+        S, k, m, d = self.w.shape
+        h, D = conv_encode_fused(xt, self.w.detach().view(S, k * m, d), self.q, self.rho, P,
+                                 with_grad=with_grad, work=work)
+        return h.view(S, -1, k, m).sum(dim=-1), D
+
+    def loss_and_grads(self, xt: torch.Tensor, onehot: torch.Tensor, P: int, *,
+                       with_grad: bool = True, work: dict | None = None
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Mean cross-entropy of softmax(F(X)) per seed and its kernel gradient, in closed form.
+
+        With p = softmax(F(X)) and N samples per seed, dL_s/dF = (p - onehot(y)) / N; every
+        kernel of class i gets its class's logit gradient, pushed through act' by
+        :func:`conv_weight_grad` (``tests/models`` checks it against autograd).
+
+        Args:
+            xt: ``[S, d, P*N]`` from :func:`patches_t`.
+            onehot: one-hot labels ``[S, N, k]`` (the weights' dtype).
+            with_grad: False returns no gradient (and skips the derivative pass).
+            work: scratch dict reused across calls (see :func:`conv_encode_fused`).
+        Returns:
+            ``(loss [S], logits [S, N, k], grad_w [S, k, m, d] or None)``.
+        """
+        S, k, m, _ = self.w.shape
+        N = onehot.shape[1]
+        logits, D = self.fused_logits(xt, P, with_grad=with_grad, work=work)
+        logp = torch.log_softmax(logits, dim=-1)
+        loss = -(logp * onehot).sum(dim=-1).mean(dim=1)  # [S] cross-entropy
+        if not with_grad:
+            return loss, logits, None
+        dlogits = logp.exp_().sub_(onehot).mul_(1.0 / N)  # [S, N, k]
+        dh = dlogits.unsqueeze(-1).expand(S, N, k, m).reshape(S, N, k * m)
+        return loss, logits, conv_weight_grad(xt, D, dh, self.q, self.rho).view_as(self.w)

@@ -22,7 +22,7 @@ decoder; and a reconstruction target:
 
 The decoder is initialised to the identity (teacher target) so that, at initialisation, the
 student's masked output under-predicts the teacher's full output; the gap is what makes kernels
-grow along features that co-occur across patches (see ``mrptheory.train.multiview``).
+grow along features that co-occur across patches (see ``mrptheory.train.multiview_mrp``).
 
 Sources and caveats. What is taken from Pan et al.: the two-layer conv encoder with km kernels
 and smoothed ReLU, the one-layer linear decoder, Bernoulli patch masking of the student's input,
@@ -35,7 +35,8 @@ the targets (without any normalisation the gradient at a small initialisation is
 corr^(2q-1) and nothing moves -- see ``tests/train``), the mask ratio 0.5 and full-batch GD.
 
 Fine-tuning heads (:class:`LinearHead`): a linear classifier on standardised encoder outputs
-H(X); the encoder is frozen (linear probe) or trained too (fine-tuning).
+H(X); the encoder is frozen (linear probe) or trained too (fine-tuning); closed-form gradients
+in :meth:`LinearHead.loss_and_grads`.
 """
 
 from __future__ import annotations
@@ -232,3 +233,27 @@ class LinearHead(nn.Module):
         """``h [S, N, R] -> logits [S, N, k]``."""
         z = (h - self.mean) / self.std
         return torch.einsum("snr,skr->snk", z, self.A) + self.b
+
+    def loss_and_grads(self, h: torch.Tensor, onehot: torch.Tensor, *, input_grad: bool = False
+                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Mean cross-entropy per seed and its gradients, in closed form (no autograd).
+
+        With z = (h - mean) / std, N samples per seed and
+        G = (softmax(z A^T + b) - onehot(y)) / N ``[S, N, k]``:
+        dL/dA = G^T z ``[S, k, R]``, dL/db = sum_n G ``[S, 1, k]`` and, with ``input_grad``
+        (fine-tuning: the encoder is trained through h), dL/dh = G A / std ``[S, N, R]``.
+
+        Args:
+            h: features ``[S, N, R]``.
+            onehot: one-hot labels ``[S, N, k]``.
+        Returns:
+            ``(loss [S], grad_A, grad_b, grad_h or None)``.
+        """
+        N = onehot.shape[1]
+        A = self.A.detach()
+        z = (h - self.mean) / self.std
+        logits = torch.baddbmm(self.b.detach(), z, A.transpose(1, 2))
+        loss = -(torch.log_softmax(logits, dim=-1) * onehot).sum(dim=-1).mean(dim=1)
+        G = torch.softmax(logits, dim=-1).sub_(onehot).mul_(1.0 / N)  # [S, N, k]
+        dh = torch.bmm(G, A).div_(self.std) if input_grad else None
+        return loss, torch.bmm(G.transpose(1, 2), z), G.sum(dim=1, keepdim=True), dh

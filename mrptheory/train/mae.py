@@ -42,7 +42,7 @@ CHECKPOINT_NAME = "checkpoint.pt"
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class MAETrainConfig:
     """One training run.
 
     Attributes:
@@ -103,7 +103,7 @@ class TrainConfig:
         return to_jsonable(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, d: dict[str, Any]) -> "MAETrainConfig":
         d = dict(d)
         model = dict(d.pop("model"))
         model["image_shape"] = tuple(model["image_shape"])
@@ -129,7 +129,7 @@ class TrainResult:
         run_dir: where the checkpoint lives (None for an in-memory run).
     """
 
-    config: TrainConfig
+    config: MAETrainConfig
     history: dict[str, list]
     final: dict[str, float]
     epochs_done: int
@@ -156,7 +156,7 @@ def learning_rate(step: int, total_steps: int, warmup_steps: int, peak: float) -
     return peak * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress_)))
 
 
-def check_compatible(cfg: TrainConfig, data: DatasetSplits) -> None:
+def check_compatible(cfg: MAETrainConfig, data: DatasetSplits) -> None:
     """The model's image shape and classes must match the data set."""
     if tuple(cfg.model.image_shape) != tuple(data.train.image_shape):
         raise ConfigError(
@@ -170,7 +170,7 @@ def check_compatible(cfg: TrainConfig, data: DatasetSplits) -> None:
 
 
 @dataclass
-class PreparedData:
+class MAEData:
     """uint8 training images on the device, their standardisation, and the evaluation tensors."""
 
     train_x: torch.Tensor      # [N, C, H, W] uint8
@@ -184,8 +184,8 @@ class PreparedData:
         return (x.float() / 255.0 - self.mean) / self.std
 
 
-def prepare_data(cfg: TrainConfig, data: DatasetSplits, device: torch.device,
-                 norm: tuple[list[float], list[float]] | None = None) -> PreparedData:
+def prepare_data(cfg: MAETrainConfig, data: DatasetSplits, device: torch.device,
+                 norm: tuple[list[float], list[float]] | None = None) -> MAEData:
     """Subset, move and standardise the data of one run (deterministic in ``cfg.seed``).
 
     ``norm`` (per-channel mean and std in [0, 1] pixel units) defaults to the training subset's; a
@@ -214,10 +214,10 @@ def prepare_data(cfg: TrainConfig, data: DatasetSplits, device: torch.device,
         test_x=std_(test.images),
         test_y=torch.as_tensor(test.labels).to(device),
     )
-    return PreparedData(x.to(device), torch.as_tensor(train.labels).to(device), mean, std, ev)
+    return MAEData(x.to(device), torch.as_tensor(train.labels).to(device), mean, std, ev)
 
 
-def evaluate(model: torch.nn.Module, prepared: PreparedData, cfg: TrainConfig) -> dict[str, float]:
+def evaluate(model: torch.nn.Module, prepared: MAEData, cfg: MAETrainConfig) -> dict[str, float]:
     """Probe and k-NN accuracy of the encoder, plus test reconstruction loss or test accuracy."""
     amp = cfg.amp
     out = probe_encoder(model.encoder, prepared.eval, knn_k=cfg.knn_k, amp=amp)
@@ -241,7 +241,7 @@ def _record_eval(history: dict[str, list], epoch: int, metrics: dict[str, float]
         history[key].append(metrics.get(key))
 
 
-def train(cfg: TrainConfig, data: DatasetSplits, run_dir: str | Path | None = None, *,
+def train(cfg: MAETrainConfig, data: DatasetSplits, run_dir: str | Path | None = None, *,
           init_encoder: dict[str, torch.Tensor] | None = None,
           norm: tuple[list[float], list[float]] | None = None,
           stop_after: int | None = None, show_progress: bool | None = None,
@@ -367,14 +367,14 @@ def train(cfg: TrainConfig, data: DatasetSplits, run_dir: str | Path | None = No
 
 
 def load_run(run_dir: str | Path, device: str | torch.device = "cpu"
-             ) -> tuple[TrainConfig, torch.nn.Module, dict[str, Any]]:
+             ) -> tuple[MAETrainConfig, torch.nn.Module, dict[str, Any]]:
     """Rebuild a run's model from its checkpoint: ``(config, model in eval mode, payload)``."""
     path = Path(run_dir)
     ckpt = path / CHECKPOINT_NAME if path.is_dir() else path
     if not ckpt.exists():
         raise ConfigError(f"no checkpoint at {ckpt}; train with `mrp mae pretrain --out ...` first")
     payload = load_checkpoint(ckpt, restore_rng=False, map_location="cpu")
-    cfg = TrainConfig.from_dict(payload["config"])
+    cfg = MAETrainConfig.from_dict(payload["config"])
     model = build_model(cfg.model).to(resolve_device(device))
     model.load_state_dict(payload["model"])
     model.eval()
@@ -400,5 +400,10 @@ def small_dataset(n_train: int = 64, n_test: int = 32, shape: tuple[int, int, in
     return DatasetSplits(make(n_train, "train"), make(n_test, "test"))
 
 
-__all__ = ["TrainConfig", "TrainResult", "PreparedData", "train", "evaluate", "prepare_data",
+#: former name, kept while ``commands/mae.py`` (edited concurrently) still imports it; new code
+#: uses :class:`MAETrainConfig` (``train/supervised.py`` has :class:`ClassifierTrainConfig`)
+TrainConfig = MAETrainConfig
+
+
+__all__ = ["MAETrainConfig", "TrainResult", "MAEData", "train", "evaluate", "prepare_data",
            "learning_rate", "load_run", "small_dataset"]

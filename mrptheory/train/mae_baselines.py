@@ -28,7 +28,7 @@ RANDOM = "random encoder"
 def raw_pixel_metrics(cfg: Any, data: DatasetSplits) -> dict[str, float]:
     """Linear-probe and k-NN accuracy on raw standardised pixels with the run's probe/test images.
 
-    ``cfg``: a :class:`mrptheory.train.mae.TrainConfig`; returns ``{"probe_acc", "knn_acc"}``.
+    ``cfg``: a :class:`mrptheory.train.mae.MAETrainConfig`; returns ``{"probe_acc", "knn_acc"}``.
     """
     from mrptheory.train.mae import prepare_data
 

@@ -19,7 +19,7 @@ import torch
 from mrptheory.data.dataset import DatasetSplits
 from mrptheory.errors import ConfigError
 from mrptheory.train.checkpoint import load_checkpoint
-from mrptheory.train.mae import CHECKPOINT_NAME, TrainConfig, TrainResult, train
+from mrptheory.train.mae import CHECKPOINT_NAME, MAETrainConfig, TrainResult, train
 from mrptheory.validation import check_float, check_int
 
 
@@ -28,7 +28,7 @@ class FinetuneConfig:
     """The labelled-training budget shared by fine-tuning and the from-scratch control.
 
     Attributes:
-        epochs / batch_size / lr / weight_decay / warmup_epochs: as in :class:`TrainConfig`.
+        epochs / batch_size / lr / weight_decay / warmup_epochs: as in :class:`MAETrainConfig`.
         train_samples: labelled training images (None: the whole train split).
     """
 
@@ -49,8 +49,8 @@ class FinetuneConfig:
             check_int("finetune train_samples", self.train_samples, 2)
 
 
-def finetune_config(pretrain: TrainConfig, ft: FinetuneConfig, eval_every: int | None = None
-                    ) -> TrainConfig:
+def finetune_config(pretrain: MAETrainConfig, ft: FinetuneConfig, eval_every: int | None = None
+                    ) -> MAETrainConfig:
     """The supervised run that fine-tunes ``pretrain``'s encoder (or trains it from scratch)."""
     return dataclasses.replace(
         pretrain,
@@ -61,7 +61,7 @@ def finetune_config(pretrain: TrainConfig, ft: FinetuneConfig, eval_every: int |
     )
 
 
-def load_pretrained(run_dir: str | Path) -> tuple[TrainConfig, dict[str, torch.Tensor],
+def load_pretrained(run_dir: str | Path) -> tuple[MAETrainConfig, dict[str, torch.Tensor],
                                                   tuple[list[float], list[float]]]:
     """(config, encoder state dict, pixel standardisation) of a finished pretraining run."""
     path = Path(run_dir)
@@ -69,7 +69,7 @@ def load_pretrained(run_dir: str | Path) -> tuple[TrainConfig, dict[str, torch.T
     if not ckpt.exists():
         raise ConfigError(f"no pretraining checkpoint at {ckpt}")
     payload = load_checkpoint(ckpt, restore_rng=False, map_location="cpu")
-    cfg = TrainConfig.from_dict(payload["config"])
+    cfg = MAETrainConfig.from_dict(payload["config"])
     if payload["epoch"] < cfg.epochs:
         raise ConfigError(f"{ckpt} is unfinished ({payload['epoch']}/{cfg.epochs} epochs); "
                           f"resume it first")
@@ -79,7 +79,7 @@ def load_pretrained(run_dir: str | Path) -> tuple[TrainConfig, dict[str, torch.T
 
 
 def finetune(data: DatasetSplits, ft: FinetuneConfig, *, pretrained: str | Path | None = None,
-             base: TrainConfig | None = None, run_dir: str | Path | None = None,
+             base: MAETrainConfig | None = None, run_dir: str | Path | None = None,
              norm: tuple[list[float], list[float]] | None = None,
              show_progress: bool | None = None, desc: str = "") -> TrainResult:
     """Fine-tune the encoder of the run in ``pretrained`` -- or, when None, train from scratch.

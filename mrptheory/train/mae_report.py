@@ -1,8 +1,9 @@
 """From sweep records to figure payloads (JSON, drawn by :mod:`mrptheory.plots.mae`) and summaries.
 
-Every function here is pure bookkeeping over the records :func:`mrptheory.train.mae_sweep.run_sweep`
-returns, except :func:`reconstructions_payload`, which reloads trained MAE checkpoints to draw
-reconstructions of a few test images.
+Every function here is pure bookkeeping over the records
+:func:`mrptheory.train.mae_sweep.run_mae_sweep` returns, except
+:func:`reconstructions_payload`, which reloads trained MAE checkpoints to draw reconstructions of
+a few test images.
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ turns the histories into figure payloads (JSON-able dicts with a top-level ``"fi
   MRP + linear probe and MRP + fine-tuning, per seed;
 * ``multiview_lottery``: the per-seed hit rate of the lottery prediction made at initialisation.
 
-:func:`run_sweep` repeats the comparison over the values of one knob (``mu``, ``mask_ratio``,
-``m``, ``sigma_0``, ``d``, ``q``, and the noise levels ``gamma``, ``sigma_p``), appending each finished point to a
+:func:`run_multiview_sweep` repeats the comparison over the values of one knob (``mu``,
+``mask_ratio``, ``m``, ``sigma_0``, ``d``, ``q``, and the noise levels ``gamma``, ``sigma_p``),
+appending each finished point to a
 :class:`~mrptheory.results.JsonlStore` so an interrupted sweep resumes where it stopped.
 """
 
@@ -31,8 +32,10 @@ from mrptheory.device import cpu_threads, resolve_device
 from mrptheory.errors import ConfigError
 from mrptheory.progress import progress
 from mrptheory.results import JsonlStore, to_jsonable
-from mrptheory.train.multiview import (MRPConfig, MRPResult, SLConfig, SLResult, make_data,
-                                       sl_theory_growth, train_mrp, train_sl)
+from mrptheory.train.multiview_common import make_data
+from mrptheory.train.multiview_config import MRPConfig, SLConfig
+from mrptheory.train.multiview_mrp import MRPResult, train_mrp
+from mrptheory.train.multiview_sl import SLResult, sl_theory_growth, train_sl
 
 #: knobs a sweep can vary, and which configs they belong to
 SWEEP_PARAMS: dict[str, tuple[str, ...]] = {
@@ -204,9 +207,10 @@ def _key(param: str, value: float, configs: tuple, seeds: list[int]) -> str:
     return f"{param}={value:g}|{hashlib.sha1(blob.encode()).hexdigest()[:10]}"
 
 
-def run_sweep(data_cfg: MultiViewConfig, sl_cfg: SLConfig, mrp_cfg: MRPConfig, param: str,
-              values: list[float], seeds: list[int], store_path: str | Path, *,
-              device: str | torch.device = "auto", show_progress: bool | None = None) -> dict:
+def run_multiview_sweep(data_cfg: MultiViewConfig, sl_cfg: SLConfig, mrp_cfg: MRPConfig,
+                        param: str, values: list[float], seeds: list[int], store_path: str | Path,
+                        *, device: str | torch.device = "auto",
+                        show_progress: bool | None = None) -> dict:
     """Compare SL and MRP at each value of ``param``; resumable through a JsonlStore.
 
     Returns the ``multiview_sweep`` payload: per value, mean and sd over seeds of SL's
@@ -234,3 +238,8 @@ def run_sweep(data_cfg: MultiViewConfig, sl_cfg: SLConfig, mrp_cfg: MRPConfig, p
     return to_jsonable({"figure_kind": "multiview_sweep", "param": param, "values": values,
                         "seeds": seeds, "points": points,
                         "base_config": {"data": data_cfg, "sl": sl_cfg, "mrp": mrp_cfg}})
+
+
+#: former name, kept while ``commands/multiview.py`` (edited concurrently) still imports it;
+#: new code calls :func:`run_multiview_sweep`
+run_sweep = run_multiview_sweep

@@ -25,7 +25,7 @@ The conditions, with their margins (fixed before any result at these defaults wa
 2. **Lottery gap**: sigma_0 / rho <= 0.025 (the spec's finite-k reading of sigma_0 = 1/poly(k)
    << rho = 1/polylog(k)): at the threshold act'(sigma_0) = (sigma_0/rho)^(q-1) = 1.6e-5 of the
    linear-region rate at q = 4, so the polynomial phase that separates the two views is long.
-3. **Step budget** (SL): the early-phase recursion (:func:`mrptheory.train.multiview.
+3. **Step budget** (SL): the early-phase recursion (:func:`mrptheory.train.multiview_sl.
    sl_theory_growth`) started at sigma_0 * c_m must reach the capture threshold within half the
    step budget, so that the winner converges (factor 2: a class whose larger initial maximum is
    at the median still has the second half of the run to saturate).
@@ -80,7 +80,7 @@ PRESETS: dict[str, tuple[dict, dict, dict]] = {
 
 def preset_configs(name: str = "theory"):
     """(MultiViewConfig, SLConfig, MRPConfig) of a named preset."""
-    from mrptheory.train.multiview import MRPConfig, SLConfig
+    from mrptheory.train.multiview_config import MRPConfig, SLConfig
 
     if name not in PRESETS:
         raise ConfigError(f"preset must be one of {', '.join(PRESETS)}; got {name!r}")
@@ -150,7 +150,7 @@ class RegimeReport:
 def predicted_capture_step(data_cfg: MultiViewConfig, cfg, max_steps: int = 100_000) -> float:
     """Step at which the early-phase recursion from sigma_0 * c_m reaches the capture threshold
     (inf if not within ``max_steps``)."""
-    from mrptheory.train.multiview import sl_theory_growth
+    from mrptheory.train.multiview_sl import sl_theory_growth
 
     c0 = cfg.sigma_0 * expected_max_normal(cfg.m)
     horizon = min(max_steps, max(50, 4 * cfg.steps))
@@ -167,7 +167,7 @@ def regime_check(data_cfg: MultiViewConfig, cfg, gamma_final: float | None = Non
     ``gamma_final``: the winner's final correlation (measured); default
     :func:`gamma_final_estimate`. Returns a :class:`RegimeReport`.
     """
-    from mrptheory.train.multiview import SLConfig
+    from mrptheory.train.multiview_config import SLConfig
 
     G = gamma_final_estimate(data_cfg) if gamma_final is None else float(gamma_final)
     cm = expected_max_normal(cfg.m)

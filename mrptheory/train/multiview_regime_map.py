@@ -37,7 +37,7 @@ import torch
 
 from mrptheory.progress import progress
 from mrptheory.results import JsonlStore, to_jsonable
-from mrptheory.train.multiview import DivergenceError
+from mrptheory.train.multiview_common import DivergenceError
 from mrptheory.train.multiview_regime import (LEAK_MARGIN, MAX_SIGMA0_OVER_RHO, combined_report,
                                               expected_max_normal, gamma_final_estimate)
 

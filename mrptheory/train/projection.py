@@ -38,7 +38,7 @@ from mrptheory.progress import progress
 from mrptheory.results import JsonlStore, fingerprint, save_json
 from mrptheory.seeding import seed_everything
 from mrptheory.device import cpu_threads
-from mrptheory.train.supervised import TrainConfig, train_classifier
+from mrptheory.train.supervised import ClassifierTrainConfig, train_classifier
 from mrptheory.validation import check_choice, check_float, check_int
 
 PARTS: tuple[str, ...] = ("top", "bottom")
@@ -158,9 +158,10 @@ class ProjectionConfig:
                                                                      "seeds", "examples")}
         return fingerprint(keep)
 
-    def train_config(self, seed: int) -> TrainConfig:
-        return TrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-                           weight_decay=self.weight_decay, augment=self.augment, seed=seed)
+    def train_config(self, seed: int) -> ClassifierTrainConfig:
+        return ClassifierTrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                                     weight_decay=self.weight_decay, augment=self.augment,
+                                     seed=seed)
 
 
 def unit_key(arch: str, part: str, cut: float, seed: int) -> str:
@@ -169,7 +170,7 @@ def unit_key(arch: str, part: str, cut: float, seed: int) -> str:
 
 
 @dataclass
-class PreparedData:
+class ProjectionData:
     """Preprocessed flat data and its principal basis (shared by all units of a sweep)."""
 
     train: np.ndarray          # [N, D] float32
@@ -182,17 +183,17 @@ class PreparedData:
 
 
 def prepare(splits: DatasetSplits, train_size: int | None = None, test_size: int | None = None,
-            subset_seed: int = 0) -> PreparedData:
+            subset_seed: int = 0) -> ProjectionData:
     """Subsample, flatten, :func:`preprocess`, and fit the principal basis of the train set."""
     train: ImageDataset = splits.train.subset(train_size, seed=subset_seed)
     test: ImageDataset = splits.test.subset(test_size, seed=subset_seed)
     xtr, xte, _ = preprocess(train.flat(np.float32), test.flat(np.float32))
-    return PreparedData(xtr, xte, np.asarray(train.labels), np.asarray(test.labels),
-                        train.image_shape, max(train.num_classes, int(train.labels.max()) + 1),
-                        fit_basis(xtr))
+    return ProjectionData(xtr, xte, np.asarray(train.labels), np.asarray(test.labels),
+                          train.image_shape, max(train.num_classes, int(train.labels.max()) + 1),
+                          fit_basis(xtr))
 
 
-def run_unit(data: PreparedData, config: ProjectionConfig, arch: str, part: str, cut: float,
+def run_unit(data: ProjectionData, config: ProjectionConfig, arch: str, part: str, cut: float,
              seed: int, *, device: str = "auto", checkpoint_path: Path | None = None,
              show_progress: bool | None = None, stop_after: int | None = None,
              threads: int | None = None) -> dict[str, Any]:
@@ -206,7 +207,7 @@ def run_unit(data: PreparedData, config: ProjectionConfig, arch: str, part: str,
                          stop_after=stop_after)
 
 
-def _run_unit(data: PreparedData, config: ProjectionConfig, arch: str, part: str, cut: float,
+def _run_unit(data: ProjectionData, config: ProjectionConfig, arch: str, part: str, cut: float,
               seed: int, *, device: str, checkpoint_path: Path | None,
               show_progress: bool | None, stop_after: int | None) -> dict[str, Any]:
     sub = part_basis(data.basis, cut, part)
@@ -270,7 +271,7 @@ def headline(records: list[dict], arch: str) -> dict[str, Any] | None:
             "n_seeds": int(min(len(t), len(b)))}
 
 
-def example_images(data: PreparedData, cuts: tuple[float, ...], count: int,
+def example_images(data: ProjectionData, cuts: tuple[float, ...], count: int,
                    seed: int = 0) -> dict[str, Any]:
     """A few test images: preprocessed original and its top / bottom projections for each cut.
 
@@ -293,10 +294,11 @@ def example_images(data: PreparedData, cuts: tuple[float, ...], count: int,
     return out
 
 
-def run_sweep(splits: DatasetSplits, config: ProjectionConfig, out_dir: str | Path, *,
-              device: str = "auto", show_progress: bool | None = None,
-              threads: int | None = None, units: list[tuple[str, str, float, int]] | None = None,
-              tag: str | None = None, strict_cuts: bool = False) -> dict[str, Any]:
+def run_projection_sweep(splits: DatasetSplits, config: ProjectionConfig, out_dir: str | Path,
+                         *, device: str = "auto", show_progress: bool | None = None,
+                         threads: int | None = None,
+                         units: list[tuple[str, str, float, int]] | None = None,
+                         tag: str | None = None, strict_cuts: bool = False) -> dict[str, Any]:
     """Run (or resume) the sweep; save and return the ``subspace_accuracy`` payload.
 
     ``strict_cuts``: refuse, before any unit trains, a cut-off share at or below the first
@@ -355,3 +357,8 @@ def run_sweep(splits: DatasetSplits, config: ProjectionConfig, out_dir: str | Pa
                   **example_images(data, (HEADLINE_TOP_CUT, HEADLINE_BOTTOM_CUT), config.examples)}
         save_json(out / f"{tag}_images.json", images)
     return payload
+
+
+#: former name, kept while ``claims/real_data.py`` and ``commands/subspace.py`` (edited
+#: concurrently) still import it; new code calls :func:`run_projection_sweep`
+run_sweep = run_projection_sweep

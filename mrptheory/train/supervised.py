@@ -28,7 +28,7 @@ from mrptheory.validation import check_float, check_int
 
 
 @dataclass
-class TrainConfig:
+class ClassifierTrainConfig:
     """Hyper-parameters of one supervised run (defaults = the paper's recipe, fewer epochs)."""
 
     epochs: int = 5
@@ -117,7 +117,7 @@ def _epoch_generator(seed: int, epoch: int, device: torch.device) -> torch.Gener
 
 def train_classifier(model: nn.Module, x_train: np.ndarray | torch.Tensor,
                      y_train: np.ndarray | torch.Tensor, x_test: np.ndarray | torch.Tensor,
-                     y_test: np.ndarray | torch.Tensor, config: TrainConfig, *,
+                     y_test: np.ndarray | torch.Tensor, config: ClassifierTrainConfig, *,
                      device: str | torch.device = "auto", checkpoint_path: str | Path | None = None,
                      stop_after: int | None = None, show_progress: bool | None = None,
                      desc: str = "train", threads: int | None = None) -> TrainResult:

@@ -10,7 +10,7 @@ import torch
 from mrptheory.claims import mae as claims
 from mrptheory.claims.registry import ClaimContext, Verdict, all_claims, run_claim
 from mrptheory.models.mae import MAEConfig
-from mrptheory.train.mae import TrainConfig, small_dataset
+from mrptheory.train.mae import MAETrainConfig, small_dataset
 from mrptheory.train.mae_finetune import FinetuneConfig
 from mrptheory.train.mae_sweep import SweepConfig
 
@@ -29,7 +29,7 @@ class _Data:
 
 
 def _cfg() -> SweepConfig:
-    base = TrainConfig(model=MAEConfig(), epochs=4, test_samples=2000)
+    base = MAETrainConfig(model=MAEConfig(), epochs=4, test_samples=2000)
     return SweepConfig(name="fake", base=base, mask_ratios=(0.5, 0.75), patch_sizes=(4,),
                        noise_stds=(0.5,))
 
@@ -125,8 +125,8 @@ def test_claims_end_to_end_on_tiny_data(monkeypatch, tmp_path) -> None:
     monkeypatch.setattr(registry, "load_dataset", lambda name, root=None: data)
     model = MAEConfig(image_shape=(1, 8, 8), patch_size=2, embed_dim=16, depth=1, num_heads=2,
                       decoder_embed_dim=8, decoder_num_heads=2, num_classes=3)
-    base = TrainConfig(model=model, epochs=2, batch_size=16, train_samples=None, test_samples=None,
-                       probe_train_samples=48, knn_k=5, device="cpu")
+    base = MAETrainConfig(model=model, epochs=2, batch_size=16, train_samples=None,
+                          test_samples=None, probe_train_samples=48, knn_k=5, device="cpu")
     cfg = SweepConfig(name="quick", base=base, mask_ratios=(0.5,), patch_sizes=(2,),
                       grid=False, noise_stds=(0.5,),
                       finetune=FinetuneConfig(epochs=1, batch_size=16, train_samples=None))

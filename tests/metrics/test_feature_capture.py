@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
+
+import numpy as np
 
 from mrptheory.metrics.feature_capture import (accuracy, captured_views_per_class,
                                                kernel_assignment, lottery_hit_rate,
                                                lottery_prediction, max_feature_correlations,
-                                               sl_view_correlations)
+                                               mrp_summary, sl_summary, sl_view_correlations)
 
 
 def _basis(k: int, d: int) -> torch.Tensor:
@@ -71,3 +74,38 @@ def test_lottery_resolution_bins_classes_by_initial_ratio():
     # both negative -> skipped
     assert r["counts"] == [1, 1, 2]
     assert r["hits"] == [0, 0, 2]
+
+
+def test_sl_summary_on_a_hand_built_history():
+    """Class 0 captures view 1 (predicted at init), class 1 both views, class 2 none."""
+    init = np.array([[[0.01, 0.02], [0.03, 0.01], [0.02, 0.01]]], dtype=np.float32)  # [S=1, k, 2]
+    final = np.array([[[0.05, 1.2], [0.9, 0.8], [0.1, 0.2]]], dtype=np.float32)
+    s = sl_summary(np.stack([init, final]), threshold=0.5)
+    assert s["captured_views_per_class"] == [[1, 2, 0]]
+    assert s["frac_classes_one_view"] == [pytest.approx(1 / 3)]
+    assert s["frac_classes_two_views"] == [pytest.approx(1 / 3)]
+    assert s["frac_classes_no_view"] == [pytest.approx(1 / 3)]
+    assert s["lottery_prediction"] == [[1, 0, 0]]
+    assert s["lottery_hit_rate_one_view"] == [1.0]
+
+
+def test_mrp_summary_on_hand_built_correlations():
+    """k = 2 (4 features), 3 kernels: kernel 0 holds class 0's two views, kernel 1 feature 2;
+    feature 3 is never captured; fine-tuning loses feature 2."""
+    final_corr = np.array([[[0.9, 0.8, 0.0, 0.1],
+                            [0.0, 0.1, 0.7, 0.0],
+                            [0.1, 0.0, 0.0, 0.2]]], dtype=np.float32)  # [S=1, R=3, 2k=4]
+    ft = np.array([[[0.9, 0.8, 0.7, 0.2]], [[0.9, 0.8, 0.3, 0.2]]], dtype=np.float32)
+    acc = np.array([0.9], dtype=np.float32)
+    s = mrp_summary(final_corr, ft, acc, acc / 2, np.array([[0.5], [1.0]]),
+                    np.array([[0.25], [0.75]]), threshold=0.5)
+    assert s["frac_features_captured"] == [pytest.approx(0.75)]
+    assert s["captured_views_per_class"] == [[2, 1]]
+    assert s["kernels_capturing_two_or_more"] == [1]
+    assert s["multi_kernels_same_class"] == [1]
+    assert s["kernels_capturing_any"] == [2]
+    assert s["features_captured_before_ft"] == [3]
+    assert s["features_captured_after_ft"] == [2]
+    assert s["features_lost_in_finetune"] == [1]
+    assert s["ft_acc_multi"] == [1.0] and s["ft_acc_single"] == [0.75]
+    assert s["probe_acc_single"] == [pytest.approx(0.45)]

@@ -131,3 +131,52 @@ def test_mrp_closed_form_gradients_and_teacher_recursion_match_autograd(norm):
             with torch.no_grad():  # an edit outside update_teacher: the cache must be dropped
                 for m in (ref, ae):
                     m.w.mul_(1.1)
+
+
+def test_conv_learner_loss_and_grads_match_autograd():
+    """ConvLearner.loss_and_grads (closed form) == autograd of the mean cross-entropy of forward."""
+    from mrptheory.models.conv_learner import patches_t
+
+    torch.manual_seed(6)
+    S, N, P, d, k, m = 2, 9, 4, 7, 3, 2
+    x = torch.randn(S, N, P, d)
+    y = torch.randint(0, k, (S, N))
+    onehot = torch.nn.functional.one_hot(y, k).float()
+    model = ConvLearner(torch.randn(S, k, m, d) * 0.3, 4, 0.2)
+    logits = model(x)
+    loss = torch.nn.functional.cross_entropy(logits.reshape(-1, k), y.reshape(-1),
+                                             reduction="none").view(S, N).mean(dim=1)
+    (g,) = torch.autograd.grad(loss.sum(), model.w)
+    work: dict = {}
+    for _ in range(2):  # the second call reuses the scratch buffers
+        loss2, logits2, g2 = model.loss_and_grads(patches_t(x), onehot, P, work=work)
+        assert torch.allclose(logits2, logits.detach(), atol=1e-6)
+        assert torch.allclose(loss2, loss.detach(), rtol=1e-5, atol=1e-6)
+        assert g2.shape == model.w.shape and torch.allclose(g2, g, rtol=1e-4, atol=1e-6)
+    loss3, _, none = model.loss_and_grads(patches_t(x), onehot, P, with_grad=False)
+    assert none is None and torch.allclose(loss3, loss.detach(), rtol=1e-5, atol=1e-6)
+
+
+def test_linear_head_loss_and_grads_match_autograd():
+    """LinearHead.loss_and_grads: dL/dA, dL/db and dL/dh == autograd of the mean cross-entropy."""
+    from mrptheory.models.mrp_autoencoder import LinearHead
+
+    torch.manual_seed(7)
+    S, N, R, k = 2, 11, 5, 3
+    h_train = torch.rand(S, N, R)
+    head = LinearHead(h_train, k)
+    with torch.no_grad():
+        head.A.normal_()
+        head.b.normal_()
+    y = torch.randint(0, k, (S, N))
+    onehot = torch.nn.functional.one_hot(y, k).float()
+    h = (h_train + 0.1 * torch.randn(S, N, R)).requires_grad_()
+    loss = torch.nn.functional.cross_entropy(head(h).reshape(-1, k), y.reshape(-1),
+                                             reduction="none").view(S, N).mean(dim=1)
+    gA, gb, gh = torch.autograd.grad(loss.sum(), [head.A, head.b, h])
+    with torch.no_grad():
+        loss2, gA2, gb2, gh2 = head.loss_and_grads(h.detach(), onehot, input_grad=True)
+        assert head.loss_and_grads(h.detach(), onehot)[3] is None
+    assert torch.allclose(loss2, loss.detach(), rtol=1e-5, atol=1e-6)
+    for a, b in ((gA2, gA), (gb2, gb), (gh2, gh)):
+        assert a.shape == b.shape and torch.allclose(a, b, rtol=1e-4, atol=1e-6)

@@ -10,14 +10,14 @@ import torch
 
 from mrptheory.errors import ConfigError
 from mrptheory.models.mae import MAEConfig
-from mrptheory.train.mae import TrainConfig, learning_rate, load_run, small_dataset, train
+from mrptheory.train.mae import MAETrainConfig, learning_rate, load_run, small_dataset, train
 from mrptheory.train.mae_finetune import FinetuneConfig, finetune, load_pretrained
-from mrptheory.train.mae_sweep import SweepConfig, run_sweep, store_for, sweep_points
+from mrptheory.train.mae_sweep import SweepConfig, run_mae_sweep, store_for, sweep_points
 
 MODEL = MAEConfig(image_shape=(1, 8, 8), patch_size=2, embed_dim=16, depth=1, num_heads=2,
                   decoder_embed_dim=8, decoder_num_heads=2, num_classes=3)
-CFG = TrainConfig(model=MODEL, epochs=3, batch_size=16, lr=2e-3, train_samples=None,
-                  test_samples=None, probe_train_samples=48, knn_k=5, device="cpu")
+CFG = MAETrainConfig(model=MODEL, epochs=3, batch_size=16, lr=2e-3, train_samples=None,
+                     test_samples=None, probe_train_samples=48, knn_k=5, device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def test_config_validation_and_data_mismatch(data) -> None:
     with pytest.raises(ConfigError, match="image_shape"):
         train(dataclasses.replace(CFG, model=dataclasses.replace(MODEL, image_shape=(1, 28, 28))),
               data, None, show_progress=False)
-    assert TrainConfig.from_dict(CFG.to_dict()) == CFG
+    assert MAETrainConfig.from_dict(CFG.to_dict()) == CFG
 
 
 def test_learning_rate_schedule() -> None:
@@ -129,13 +129,13 @@ def test_sweep_resumes_and_draws_figures(tmp_path, data) -> None:
     from mrptheory.train.mae_report import summary_table, write_sweep_outputs
 
     cfg = _tiny_sweep(mask_ratios=(), patch_sizes=(2,))
-    records = run_sweep(data, cfg, tmp_path, show_progress=False)
+    records = run_mae_sweep(data, cfg, tmp_path, show_progress=False)
     assert len(records) == len(sweep_points(cfg)) == 5
     store = store_for(tmp_path, cfg)
     lines = store.path.read_text().splitlines()
     # simulate an interruption during the last point: drop its record; only it is redone
     store.path.write_text("\n".join(lines[:-1]) + "\n")
-    again = run_sweep(data, cfg, tmp_path, show_progress=False)
+    again = run_mae_sweep(data, cfg, tmp_path, show_progress=False)
     assert [r["key"] for r in again] == [r["key"] for r in records]
     assert len(store.path.read_text().splitlines()) == 5
     assert again[-1]["final"] == records[-1]["final"]     # resumed from its finished checkpoint

@@ -8,7 +8,7 @@ import pytest
 
 from mrptheory.data.multiview import MultiViewConfig
 from mrptheory.errors import ConfigError
-from mrptheory.train.multiview import MRPConfig, SLConfig
+from mrptheory.train.multiview_config import MRPConfig, SLConfig
 from mrptheory.train.multiview_memory import check_memory, estimate_run_bytes
 from mrptheory.train.multiview_regime import (combined_report, expected_max_normal,
                                               preset_configs, regime_check)

@@ -8,7 +8,9 @@ import torch
 
 from mrptheory.data.multiview import MultiViewConfig
 from mrptheory.errors import ConfigError
-from mrptheory.train.multiview import MRPConfig, SLConfig, sl_theory_growth, train_mrp, train_sl
+from mrptheory.train.multiview_config import MRPConfig, SLConfig
+from mrptheory.train.multiview_mrp import train_mrp
+from mrptheory.train.multiview_sl import sl_theory_growth, train_sl
 
 # the first release's noisier data (the "noisy" preset's noise levels) at a seconds-sized scale
 DATA = MultiViewConfig(k=4, d=40, P=8, mu=0.1, gamma=0.03, sigma_p=None)
@@ -130,7 +132,7 @@ def test_linear_head_floor_is_relative_to_the_strongest_kernel():
 
 
 def test_mrp_divergence_raises_a_clear_error_naming_the_step_size():
-    from mrptheory.train.multiview import DivergenceError
+    from mrptheory.train.multiview_common import DivergenceError
 
     cfg = MRPConfig(lr=40.0, steps=40, n_train=40, n_pretrain=40, n_test=30, log_every=20,
                     probe_steps=2, ft_steps=2)
@@ -139,7 +141,7 @@ def test_mrp_divergence_raises_a_clear_error_naming_the_step_size():
 
 
 def test_finetune_divergence_raises():
-    from mrptheory.train.multiview import DivergenceError
+    from mrptheory.train.multiview_common import DivergenceError
 
     cfg = MRPConfig(steps=5, n_train=40, n_pretrain=40, n_test=30, log_every=5, probe_steps=2,
                     ft_steps=20, ft_encoder_lr=1e12, sigma_0=0.02)

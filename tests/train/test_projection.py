@@ -10,7 +10,7 @@ from mrptheory.errors import ConfigError
 from mrptheory.train import projection as proj
 from mrptheory.train.projection import (ProjectionConfig, example_images, fit_basis, headline,
                                         part_basis, prepare, preprocess, project_images,
-                                        run_sweep, run_unit, summarise, unit_key)
+                                        run_projection_sweep, run_unit, summarise, unit_key)
 from mrptheory.device import cpu_threads
 
 
@@ -99,10 +99,12 @@ def test_bottom_subspace_classifies_when_the_labels_live_there() -> None:
 def test_sweep_resumes_from_store_and_from_an_interrupted_unit(tmp_path, monkeypatch) -> None:
     splits = label_in_bottom_splits(200, 100)
     config = tiny_config(epochs=3, cuts=(0.9,), parts=("top",))
-    ref = run_sweep(splits, config, tmp_path / "ref", device="cpu", show_progress=False)
+    ref = run_projection_sweep(splits, config, tmp_path / "ref", device="cpu",
+                               show_progress=False)
     assert len(ref["records"]) == 1
 
-    # Interrupt the unit after one epoch: the per-epoch checkpoint is where run_sweep looks.
+    # Interrupt the unit after one epoch: the per-epoch checkpoint is where
+    # run_projection_sweep looks.
     out = tmp_path / "resumed"
     data = prepare(splits)
     key = unit_key("mlp", "top", 0.9, 0)
@@ -110,7 +112,7 @@ def test_sweep_resumes_from_store_and_from_an_interrupted_unit(tmp_path, monkeyp
     part = run_unit(data, config, "mlp", "top", 0.9, 0, device="cpu", checkpoint_path=ckpt,
                     stop_after=1, show_progress=False)
     assert not part["finished"] and ckpt.exists()
-    resumed = run_sweep(splits, config, out, device="cpu", show_progress=False)
+    resumed = run_projection_sweep(splits, config, out, device="cpu", show_progress=False)
     a, b = ref["records"][0], resumed["records"][0]
     assert b["finished"] and b["test_accuracy"] == a["test_accuracy"]
     assert [h["train_loss"] for h in b["history"]] == [h["train_loss"] for h in a["history"]]
@@ -121,7 +123,7 @@ def test_sweep_resumes_from_store_and_from_an_interrupted_unit(tmp_path, monkeyp
         raise AssertionError("a finished unit was retrained")
 
     monkeypatch.setattr(proj, "run_unit", boom)
-    again = run_sweep(splits, config, out, device="cpu", show_progress=False)
+    again = run_projection_sweep(splits, config, out, device="cpu", show_progress=False)
     assert again["records"][0]["test_accuracy"] == b["test_accuracy"]
 
 

@@ -9,7 +9,7 @@ import torch
 from mrptheory.errors import ConfigError
 from mrptheory.models.classifiers import build_classifier
 from mrptheory.device import cpu_threads
-from mrptheory.train.supervised import TrainConfig, augment_batch, train_classifier
+from mrptheory.train.supervised import ClassifierTrainConfig, augment_batch, train_classifier
 
 
 @pytest.fixture(autouse=True)
@@ -35,8 +35,9 @@ def test_training_beats_chance_on_separable_data() -> None:
     xte, yte = blobs(256, 1)
     torch.manual_seed(0)
     model = build_classifier("mlp", (1, 8, 8), 2)
-    result = train_classifier(model, xtr, ytr, xte, yte, TrainConfig(epochs=3, batch_size=64),
-                              device="cpu", show_progress=False)
+    result = train_classifier(model, xtr, ytr, xte, yte,
+                              ClassifierTrainConfig(epochs=3, batch_size=64), device="cpu",
+                              show_progress=False)
     assert result.finished and len(result.history) == 3
     assert result.test_accuracy > 0.9
     assert all(h["images_per_s"] > 0 for h in result.history)
@@ -50,7 +51,7 @@ def _state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, arch: str) -> None:
     xtr, ytr = blobs(192, 0)
     xte, yte = blobs(64, 1)
-    config = TrainConfig(epochs=3, batch_size=64, augment=True, seed=3)
+    config = ClassifierTrainConfig(epochs=3, batch_size=64, augment=True, seed=3)
 
     def fresh() -> torch.nn.Module:
         torch.manual_seed(0)
@@ -97,4 +98,4 @@ def test_augment_is_a_reflect_padded_crop_and_flip() -> None:
                                          ("weight_decay", -1.0)])
 def test_config_validation(field: str, value) -> None:
     with pytest.raises(ConfigError, match=field):
-        TrainConfig(**{field: value})
+        ClassifierTrainConfig(**{field: value})
