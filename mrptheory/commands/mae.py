@@ -91,7 +91,7 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
     """Pretrain one model (resumes from its checkpoint if interrupted); probe it along the way."""
     from mrptheory.models.mae import MAEConfig
     from mrptheory.results import write
-    from mrptheory.train.mae import TrainConfig, train
+    from mrptheory.train.mae import MAETrainConfig, train
     from mrptheory.train.mae_report import label_of
 
     refuse_unused({"--mask-ratio": "mask_ratio"}, "the MAE (--method mae)", method == "mae")
@@ -112,7 +112,7 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
                           num_heads=num_heads, decoder_embed_dim=decoder_dim, method=method,
                           mask_ratio=mask_ratio, noise_std=noise_std if method == "dae" else 0.0,
                           norm_pix_loss=norm_pix, num_classes=classes)
-        cfg = TrainConfig(model=model, epochs=epochs, batch_size=batch_size, lr=lr,
+        cfg = MAETrainConfig(model=model, epochs=epochs, batch_size=batch_size, lr=lr,
                           train_samples=train_samples or None, test_samples=test_samples or None,
                           probe_train_samples=probe_samples, eval_every=eval_every,
                           hflip=shape[0] == 3, seed=seed, device=device)
@@ -272,7 +272,7 @@ def sweep(quick: bool, preset: str, ratios: str | None, patch_sizes: str | None,
           out_dir: str, device: str, progress: bool, threads: int) -> None:
     """MAE over mask ratio x patch size, AE, Gaussian DAE, scratch and fine-tuning (resumable)."""
     from mrptheory.train.mae_report import summary_table, write_sweep_outputs
-    from mrptheory.train.mae_sweep import PRESETS, run_sweep
+    from mrptheory.train.mae_sweep import PRESETS, run_mae_sweep
 
     if quick and preset not in (None, "quick"):
         raise ConfigError(f"--quick conflicts with --preset {preset}: give one of them")
@@ -301,7 +301,7 @@ def sweep(quick: bool, preset: str, ratios: str | None, patch_sizes: str | None,
     cfg = dataclasses.replace(cfg, **changes)   # validates every setting before loading data
     set_cpu_threads(threads)
     data = load_splits(dataset, data_root)
-    records = run_sweep(data, cfg, out_dir, show_progress=progress, log=click.echo)
+    records = run_mae_sweep(data, cfg, out_dir, show_progress=progress, log=click.echo)
     for path in write_sweep_outputs(records, cfg, data, out_dir, dataset=dataset):
         click.echo(f"wrote {path}")
     from mrptheory.train.mae_baselines import sweep_baselines

@@ -248,7 +248,7 @@ def mrp(**kw) -> None:
                    "gamma, sigma_p.")
 def compare(sweep_spec: str | None, **kw) -> None:
     """SL vs MRP on the same data and seeds: figures and JSON numbers in --out."""
-    from mrptheory.train.multiview_experiment import parse_sweep, run_compare, run_sweep
+    from mrptheory.train.multiview_experiment import parse_sweep, run_compare, run_multiview_sweep
 
     sweep = parse_sweep(sweep_spec) if sweep_spec else None  # validate before any work
     (data_cfg, sl_cfg, mrp_cfg), device, seeds = _setup(kw)
@@ -259,9 +259,9 @@ def compare(sweep_spec: str | None, **kw) -> None:
         param, values = sweep
         for v in values:  # every point's config is validated before the first run
             apply_override(data_cfg, sl_cfg, mrp_cfg, param, v)
-        payload = run_sweep(data_cfg, sl_cfg, mrp_cfg, param, values, seeds,
-                            out / f"multiview_sweep_{param}.jsonl", device=device,
-                            show_progress=kw["progress"])
+        payload = run_multiview_sweep(data_cfg, sl_cfg, mrp_cfg, param, values, seeds,
+                                      out / f"multiview_sweep_{param}.jsonl", device=device,
+                                      show_progress=kw["progress"])
         for p in write({f"multiview_sweep_{param}": payload}, out):
             click.echo(f"wrote {p}")
         for pt in payload["points"]:

@@ -72,7 +72,7 @@ def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
     from mrptheory.errors import ConfigError
     from mrptheory.plots.real_data import plot_subspace_accuracy, plot_subspace_images
     from mrptheory.results import load_json
-    from mrptheory.train.projection import run_sweep
+    from mrptheory.train.projection import run_projection_sweep
 
     refuse_unused({"--resnet-width": "resnet_width"}, "the ResNet-9 classifier (--arch resnet9)",
                   "resnet9" in archs)
@@ -103,8 +103,9 @@ def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
 
         check_fits(resnet_bytes(config.resnet_width, splits.train.image_shape, config.batch_size),
                    f"training ResNet-9 of width {config.resnet_width}", "--resnet-width")
-    payload = run_sweep(splits, config, out_dir, device=str(dev), show_progress=progress,
-                        threads=threads or None, strict_cuts=True)
+    payload = run_projection_sweep(splits, config, out_dir, device=str(dev),
+                                   show_progress=progress, threads=threads or None,
+                                   strict_cuts=True)
     paths = plot_subspace_accuracy(payload, out_dir)
     if config.examples:
         images = load_json(Path(out_dir) / f"subspace_{config.dataset}_images.json")
