@@ -22,8 +22,8 @@ from mrptheory.data.multiview import STREAM_INIT, MultiViewConfig
 from mrptheory.device import resolve_device
 from mrptheory.metrics.feature_capture import accuracy, sl_summary, sl_view_correlations
 from mrptheory.models.conv_learner import ConvLearner, gaussian_kernels, patches_t
-from mrptheory.models.smooth_relu import smooth_relu_grad
 from mrptheory.progress import progress
+from mrptheory.theory.multiview_growth import sl_growth_curve
 from mrptheory.train.multiview_common import (MultiViewData, check_finite, log_steps, make_data,
                                               to_numpy)
 from mrptheory.train.multiview_config import SLConfig
@@ -106,53 +106,14 @@ def train_sl(data_cfg: MultiViewConfig, cfg: SLConfig, seeds: list[int], *,
 
 def sl_theory_growth(data_cfg: MultiViewConfig, cfg: SLConfig, c0: float, steps: list[int],
                      n_mc: int = 4000, seed: int = 0) -> np.ndarray:
-    """Early-phase prediction of the winning view's correlation Gamma(t) under GD (Allen-Zhu & Li,
-    Sec. 5 "lottery winning" phase), for comparison with the measured curves.
-
-    While all logits are small, softmax gives class i probability ~1/k, so the GD update of the
-    best kernel of class i along its view v is
-        Gamma_{t+1} = Gamma_t + lr * (1/k) * (1 - 1/k) * E[ sum_p z_p act'(Gamma_t z_p) ],
-    the expectation over class-i samples of the view's patch weights z_p and of the patch noise's
-    contribution <w, xi_p> ~ N(0, sigma_0^2 sigma_p^2 d) to the pre-activation (its own gradient
-    terms average out, but by convexity of act' it speeds up the early growth). Below rho, act'(z) = (z/rho)^(q-1): growth of order Gamma^(q-1), a finite-time
-    blow-up; above rho it is linear. Valid until the logits are order 1 (the curve is cut at
-    Gamma = 2). ``c0`` is the initial value; returns Gamma at ``steps``.
-
-    The constant, from the data model and the loss: a class-i sample has probability 1/k, its
-    logit gradient is 1 - p_i ~ 1 - 1/k, its view v is present with order-1 weight with
-    probability (1 - mu) + mu/2, and in that case contributes sum over the view's patches of
-    z_p act'(<w, x_p>) to <grad, v>; other classes' samples contribute only through off-target
-    features and gamma (ignored). The map c0 -> Gamma(t) is increasing, so the curve from the
-    median initial winner is the median of the per-class curves (the capture-curves figure
-    draws it beside the simulated median). ``tests/train`` checks it against the simulation
-    class by class (first step at Gamma = 0.05: within 25% or 2 steps).
-    """
-    gen = torch.Generator().manual_seed(seed)
-    lo, hi = data_cfg.view_weight_range
-    C = data_cfg.patches_per_view
-    tot = lo + (hi - lo) * torch.rand(n_mc, generator=gen)
-    u = 0.5 + torch.rand(n_mc, C, generator=gen)
-    z = tot.unsqueeze(1) * u / u.sum(1, keepdim=True)  # [n_mc, C] patch weights of a strong view
-    # the pre-activation also holds <w, xi_p> ~ N(0, sigma_0^2 ||xi_p||^2) at init
-    noise = cfg.sigma_0 * data_cfg.noise_std * math.sqrt(data_cfg.d) * torch.randn(
-        n_mc, C, generator=gen)
-    strong = (1.0 - data_cfg.mu) + data_cfg.mu / 2.0  # P(view present with order-1 weight)
-    k = data_cfg.k
-    out, c, want = [], float(c0), sorted(steps)
-    t, i = 0, 0
-    while i < len(want):
-        while t < want[i]:
-            g = float((z * smooth_relu_grad(c * z + noise, cfg.q, cfg.rho)).sum(1).mean())
-            c = c + cfg.lr * strong * (1.0 / k) * (1.0 - 1.0 / k) * g
-            t += 1
-            if c > 2.0:
-                break
-        out.append(c if c <= 2.0 else float("nan"))
-        if c > 2.0:
-            out.extend([float("nan")] * (len(want) - i - 1))
-            break
-        i += 1
-    return np.asarray(out)
+    """The theory's early-phase growth of the winning view's correlation for this run's settings:
+    :func:`mrptheory.theory.multiview_growth.sl_growth_curve` with its numbers read from the
+    data and SL configs (the recursion and its derivation are documented there)."""
+    return sl_growth_curve(
+        c0, steps, k=data_cfg.k, mu=data_cfg.mu, lr=cfg.lr, q=cfg.q, rho=cfg.rho,
+        view_weight_range=data_cfg.view_weight_range, patches_per_view=data_cfg.patches_per_view,
+        init_noise_std=cfg.sigma_0 * data_cfg.noise_std * math.sqrt(data_cfg.d),
+        n_mc=n_mc, seed=seed)
 
 
 __all__ = ["SLResult", "train_sl", "sl_theory_growth"]
