@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from mrptheory.commands.options import (data_root_option, dataset_option, device_option,
@@ -60,7 +62,7 @@ def dynamics(dataset: str, data_root: str | None, models: tuple[str, ...], train
     """
     from mrptheory.data.registry import canonical_name, load_dataset
     from mrptheory.device import resolve_device
-    from mrptheory.plots.real_data import plot_dynamics
+    from mrptheory.plots.registry import redraw
     from mrptheory.resources import check_fits
     from mrptheory.train.linear_dynamics import dynamics_summary, run_dynamics
 
@@ -92,5 +94,5 @@ def dynamics(dataset: str, data_root: str | None, models: tuple[str, ...], train
                    f"(p90 {s['p90_abs_diff']:.4f}); probe on learned dirs closes "
                    f"{100 * s['probe_closure_at_t90']:.1f}% of its gap when reconstruction has "
                    f"closed 90%")
-    for p in plot_dynamics(payload, out_dir):
+    for p in redraw(Path(out_dir) / f"{payload['tag']}.json", out_dir):
         click.echo(f"wrote {p}")

@@ -70,8 +70,7 @@ def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
     from mrptheory.data.registry import canonical_name, load_dataset
     from mrptheory.device import resolve_device
     from mrptheory.errors import ConfigError
-    from mrptheory.plots.real_data import plot_subspace_accuracy, plot_subspace_images
-    from mrptheory.results import load_json
+    from mrptheory.plots.registry import redraw
     from mrptheory.train.projection import run_projection_sweep
 
     refuse_unused({"--resnet-width": "resnet_width"}, "the ResNet-9 classifier (--arch resnet9)",
@@ -106,10 +105,10 @@ def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
     payload = run_projection_sweep(splits, config, out_dir, device=str(dev),
                                    show_progress=progress, threads=threads or None,
                                    strict_cuts=True)
-    paths = plot_subspace_accuracy(payload, out_dir)
+    # the sweep saved its numbers (and the example images) in out_dir: draw from those files
+    paths = redraw(Path(out_dir) / f"{payload['tag']}.json", out_dir)
     if config.examples:
-        images = load_json(Path(out_dir) / f"subspace_{config.dataset}_images.json")
-        paths += plot_subspace_images(images, out_dir)
+        paths += redraw(Path(out_dir) / f"{payload['tag']}_images.json", out_dir)
     for row in payload["summary"]:
         click.echo(f"{row['arch']:8s} {row['part']:6s} cut {row['cut']:.2f}: "
                    f"{row['dims']:5d} dims, {100 * row['variance_share']:5.1f}% var -> "
@@ -131,7 +130,7 @@ def _run_budget(dataset: str, data_root: str | None, budget_sizes: str, budget_e
     from mrptheory.data.registry import canonical_name, load_dataset
     from mrptheory.device import resolve_device
     from mrptheory.errors import ConfigError
-    from mrptheory.plots.real_data import plot_subspace_budget
+    from mrptheory.plots.registry import redraw
     from mrptheory.train.projection_budget import BudgetConfig, run_budget
 
     sizes = parse_int_list(budget_sizes, "--budget", minimum=0)
@@ -154,6 +153,6 @@ def _run_budget(dataset: str, data_root: str | None, budget_sizes: str, budget_e
         where = (f"crossover near n = {c['crossover_size']:.0f}" if c["crossover_size"]
                  else f"no crossover ({c['winner']} wins at every size)")
         click.echo(f"{c['arch']} {c['epochs']} ep: {where}")
-    for p in plot_subspace_budget(payload, out_dir):
+    for p in redraw(Path(out_dir) / f"{payload['tag']}.json", out_dir):
         click.echo(f"wrote {p}")
     click.echo(f"wrote {Path(out_dir) / (payload['tag'] + '.json')}")
