@@ -6,16 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from mrptheory.cli import main
-
-
-def refused(*args: str) -> str:
-    """Run ``mrp ARGS``; assert exit 2, no traceback and a one-line message; return it."""
-    result = CliRunner().invoke(main, list(args))
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1, result.output
-    return lines[0]
+from tests.cli_checks import refused
 
 
 def test_an_image_shape_too_large_for_memory_is_refused_with_the_estimate():

@@ -11,17 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from mrptheory.cli import main
+from tests.cli_checks import refused
 from tests.commands.test_subspace_cli import tiny_splits
-
-
-def refused(*args: str) -> str:
-    """Run ``mrp ARGS``; assert exit 2, no traceback and a one-line message; return it."""
-    result = CliRunner().invoke(main, list(args))
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1, result.output
-    return lines[0]
 
 
 @pytest.mark.parametrize("grid", [("--ratios", "0.5"), ("--patch-sides", "2"),
