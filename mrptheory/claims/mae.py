@@ -304,7 +304,8 @@ def judge_alignment_ranking(m: Measurement) -> ClaimResult:
         measured=(f"Spearman rho {rho:+.2f}, Kendall tau {tau:+.2f} over {len(labels)} settings; "
                   + "; ".join(f"{lab}: alignment {a:.1f}%, probe {b:.4f}"
                               for lab, a, b in zip(labels, align, acc))
-                  + f"; probe spread {spread:.4f}"),
+                  + f"; probe spread {spread:.4f}"
+                  + (f"; figure not drawn ({v['figure_error']})" if v.get("figure_error") else "")),
         expectation=f"rank agreement rho >= 0.6 with tau > 0 (confirmed), rho <= 0 (refuted); "
                     f"inconclusive with < 5 settings or when the probe accuracies of the settings "
                     f"span less than {tol:.4f} (2 standard errors of a difference on {n} test "

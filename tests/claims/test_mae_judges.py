@@ -103,6 +103,7 @@ def test_alignment_ranking_ladder(acc, rho, tau, verdict) -> None:
 def test_alignment_ranking_reports_a_figure_failure() -> None:
     res = mae.judge_alignment_ranking(_ranking(SPREAD, 0.9, 0.8, figure_error="OSError: disk"))
     assert res.verdict == C and res.details["figure_error"] == "OSError: disk"
+    assert res.measured.endswith("; figure not drawn (OSError: disk)")
 
 
 def _baselines(mae_acc, raw, rand) -> Measurement:
