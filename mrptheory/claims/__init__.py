@@ -10,9 +10,10 @@ from mrptheory.claims.registry import (
     Claim,
     ClaimContext,
     ClaimResult,
+    Measurement,
     Verdict,
     all_claims,
     register_claim,
 )
 
-__all__ = ["Claim", "ClaimContext", "ClaimResult", "Verdict", "all_claims", "register_claim"]
+__all__ = ["Claim", "ClaimContext", "ClaimResult", "Measurement", "Verdict", "all_claims", "register_claim"]

@@ -1,18 +1,18 @@
 """Balestriero & LeCun (2024) claims about linear (denoising) autoencoders, made executable.
 
 All three claims share one closed-form alignment study of Fashion-MNIST (computed once per
-process and saved as ``OUT/alignment_fashion-mnist_claims[_quick].json`` with its figures). When the data set is
+reproduce run (memoised on the claim context) and saved as ``OUT/alignment_fashion-mnist_claims[_quick].json`` with its figures). When the data set is
 not installed the real-data half of each claim is inconclusive, and says why.
 """
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import numpy as np
 
-from mrptheory.claims.registry import ClaimContext, ClaimResult, Verdict, register_claim
+from mrptheory.claims.registry import (ClaimContext, ClaimResult, Measurement, Verdict,
+                                       register_claim)
 from mrptheory.errors import DatasetNotFoundError
 
 PAPER = "Balestriero & LeCun 2024"
@@ -32,7 +32,6 @@ QUICK_RATIOS = (0.11, 0.55, 0.99)
 GAUSSIAN_SIGMAS = (0.1, 1.0, 10.0)
 
 
-@functools.lru_cache(maxsize=4)
 def _study(quick: bool, data_root: str | None, out_dir: str, seed: int) -> dict:
     """The shared Fashion-MNIST alignment study (payload dict); figures written to ``out_dir``."""
     from mrptheory.data.registry import load_dataset
@@ -57,8 +56,10 @@ def _study(quick: bool, data_root: str | None, out_dir: str, seed: int) -> dict:
 
 
 def _load(ctx: ClaimContext) -> tuple[dict | None, str]:
+    """(the shared study's payload, "") or (None, why it could not run): once per context."""
+    inputs = (ctx.quick, ctx.data_root, str(ctx.out_dir), ctx.seed)
     try:
-        return _study(ctx.quick, ctx.data_root, str(ctx.out_dir), ctx.seed), ""
+        return ctx.shared(("linear.alignment_study", *inputs), lambda: _study(*inputs)), ""
     except DatasetNotFoundError as exc:
         return None, str(exc)
 
@@ -69,30 +70,45 @@ def _conditions(payload: dict) -> str:
             f"global std; closed-form optimal linear DAE at every K")
 
 
+GAUSSIAN_EXPECTATION = (f"symbolic proof for every sigma, and |alignment change| < {GAUSSIAN_TOL:g} % "
+                        "at every K (float64 round-off is ~1e-11 %)")
+
+
+def judge_gaussian_never_changes(m: Measurement) -> ClaimResult:
+    """Values: ``proved`` (symbolic proof for every sigma), ``max_change`` ({sigma: max |change|
+    in percent over all K}, absent when the data was missing) and ``dim``."""
+    v = m.values
+    proved = v["proved"]
+    if m.not_run:
+        return ClaimResult(f"symbolic proof: {'yes' if proved else 'no'}; real data: not run "
+                           f"({m.not_run})", GAUSSIAN_EXPECTATION,
+                           Verdict.INCONCLUSIVE if proved else Verdict.REFUTED)
+    changes = v["max_change"]
+    worst = max(changes.values())
+    measured = (f"symbolic proof: {'yes' if proved else 'NO'}; max |change| over all {v['dim']} K: "
+                + ", ".join(f"sigma={s:g}: {c:.1e} %" for s, c in changes.items()))
+    ok = proved and worst < GAUSSIAN_TOL
+    return ClaimResult(measured, GAUSSIAN_EXPECTATION, Verdict.CONFIRMED if ok else Verdict.REFUTED,
+                       {"max_change": changes, "proved": proved}, m.conditions)
+
+
 @register_claim(
-    "bl-gaussian-never-changes-subspace", paper=PAPER,
+    "bl-gaussian-never-changes-subspace", paper=PAPER, judge=judge_gaussian_never_changes,
     statement="Additive isotropic Gaussian noise never changes the subspace a linear DAE learns "
               "(so it cannot help perception): the alignment equals the noiseless one at every K.",
 )
-def gaussian_never_changes(ctx: ClaimContext) -> ClaimResult:
+def gaussian_never_changes(ctx: ClaimContext) -> Measurement:
     from mrptheory.linear.never_beneficial import check_never_beneficial
     from mrptheory.linear.noise import GaussianNoise
 
     verdicts = [check_never_beneficial(GaussianNoise(s), trials=50 if ctx.quick else 200) for s in GAUSSIAN_SIGMAS]
     proved = all(v.changes_subspace is False for v in verdicts)
-    expectation = (f"symbolic proof for every sigma, and |alignment change| < {GAUSSIAN_TOL:g} % at every K "
-                   "(float64 round-off is ~1e-11 %)")
     payload, missing = _load(ctx)
     if payload is None:
-        return ClaimResult(f"symbolic proof: {'yes' if proved else 'no'}; real data: not run ({missing})",
-                           expectation, Verdict.INCONCLUSIVE if proved else Verdict.REFUTED)
+        return Measurement({"proved": proved}, not_run=missing)
     changes = {s: float(np.max(np.abs(payload["impact"][f"gaussian:{s:g}"]))) for s in GAUSSIAN_SIGMAS}
-    worst = max(changes.values())
-    measured = (f"symbolic proof: {'yes' if proved else 'NO'}; max |change| over all {payload['dim']} K: "
-                + ", ".join(f"sigma={s:g}: {c:.1e} %" for s, c in changes.items()))
-    ok = proved and worst < GAUSSIAN_TOL
-    return ClaimResult(measured, expectation, Verdict.CONFIRMED if ok else Verdict.REFUTED,
-                       {"max_change": changes, "proved": proved}, _conditions(payload))
+    return Measurement({"proved": proved, "max_change": changes, "dim": payload["dim"]},
+                       _conditions(payload))
 
 
 def _mask_changes(payload: dict, k_min: int = 32) -> dict[str, np.ndarray]:
@@ -101,47 +117,61 @@ def _mask_changes(payload: dict, k_min: int = 32) -> dict[str, np.ndarray]:
             if name.startswith("mask:")}
 
 
+MASKING_CHANGES_EXPECTATION = (
+    f"a counterexample covariance exists (pixel and 2x2 masks), and on Fashion-MNIST some "
+    f"mask setting moves the alignment by more than {REAL_CHANGE} % (relative) at some K >= 32")
+
+
+def judge_masking_changes(m: Measurement) -> ClaimResult:
+    """Values: ``counterexamples`` ([pixel mask, 2x2 mask] found), and with the data ``largest``
+    (the largest |alignment change| in percent at K >= 32) and ``setting`` (its mask)."""
+    found = m.values["counterexamples"]
+    if m.not_run:
+        verdict = Verdict.INCONCLUSIVE if all(found) else Verdict.REFUTED
+        return ClaimResult(f"counterexamples: {found}; real data: not run ({m.not_run})",
+                           MASKING_CHANGES_EXPECTATION, verdict)
+    biggest, name = m.values["largest"], m.values["setting"]
+    measured = (f"counterexample found for pixel/2x2 masks: {found[0]}/{found[1]}; largest |change| on "
+                f"Fashion-MNIST: {biggest:.2f} % ({name})")
+    ok = all(found) and biggest > REAL_CHANGE
+    return ClaimResult(measured, MASKING_CHANGES_EXPECTATION,
+                       Verdict.CONFIRMED if ok else Verdict.REFUTED,
+                       {"largest_change": biggest, "setting": name, "counterexamples": found},
+                       m.conditions)
+
+
 @register_claim(
-    "bl-masking-changes-subspace", paper=PAPER,
+    "bl-masking-changes-subspace", paper=PAPER, judge=judge_masking_changes,
     statement="Masking, unlike Gaussian noise, can change the subspace a linear DAE learns.",
 )
-def masking_changes(ctx: ClaimContext) -> ClaimResult:
+def masking_changes(ctx: ClaimContext) -> Measurement:
     from mrptheory.linear.never_beneficial import check_never_beneficial
     from mrptheory.linear.noise import MaskNoise
 
     found = [check_never_beneficial(MaskNoise(0.5, patch), trials=50).changes_subspace is True
              for patch in ((1, 1), (2, 2))]
-    expectation = (f"a counterexample covariance exists (pixel and 2x2 masks), and on Fashion-MNIST some "
-                   f"mask setting moves the alignment by more than {REAL_CHANGE} % (relative) at some K >= 32")
     payload, missing = _load(ctx)
     if payload is None:
-        verdict = Verdict.INCONCLUSIVE if all(found) else Verdict.REFUTED
-        return ClaimResult(f"counterexamples: {found}; real data: not run ({missing})", expectation, verdict)
+        return Measurement({"counterexamples": found}, not_run=missing)
     changes = _mask_changes(payload)
     name, values = max(changes.items(), key=lambda kv: np.max(np.abs(kv[1])))
     biggest = float(np.max(np.abs(values)))
-    measured = (f"counterexample found for pixel/2x2 masks: {found[0]}/{found[1]}; largest |change| on "
-                f"Fashion-MNIST: {biggest:.2f} % ({name})")
-    ok = all(found) and biggest > REAL_CHANGE
-    return ClaimResult(measured, expectation, Verdict.CONFIRMED if ok else Verdict.REFUTED,
-                       {"largest_change": biggest, "setting": name, "counterexamples": found},
+    return Measurement({"counterexamples": found, "largest": biggest, "setting": name},
                        _conditions(payload))
 
 
-@register_claim(
-    "bl-masking-effect-varies", paper=PAPER,
-    statement="The effect of masking on the learned features varies in sign and size with the mask "
-              "ratio, the patch shape and the data set.",
-)
-def masking_effect_varies(ctx: ClaimContext) -> ClaimResult:
-    expectation = (f"on Fashion-MNIST (K >= 32), both signs of alignment change occur across mask settings "
-                   f"(beyond +-{REAL_CHANGE} %), and the mean |change| of the strongest and weakest "
-                   f"setting differ by a factor >= {SIZE_FACTOR:g}; data-set dependence needs a second "
-                   "data set (`mrp alignment --dataset all`)")
-    payload, missing = _load(ctx)
-    if payload is None:
-        return ClaimResult(f"not run ({missing})", expectation, Verdict.INCONCLUSIVE)
-    changes = _mask_changes(payload)
+EFFECT_VARIES_EXPECTATION = (
+    f"on Fashion-MNIST (K >= 32), both signs of alignment change occur across mask settings "
+    f"(beyond +-{REAL_CHANGE} %), and the mean |change| of the strongest and weakest "
+    f"setting differ by a factor >= {SIZE_FACTOR:g}; data-set dependence needs a second "
+    "data set (`mrp alignment --dataset all`)")
+
+
+def judge_masking_effect_varies(m: Measurement) -> ClaimResult:
+    """Values: ``changes`` ({"mask:<ratio>:<patch>": alignment changes in percent at K >= 32})."""
+    if m.not_run:
+        return ClaimResult(f"not run ({m.not_run})", EFFECT_VARIES_EXPECTATION, Verdict.INCONCLUSIVE)
+    changes = {n: np.asarray(v, dtype=float) for n, v in m.values["changes"].items()}
     helps = sorted(n for n, v in changes.items() if np.max(v) > REAL_CHANGE)
     hurts = sorted(n for n, v in changes.items() if np.min(v) < -REAL_CHANGE)
     sizes = {n: float(np.mean(np.abs(v))) for n, v in changes.items()}
@@ -162,9 +192,21 @@ def masking_effect_varies(ctx: ClaimContext) -> ClaimResult:
         verdict = Verdict.REFUTED
     else:
         verdict = Verdict.INCONCLUSIVE
-    return ClaimResult(measured, expectation, verdict,
+    return ClaimResult(measured, EFFECT_VARIES_EXPECTATION, verdict,
                        {"helps": helps, "hurts": hurts, "mean_abs_change": sizes, "factor": factor},
-                       _conditions(payload) + " (data-set dependence not tested here)")
+                       m.conditions + " (data-set dependence not tested here)")
+
+
+@register_claim(
+    "bl-masking-effect-varies", paper=PAPER, judge=judge_masking_effect_varies,
+    statement="The effect of masking on the learned features varies in sign and size with the mask "
+              "ratio, the patch shape and the data set.",
+)
+def masking_effect_varies(ctx: ClaimContext) -> Measurement:
+    payload, missing = _load(ctx)
+    if payload is None:
+        return Measurement(not_run=missing)
+    return Measurement({"changes": _mask_changes(payload)}, _conditions(payload))
 
 
 #: "Same reconstruction": reconstruction error within this factor of the PCA encoder's.
@@ -173,25 +215,52 @@ SAME_RECONSTRUCTION = 1.01
 SUPERVISED_GAIN = 0.10
 BILINEAR_K = 32
 
+SAME_RECONSTRUCTION_EXPECTATION = (
+    f"at K = {BILINEAR_K} on Fashion-MNIST, a joint supervised+reconstruction linear encoder "
+    f"with reconstruction error <= {SAME_RECONSTRUCTION:g} x the PCA encoder's has a "
+    f"least-squares supervised error at least {SUPERVISED_GAIN:.0%} lower")
+
+
+def judge_same_reconstruction(m: Measurement) -> ClaimResult:
+    """Values: ``in_band`` (some weight keeps the reconstruction within the band) and, when it
+    does, ``reconstruction_ratio``, ``supervised_error`` ({"pca", "joint"}), ``weight``,
+    ``probe`` ({"pca", "joint"} test probe accuracies)."""
+    expectation = SAME_RECONSTRUCTION_EXPECTATION
+    if m.not_run:
+        return ClaimResult(f"not run ({m.not_run})", expectation, Verdict.INCONCLUSIVE)
+    v = m.values
+    if not v["in_band"]:
+        return ClaimResult("no weight keeps the reconstruction error within the band", expectation,
+                           Verdict.INCONCLUSIVE)
+    pca_err, joint_err = v["supervised_error"]["pca"], v["supervised_error"]["joint"]
+    gain = 1 - joint_err / pca_err
+    probe, weight = v["probe"], v["weight"]
+    measured = (f"reconstruction error ratio {v['reconstruction_ratio']:.4f}; "
+                f"supervised error {pca_err:.0f} (PCA) -> {joint_err:.0f} "
+                f"(joint, weight {weight:.2g}): {gain:.1%} lower; test probe accuracy "
+                f"{probe['pca']:.3f} -> {probe['joint']:.3f}")
+    verdict = Verdict.CONFIRMED if gain >= SUPERVISED_GAIN else Verdict.REFUTED
+    return ClaimResult(measured, expectation, verdict,
+                       {"weight": weight, "gain": gain, "probe": probe,
+                        "reconstruction_ratio": v["reconstruction_ratio"]},
+                       m.conditions)
+
 
 @register_claim(
-    "bl-same-reconstruction-different-perception", paper=PAPER,
+    "bl-same-reconstruction-different-perception", paper=PAPER, judge=judge_same_reconstruction,
     statement="Encoders with (nearly) the same reconstruction error can have very different "
               "supervised error: reconstruction quality does not determine perception quality.",
 )
-def same_reconstruction_different_perception(ctx: ClaimContext) -> ClaimResult:
+def same_reconstruction_different_perception(ctx: ClaimContext) -> Measurement:
     from mrptheory.data.registry import load_dataset
     from mrptheory.linear.closed_form import bilinear_solution
     from mrptheory.linear.moments import standardise_images
     from mrptheory.metrics.probe import ridge_probe_accuracy
 
-    expectation = (f"at K = {BILINEAR_K} on Fashion-MNIST, a joint supervised+reconstruction linear encoder "
-                   f"with reconstruction error <= {SAME_RECONSTRUCTION:g} x the PCA encoder's has a "
-                   f"least-squares supervised error at least {SUPERVISED_GAIN:.0%} lower")
     try:
         splits = load_dataset("fashion-mnist", ctx.data_root)
     except DatasetNotFoundError as exc:
-        return ClaimResult(f"not run ({exc})", expectation, Verdict.INCONCLUSIVE)
+        return Measurement(not_run=str(exc))
     train = splits.train.subset(20000 if ctx.quick else None, ctx.seed)
     raw_train, raw_test = train.flat(), splits.test.flat()
     mean = raw_train.mean(axis=0, keepdims=True)
@@ -213,8 +282,7 @@ def same_reconstruction_different_perception(ctx: ClaimContext) -> ClaimResult:
     lo, hi = -4.0, 4.0  # log10 weights: 1e-4 (supervision dominates) .. 1e4 (PCA-like)
     best = bilinear_solution(x, y, BILINEAR_K, 10**hi, gram=gram)
     if not in_band(best):
-        return ClaimResult("no weight keeps the reconstruction error within the band", expectation,
-                           Verdict.INCONCLUSIVE)
+        return Measurement({"in_band": False})
     weight = 10**hi
     low_sol = bilinear_solution(x, y, BILINEAR_K, 10**lo, gram=gram)
     if in_band(low_sol):
@@ -228,15 +296,10 @@ def same_reconstruction_different_perception(ctx: ClaimContext) -> ClaimResult:
             else:
                 lo = mid
     joint = best
-    gain = 1 - joint.supervised_error / pca.supervised_error
     probe = {name: ridge_probe_accuracy(x @ s.encoder, train.labels, x_test @ s.encoder, splits.test.labels)
              for name, s in (("pca", pca), ("joint", joint))}
-    measured = (f"reconstruction error ratio {joint.reconstruction_error / pca.reconstruction_error:.4f}; "
-                f"supervised error {pca.supervised_error:.0f} (PCA) -> {joint.supervised_error:.0f} "
-                f"(joint, weight {weight:.2g}): {gain:.1%} lower; test probe accuracy "
-                f"{probe['pca']:.3f} -> {probe['joint']:.3f}")
-    verdict = Verdict.CONFIRMED if gain >= SUPERVISED_GAIN else Verdict.REFUTED
-    return ClaimResult(measured, expectation, verdict,
-                       {"weight": weight, "gain": gain, "probe": probe,
-                        "reconstruction_ratio": joint.reconstruction_error / pca.reconstruction_error},
-                       f"Fashion-MNIST, N = {len(train)} train (standardised), 10000 test, K = {BILINEAR_K}")
+    return Measurement(
+        {"in_band": True, "weight": weight, "probe": probe,
+         "reconstruction_ratio": joint.reconstruction_error / pca.reconstruction_error,
+         "supervised_error": {"pca": pca.supervised_error, "joint": joint.supervised_error}},
+        f"Fashion-MNIST, N = {len(train)} train (standardised), 10000 test, K = {BILINEAR_K}")

@@ -3,7 +3,7 @@
 All five checks share one SL-versus-MRP comparison at the package defaults -- the theory-regime
 defaults (:class:`~mrptheory.data.multiview.MultiViewConfig`, :class:`~mrptheory.train.multiview.SLConfig`,
 :class:`~mrptheory.train.multiview.MRPConfig`; conditions in :mod:`mrptheory.train.multiview_regime`),
-run once per process and context: 4 seeds when ``ctx.quick``, 16 seeds otherwise (one torch
+run once per reproduce run (memoised on the claim context): 4 seeds when ``ctx.quick``, 16 seeds otherwise (one torch
 thread). The five regime-boundary claims share one regime map: in quick mode a 3-cell slice
 along the leak axis (2 seeds, 200 samples per set). Measured for all eleven multi-view claims in
 quick mode: 35 s without the regime slice on a lightly loaded machine, 2 min 28 s with it on the
@@ -19,11 +19,10 @@ A feature/view counts as captured when its max kernel correlation reaches the co
 from __future__ import annotations
 
 import math
-from functools import lru_cache
-
 import numpy as np
 
-from mrptheory.claims.registry import ClaimContext, ClaimResult, Verdict, register_claim
+from mrptheory.claims.registry import (ClaimContext, ClaimResult, Measurement, Verdict,
+                                       register_claim)
 from mrptheory.data.multiview import MultiViewConfig
 from mrptheory.results import save_json
 from mrptheory.train.multiview import MRPConfig, SLConfig, seed_list
@@ -38,7 +37,6 @@ def _configs() -> tuple[MultiViewConfig, SLConfig, MRPConfig]:
     return MultiViewConfig(), SLConfig(), MRPConfig()
 
 
-@lru_cache(maxsize=4)
 def _compare(quick: bool, device: str, seed: int, progress: bool) -> CompareResult:
     n_seeds = 4 if quick else 16
     data_cfg, sl_cfg, mrp_cfg = _configs()
@@ -48,7 +46,6 @@ def _compare(quick: bool, device: str, seed: int, progress: bool) -> CompareResu
                            show_progress=progress)
 
 
-@lru_cache(maxsize=4)
 def _sl_noisy(quick: bool, device: str, seed: int) -> dict:
     """SL at the ``noisy`` preset (the first release's defaults, outside the regime): there the
     feature and patch noise leak into the losing view once the winner is learned (leak 5-17x the
@@ -70,7 +67,8 @@ def _sl_noisy(quick: bool, device: str, seed: int) -> dict:
 
 def shared_run(ctx: ClaimContext) -> CompareResult:
     """The comparison all multiview claims read (computed once; its payloads saved to out_dir)."""
-    res = _compare(ctx.quick, str(ctx.device), int(ctx.seed), bool(ctx.progress))
+    inputs = (ctx.quick, str(ctx.device), int(ctx.seed), bool(ctx.progress))
+    res = ctx.shared(("multiview.compare", *inputs), lambda: _compare(*inputs))
     out = ctx.out_dir
     for kind, payload in res.payloads.items():
         save_json(out / f"{kind}_claims.json", {**payload, "figure_name": f"{kind}_claims"})
@@ -101,47 +99,69 @@ def _wilson(p: float, n: int, z: float = 1.96) -> tuple[float, float]:
     return centre - half, centre + half
 
 
-@register_claim("multiview.sl_one_view", paper=PAPER,
-                statement="SL captures one view per class: for each class exactly one of its two "
-                          "views grows to order 1, the other stays near its initial scale.")
-def check_sl_one_view(ctx: ClaimContext) -> ClaimResult:
-    res = shared_run(ctx)
-    s = compare_summary(res)
+SL_ONE_VIEW_EXPECTATION = ("fraction of classes with exactly one view >= 0.8 (confirmed); <= 0.5 "
+                           "refuted. Tolerance: the theory holds w.h.p. as k -> infinity; at k=10 we "
+                           "allow 1 class in 5 to deviate")
+
+
+def judge_sl_one_view(m: Measurement) -> ClaimResult:
+    """Values: ``summary`` (compare_summary: ``sl_frac_classes_{one_view,two_views,no_view}``
+    with "mean"), ``final_view_corr`` ([S][k][2], saved), ``weaker_median`` (median final
+    correlation of each class's weaker view), ``initial_median`` (median step-0 view correlation)
+    and ``noisy`` (the side run at the noisy preset, not judged)."""
+    v = m.values
+    s = v["summary"]
     one, two, none = (s[f"sl_frac_classes_{n}"]["mean"] for n in ("one_view", "two_views",
                                                                      "no_view"))
-    vc = res.sl.view_corr[-1]  # [S, k, 2]
-    loser = np.sort(vc, axis=-1)[..., 0]
     if one >= 0.8:
         verdict = Verdict.CONFIRMED
     elif one <= 0.5:
         verdict = Verdict.REFUTED
     else:
         verdict = Verdict.INCONCLUSIVE
-    nf = _sl_noisy(ctx.quick, str(ctx.device), int(ctx.seed))
+    nf = v["noisy"]
     return ClaimResult(
         measured=(f"classes with exactly one captured view: {one:.2f} (two views: {two:.2f}, "
                   f"none: {none:.2f}); median final correlation of the weaker view "
-                  f"{np.median(loser):.2f} vs initial scale ~{np.median(res.sl.view_corr[0]):.3f}. "
+                  f"{v['weaker_median']:.2f} vs initial scale ~{v['initial_median']:.3f}. "
                   f"Side run at the noisy preset (outside the regime): one view {nf['frac_classes_one_view']:.2f}, "
                   f"two {nf['frac_classes_two_views']:.2f}, single-view acc {nf['acc_single']:.2f} "
                   f"(not used for the verdict)"),
-        expectation=("fraction of classes with exactly one view >= 0.8 (confirmed); <= 0.5 "
-                     "refuted. Tolerance: the theory holds w.h.p. as k -> infinity; at k=10 we "
-                     "allow 1 class in 5 to deviate"),
-        verdict=verdict, conditions=_conditions(res),
-        details={"summary": s, "final_view_corr": vc.tolist(), "noisy_preset_side_run": nf})
+        expectation=SL_ONE_VIEW_EXPECTATION,
+        verdict=verdict, conditions=m.conditions,
+        details={"summary": s, "final_view_corr": v["final_view_corr"],
+                 "noisy_preset_side_run": nf})
 
 
-@register_claim("multiview.lottery", paper=PAPER,
-                statement="Which view SL captures is predictable at initialisation: the view with "
-                          "the larger initial max correlation wins (lottery ticket).")
-def check_lottery(ctx: ClaimContext) -> ClaimResult:
+@register_claim("multiview.sl_one_view", paper=PAPER, judge=judge_sl_one_view,
+                statement="SL captures one view per class: for each class exactly one of its two "
+                          "views grows to order 1, the other stays near its initial scale.")
+def check_sl_one_view(ctx: ClaimContext) -> Measurement:
     res = shared_run(ctx)
-    hits = np.asarray(res.sl.summary["lottery_hit_rate_all"], dtype=float)
-    n = hits.size * res.sl.view_corr.shape[2]
+    vc = res.sl.view_corr[-1]  # [S, k, 2]
+    inputs = (ctx.quick, str(ctx.device), int(ctx.seed))
+    nf = ctx.shared(("multiview.sl_noisy", *inputs), lambda: _sl_noisy(*inputs))
+    return Measurement({"summary": compare_summary(res),
+                        "final_view_corr": vc.tolist(),
+                        "weaker_median": float(np.median(np.sort(vc, axis=-1)[..., 0])),
+                        "initial_median": float(np.median(res.sl.view_corr[0])),
+                        "noisy": nf}, _conditions(res))
+
+
+LOTTERY_EXPECTATION = ("hit rate >= 0.8 confirmed; refuted when the 95% Wilson interval lies "
+                       "below 0.8. Tolerance: the theory's prediction is exact up to classes whose "
+                       "two initial correlations are within a (1 + o(1)) factor")
+
+
+def judge_lottery(m: Measurement) -> ClaimResult:
+    """Values: ``hit_rate_per_seed`` (fraction of classes where the step-0 prediction won),
+    ``hit_rate_one_view`` (the same on classes with exactly one view; NaN where none) and
+    ``n_classes`` (classes over all seeds)."""
+    hits = np.asarray(m.values["hit_rate_per_seed"], dtype=float)
+    n = m.values["n_classes"]
     p = float(hits.mean())
     lo, hi = _wilson(p, n)
-    one = np.asarray(res.sl.summary["lottery_hit_rate_one_view"], dtype=float)
+    one = np.asarray(m.values["hit_rate_one_view"], dtype=float)
     if p >= 0.8:
         verdict = Verdict.CONFIRMED
     elif hi < 0.8:
@@ -153,23 +173,38 @@ def check_lottery(ctx: ClaimContext) -> ClaimResult:
     return ClaimResult(
         measured=(f"prediction at step 0 matches the view with the larger final correlation in "
                   f"{p:.2f} of {n} classes (95% CI {lo:.2f}-{hi:.2f}; chance 0.5){one_txt}"),
-        expectation=("hit rate >= 0.8 confirmed; refuted when the 95% Wilson interval lies "
-                     "below 0.8. Tolerance: the theory's prediction is exact up to classes whose "
-                     "two initial correlations are within a (1 + o(1)) factor"),
-        verdict=verdict, conditions=_conditions(res),
+        expectation=LOTTERY_EXPECTATION,
+        verdict=verdict, conditions=m.conditions,
         details={"hit_rate_per_seed": hits.tolist(), "hit_rate_one_view": one.tolist(),
                  "ci95": [lo, hi]})
 
 
-@register_claim("multiview.mrp_all_views", paper=PAPER,
-                statement="MRP captures every view: each of the 2k features has a kernel whose "
-                          "correlation grows to order 1, and each kernel captures at most one "
-                          "feature.")
-def check_mrp_all_views(ctx: ClaimContext) -> ClaimResult:
+@register_claim("multiview.lottery", paper=PAPER, judge=judge_lottery,
+                statement="Which view SL captures is predictable at initialisation: the view with "
+                          "the larger initial max correlation wins (lottery ticket).")
+def check_lottery(ctx: ClaimContext) -> Measurement:
     res = shared_run(ctx)
-    s = compare_summary(res)
+    hits = np.asarray(res.sl.summary["lottery_hit_rate_all"], dtype=float)
+    one = np.asarray(res.sl.summary["lottery_hit_rate_one_view"], dtype=float)
+    return Measurement({"hit_rate_per_seed": hits.tolist(), "hit_rate_one_view": one.tolist(),
+                        "n_classes": hits.size * res.sl.view_corr.shape[2]}, _conditions(res))
+
+
+MRP_ALL_VIEWS_EXPECTATION = (
+    "captured fraction >= 0.95 and multi-feature kernels <= 5% (confirmed); "
+    "refuted if captured < 0.8 or multi-feature kernels > 10%. Tolerance: "
+    "finite k and m may leave 1 in 20 features or kernels off")
+
+
+def judge_mrp_all_views(m: Measurement) -> ClaimResult:
+    """Values: ``summary`` (compare_summary: ``mrp_frac_features_captured`` and
+    ``mrp_kernels_capturing_two_or_more``, each with "mean"), ``n_kernels``, ``same_class``
+    (multi-feature kernels per seed holding the two views of one class) and
+    ``final_corr_seed0`` (saved)."""
+    v = m.values
+    s = v["summary"]
     frac = s["mrp_frac_features_captured"]["mean"]
-    R = res.mrp.final_corr.shape[1]
+    R = v["n_kernels"]
     multi = s["mrp_kernels_capturing_two_or_more"]["mean"] / R
     if frac >= 0.95 and multi <= 0.05:
         verdict = Verdict.CONFIRMED
@@ -177,24 +212,36 @@ def check_mrp_all_views(ctx: ClaimContext) -> ClaimResult:
         verdict = Verdict.REFUTED
     else:
         verdict = Verdict.INCONCLUSIVE
-    same = float(np.mean(res.mrp.summary["multi_kernels_same_class"]))
+    same = v["same_class"]
     return ClaimResult(
         measured=(f"features captured: {frac:.3f} of 2k; kernels capturing >= 2 features: "
                   f"{multi:.3f} of {R} kernels ({s['mrp_kernels_capturing_two_or_more']['mean']:.1f}"
                   f" per seed, of which {same:.1f} hold the two views of one class)"),
-        expectation=("captured fraction >= 0.95 and multi-feature kernels <= 5% (confirmed); "
-                     "refuted if captured < 0.8 or multi-feature kernels > 10%. Tolerance: "
-                     "finite k and m may leave 1 in 20 features or kernels off"),
-        verdict=verdict, conditions=_conditions(res),
-        details={"summary": s, "final_corr_seed0": res.mrp.final_corr[0].tolist()})
+        expectation=MRP_ALL_VIEWS_EXPECTATION,
+        verdict=verdict, conditions=m.conditions,
+        details={"summary": s, "final_corr_seed0": v["final_corr_seed0"]})
 
 
-@register_claim("multiview.accuracy", paper=PAPER,
-                statement="SL reaches ~100% on multi-view but ~50% on single-view test data; "
-                          "MRP + fine-tuning reaches ~100% on both.")
-def check_accuracy(ctx: ClaimContext) -> ClaimResult:
+@register_claim("multiview.mrp_all_views", paper=PAPER, judge=judge_mrp_all_views,
+                statement="MRP captures every view: each of the 2k features has a kernel whose "
+                          "correlation grows to order 1, and each kernel captures at most one "
+                          "feature.")
+def check_mrp_all_views(ctx: ClaimContext) -> Measurement:
     res = shared_run(ctx)
-    acc = compare_summary(res)["acc"]
+    return Measurement({"summary": compare_summary(res), "n_kernels": res.mrp.final_corr.shape[1],
+                        "same_class": float(np.mean(res.mrp.summary["multi_kernels_same_class"])),
+                        "final_corr_seed0": res.mrp.final_corr[0].tolist()}, _conditions(res))
+
+
+ACCURACY_EXPECTATION = ("SL multi >= 0.95, SL single in 0.5 +- 0.15, MRP-FT multi >= 0.95 and single "
+                        ">= 0.9 (confirmed); refuted if SL single > 0.8 or MRP-FT single <= SL "
+                        "single. Tolerance: 'about 50%' read as +-0.15 at k=10")
+
+
+def judge_accuracy(m: Measurement) -> ClaimResult:
+    """Values: ``acc`` ({"SL", "MRP fine-tuned", "MRP linear probe"} -> {"multi", "single"} ->
+    {"mean", ...}: test accuracies on multi- and single-view data)."""
+    acc = m.values["acc"]
     slm, sls = acc["SL"]["multi"]["mean"], acc["SL"]["single"]["mean"]
     ftm, fts = acc["MRP fine-tuned"]["multi"]["mean"], acc["MRP fine-tuned"]["single"]["mean"]
     pbm, pbs = acc["MRP linear probe"]["multi"]["mean"], acc["MRP linear probe"]["single"]["mean"]
@@ -208,21 +255,29 @@ def check_accuracy(ctx: ClaimContext) -> ClaimResult:
     return ClaimResult(
         measured=(f"SL multi {slm:.3f} / single {sls:.3f}; MRP probe multi {pbm:.3f} / single "
                   f"{pbs:.3f}; MRP fine-tuned multi {ftm:.3f} / single {fts:.3f}"),
-        expectation=("SL multi >= 0.95, SL single in 0.5 +- 0.15, MRP-FT multi >= 0.95 and single "
-                     ">= 0.9 (confirmed); refuted if SL single > 0.8 or MRP-FT single <= SL "
-                     "single. Tolerance: 'about 50%' read as +-0.15 at k=10"),
-        verdict=verdict, conditions=_conditions(res), details={"acc": acc})
+        expectation=ACCURACY_EXPECTATION,
+        verdict=verdict, conditions=m.conditions, details={"acc": acc})
 
 
-@register_claim("multiview.finetune_keeps_features", paper=PAPER,
-                statement="Fine-tuning keeps the features: the set of features captured by the MRP "
-                          "encoder does not shrink during fine-tuning.")
-def check_finetune_keeps(ctx: ClaimContext) -> ClaimResult:
+@register_claim("multiview.accuracy", paper=PAPER, judge=judge_accuracy,
+                statement="SL reaches ~100% on multi-view but ~50% on single-view test data; "
+                          "MRP + fine-tuning reaches ~100% on both.")
+def check_accuracy(ctx: ClaimContext) -> Measurement:
     res = shared_run(ctx)
-    s = res.mrp.summary
-    before = float(np.mean(s["features_captured_before_ft"]))
-    lost = float(np.mean(s["features_lost_in_finetune"]))
-    F = res.mrp.final_corr.shape[2]
+    return Measurement({"acc": compare_summary(res)["acc"]}, _conditions(res))
+
+
+FINETUNE_KEEPS_EXPECTATION = ("features lost <= 5% of 2k per seed (confirmed); > 20% refuted; "
+                              "inconclusive if MRP captured nothing to keep")
+
+
+def judge_finetune_keeps(m: Measurement) -> ClaimResult:
+    """Values: ``before``, ``lost``, ``after`` (per seed: features captured before fine-tuning,
+    lost during it, captured after) and ``n_features`` (2k)."""
+    v = m.values
+    before = float(np.mean(v["before"]))
+    lost = float(np.mean(v["lost"]))
+    F = v["n_features"]
     if before < 1:
         verdict = Verdict.INCONCLUSIVE
     elif lost <= 0.05 * F:
@@ -233,32 +288,42 @@ def check_finetune_keeps(ctx: ClaimContext) -> ClaimResult:
         verdict = Verdict.INCONCLUSIVE
     return ClaimResult(
         measured=(f"captured before fine-tuning {before:.1f} of {F}; lost during fine-tuning "
-                  f"{lost:.2f} per seed; after {np.mean(s['features_captured_after_ft']):.1f}"),
-        expectation=("features lost <= 5% of 2k per seed (confirmed); > 20% refuted; "
-                     "inconclusive if MRP captured nothing to keep"),
-        verdict=verdict, conditions=_conditions(res),
-        details={"lost_per_seed": s["features_lost_in_finetune"],
-                 "before": s["features_captured_before_ft"],
-                 "after": s["features_captured_after_ft"]})
+                  f"{lost:.2f} per seed; after {np.mean(v['after']):.1f}"),
+        expectation=FINETUNE_KEEPS_EXPECTATION,
+        verdict=verdict, conditions=m.conditions,
+        details={"lost_per_seed": v["lost"], "before": v["before"], "after": v["after"]})
 
 
-@register_claim("multiview.lottery_resolution", paper=PAPER,
-                statement="The lottery is exact away from ties: when a class's two initial max "
-                          "correlations differ by a factor >= 1.25, the larger one wins.")
-def check_lottery_resolution(ctx: ClaimContext) -> ClaimResult:
+@register_claim("multiview.finetune_keeps_features", paper=PAPER, judge=judge_finetune_keeps,
+                statement="Fine-tuning keeps the features: the set of features captured by the MRP "
+                          "encoder does not shrink during fine-tuning.")
+def check_finetune_keeps(ctx: ClaimContext) -> Measurement:
+    res = shared_run(ctx)
+    s = res.mrp.summary
+    return Measurement({"before": s["features_captured_before_ft"],
+                        "lost": s["features_lost_in_finetune"],
+                        "after": s["features_captured_after_ft"],
+                        "n_features": res.mrp.final_corr.shape[2]}, _conditions(res))
+
+
+LOTTERY_RESOLUTION_EXPECTATION = (
+    "hit rate >= 0.9 for ratio >= 1.25 (confirmed); refuted when the 95% Wilson "
+    "interval lies below 0.9; inconclusive with < 10 such classes. Tolerance: "
+    "0.1 for leak, discrete steps and finite m, k (see the check's docstring)")
+
+
+def judge_lottery_resolution(m: Measurement) -> ClaimResult:
     """Expectation fixed before measuring: pooled hit rate >= 0.9 over classes whose initial
     ratio (larger / smaller max correlation) is >= 1.25. Why: under the polynomial phase
     dG/dt ~ G^(q-1) the blow-up time scales as G(0)^-(q-2), so a 25% head start is a 1.25^2 =
     1.56x shorter blow-up time at q = 4, and the loser has then grown only by a factor
     (1 - 1/1.56)^(-1/2) ~ 1.7, still deep in the flat region (sigma_0 / rho = 0.025); the 0.1
     allowance covers the leak terms, discrete steps and m = 4 kernels per view at k = 10.
-    Classes nearer a tie are reported, not judged."""
-    from mrptheory.metrics.feature_capture import lottery_resolution
-    import torch
+    Classes nearer a tie are reported, not judged.
 
-    res = shared_run(ctx)
-    r = lottery_resolution(torch.as_tensor(res.sl.view_corr[0]),
-                           torch.as_tensor(res.sl.view_corr[-1]))
+    Values: ``resolution`` (metrics.feature_capture.lottery_resolution: ``edges`` of the
+    initial-ratio bins, and per bin ``counts`` of classes and ``hits``)."""
+    r = m.values["resolution"]
     far = [i for i, lo in enumerate(r["edges"][:-1]) if lo >= 1.25]
     n = sum(r["counts"][i] for i in far)
     h = sum(r["hits"][i] for i in far)
@@ -279,13 +344,24 @@ def check_lottery_resolution(ctx: ClaimContext) -> ClaimResult:
     return ClaimResult(
         measured=(f"hit rate {p:.2f} on {n} classes with initial ratio >= 1.25 (95% CI "
                   f"{lo:.2f}-{hi:.2f}); near ties (< 1.25): {near_h}/{near_n}. Per bin: {bins}"),
-        expectation=("hit rate >= 0.9 for ratio >= 1.25 (confirmed); refuted when the 95% Wilson "
-                     "interval lies below 0.9; inconclusive with < 10 such classes. Tolerance: "
-                     "0.1 for leak, discrete steps and finite m, k (see the check's docstring)"),
-        verdict=verdict, conditions=_conditions(res), details={"resolution": r, "ci95": [lo, hi]})
+        expectation=LOTTERY_RESOLUTION_EXPECTATION,
+        verdict=verdict, conditions=m.conditions, details={"resolution": r, "ci95": [lo, hi]})
 
 
-@lru_cache(maxsize=4)
+@register_claim("multiview.lottery_resolution", paper=PAPER, judge=judge_lottery_resolution,
+                statement="The lottery is exact away from ties: when a class's two initial max "
+                          "correlations differ by a factor >= 1.25, the larger one wins.")
+def check_lottery_resolution(ctx: ClaimContext) -> Measurement:
+    """The lottery per initial-ratio bin (see :func:`judge_lottery_resolution` for the rule)."""
+    from mrptheory.metrics.feature_capture import lottery_resolution
+    import torch
+
+    res = shared_run(ctx)
+    r = lottery_resolution(torch.as_tensor(res.sl.view_corr[0]),
+                           torch.as_tensor(res.sl.view_corr[-1]))
+    return Measurement({"resolution": r}, _conditions(res))
+
+
 def _regime_map(quick: bool, device: str, seed: int, out_dir: str, progress: bool) -> dict:
     """The leak x sigma_0/rho map the boundary claims read: in quick mode the 3-cell slice along
     the leak axis at sigma_0/rho = 0.025 (2 seeds, 200 samples per set: ~40 s), otherwise the full
@@ -310,18 +386,20 @@ def _regime_map(quick: bool, device: str, seed: int, out_dir: str, progress: boo
     return payload
 
 
-def _boundary_claim(ctx: ClaimContext, pred: str) -> ClaimResult:
+def judge_boundary(pred: str, m: Measurement) -> ClaimResult:
     """Where prediction ``pred`` holds on the regime map. Expectation (fixed before measuring):
     it holds in every map cell inside the theorem's finite-k regime (confirmed); refuted if it
     fails in more than half of the inside cells; otherwise inconclusive. Cells outside the regime
-    are recorded (where the prediction stops holding), not judged."""
+    are recorded (where the prediction stops holding), not judged.
+
+    Values: ``cells`` (per map cell: ``x``, ``y``, ``in_regime``, and the prediction's ``value``
+    and ``holds``)."""
     from mrptheory.train.multiview_regime_map import PREDICTIONS
 
-    pay = _regime_map(ctx.quick, str(ctx.device), int(ctx.seed), str(ctx.out_dir),
-                      bool(ctx.progress))
-    inside = [c for c in pay["cells"] if c["regime"]["in_regime"]]
-    outside = [c for c in pay["cells"] if not c["regime"]["in_regime"]]
-    ok_in = sum(c["verdicts"][pred]["holds"] for c in inside)
+    cells = m.values["cells"]
+    inside = [c for c in cells if c["in_regime"]]
+    outside = [c for c in cells if not c["in_regime"]]
+    ok_in = sum(c["holds"] for c in inside)
     if not inside:
         verdict = Verdict.INCONCLUSIVE
     elif ok_in == len(inside):
@@ -332,8 +410,8 @@ def _boundary_claim(ctx: ClaimContext, pred: str) -> ClaimResult:
         verdict = Verdict.INCONCLUSIVE
 
     def fmt(cells):
-        return ", ".join(f"({c['x']:g}, {c['y']:g}): {c['verdicts'][pred]['value']:.2f} "
-                         f"{'holds' if c['verdicts'][pred]['holds'] else 'fails'}" for c in cells)
+        return ", ".join(f"({c['x']:g}, {c['y']:g}): {c['value']:.2f} "
+                         f"{'holds' if c['holds'] else 'fails'}" for c in cells)
 
     title, stat, _ = PREDICTIONS[pred]
     return ClaimResult(
@@ -342,23 +420,33 @@ def _boundary_claim(ctx: ClaimContext, pred: str) -> ClaimResult:
         expectation=(f"{title} holds (same threshold as its main claim) in every cell inside the "
                      "theorem's finite-k regime (confirmed); refuted if it fails in more than half "
                      "of them. Outside cells only locate the boundary"),
-        verdict=verdict,
-        conditions=(f"regime map leak_gap, {'quick 3-cell slice at sigma_0/rho=0.025, 200 samples' if ctx.quick else 'full grid'}"
-                    f", {len(pay['seeds'])} seeds per cell; other settings at the regime defaults"),
-        details={"cells": [{"x": c["x"], "y": c["y"], "in_regime": c["regime"]["in_regime"],
-                            **c["verdicts"][pred]} for c in pay["cells"]]})
+        verdict=verdict, conditions=m.conditions, details={"cells": cells})
+
+
+def measure_boundary(ctx: ClaimContext, pred: str) -> Measurement:
+    """The regime map's cells for prediction ``pred`` (the map runs once per context)."""
+    inputs = (ctx.quick, str(ctx.device), int(ctx.seed), str(ctx.out_dir), bool(ctx.progress))
+    pay = ctx.shared(("multiview.regime_map", *inputs), lambda: _regime_map(*inputs))
+    cells = [{"x": c["x"], "y": c["y"], "in_regime": c["regime"]["in_regime"],
+              **c["verdicts"][pred]} for c in pay["cells"]]
+    conditions = (f"regime map leak_gap, {'quick 3-cell slice at sigma_0/rho=0.025, 200 samples' if ctx.quick else 'full grid'}"
+                  f", {len(pay['seeds'])} seeds per cell; other settings at the regime defaults")
+    return Measurement({"cells": cells}, conditions)
 
 
 def _register_boundary_claims() -> None:
+    from functools import partial
+
     from mrptheory.train.multiview_regime_map import PREDICTIONS
 
     for pred, (title, _stat, _thr) in PREDICTIONS.items():
-        def check(ctx: ClaimContext, pred: str = pred) -> ClaimResult:
-            return _boundary_claim(ctx, pred)
+        def measure(ctx: ClaimContext, pred: str = pred) -> Measurement:
+            return measure_boundary(ctx, pred)
 
         register_claim(f"multiview.regime_boundary.{pred}", paper=PAPER,
+                       judge=partial(judge_boundary, pred),
                        statement=f"Regime map: {title} holds inside the theorem's finite-k regime; "
-                                 "where it stops holding outside is recorded.")(check)
+                                 "where it stops holding outside is recorded.")(measure)
 
 
 _register_boundary_claims()

@@ -7,6 +7,13 @@ Verdicts:
 
 A check never tunes its threshold to pass: the expectation and tolerance are fixed in the code
 before anything is measured, and are printed beside the measured value.
+
+A claim is two functions: ``measure(ctx) -> Measurement`` (runs or loads the experiment and
+returns plain numbers, the conditions and what could not be run) and a pure
+``judge(Measurement) -> ClaimResult`` (the verdict ladder, the measured string and the
+expectation), so every verdict ladder can be tested with literal numbers. Expensive studies that
+several claims read are memoised on the context (:meth:`ClaimContext.shared`): they run once per
+``mrp reproduce`` run and never leak into another run or test.
 """
 
 from __future__ import annotations
@@ -46,6 +53,33 @@ class ClaimContext:
     device: str = "auto"
     seed: int = 0
     progress: bool = True
+    _memo: dict[tuple, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def shared(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per context and ``key`` (a tuple naming the study and its inputs).
+
+        The memo belongs to this context, so a study shared by several claims runs once per
+        reproduce run and a new context (another run, another test) starts empty. A ``compute``
+        that raises is not memoised (the next claim tries again and reports the same error).
+        """
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+
+@dataclass
+class Measurement:
+    """What a claim's ``measure(ctx)`` returns and its ``judge`` reads.
+
+    Attributes:
+        values: the measured numbers (plain floats, lists, dicts), named by the claim.
+        conditions: the conditions under which they were measured ("" when nothing ran).
+        not_run: why the measurement (or part of it) could not be made, "" when complete.
+    """
+
+    values: dict[str, Any] = field(default_factory=dict)
+    conditions: str = ""
+    not_run: str = ""
 
 
 @dataclass
@@ -69,27 +103,44 @@ class ClaimResult:
 
 @dataclass(frozen=True)
 class Claim:
-    """A registered claim: id, source paper, the paper's statement, and the check."""
+    """A registered claim: id, source paper, the paper's statement, ``measure`` and ``judge``.
+
+    ``measure(ctx)`` returns a :class:`Measurement` and the pure ``judge(measurement)`` turns it
+    into a :class:`ClaimResult`. Without a judge, ``measure`` is a complete check returning the
+    :class:`ClaimResult` itself (small ad-hoc claims, tests).
+    """
 
     claim_id: str
     paper: str
     statement: str
-    check: Callable[[ClaimContext], ClaimResult]
+    measure: Callable[[ClaimContext], Any]
+    judge: Callable[[Any], ClaimResult] | None = None
+
+    def check(self, ctx: ClaimContext) -> ClaimResult:
+        """Measure, then judge."""
+        measured = self.measure(ctx)
+        return measured if self.judge is None else self.judge(measured)
 
 
 _REGISTRY: dict[str, Claim] = {}
 
 
-def register_claim(claim_id: str, *, paper: str, statement: str):
-    """Decorator registering ``check(ctx) -> ClaimResult`` under ``claim_id`` (must be unique)."""
+def register_claim(claim_id: str, *, paper: str, statement: str,
+                   judge: Callable[[Any], ClaimResult] | None = None):
+    """Decorator registering ``measure(ctx)`` (and its pure ``judge``) under ``claim_id``.
 
-    def decorate(check: Callable[[ClaimContext], ClaimResult]):
-        if claim_id in _REGISTRY and _REGISTRY[claim_id].check is not check:
-            existing = _REGISTRY[claim_id].check
-            if (existing.__module__, existing.__qualname__) != (check.__module__, check.__qualname__):
+    The id must be unique (re-importing the same module is fine). Without ``judge`` the decorated
+    function is a complete ``check(ctx) -> ClaimResult``.
+    """
+
+    def decorate(measure: Callable[[ClaimContext], Any]):
+        if claim_id in _REGISTRY and _REGISTRY[claim_id].measure is not measure:
+            existing = _REGISTRY[claim_id].measure
+            if (existing.__module__, existing.__qualname__) != (measure.__module__,
+                                                                measure.__qualname__):
                 raise ValueError(f"claim id {claim_id!r} registered twice")
-        _REGISTRY[claim_id] = Claim(claim_id, paper, statement, check)
-        return check
+        _REGISTRY[claim_id] = Claim(claim_id, paper, statement, measure, judge)
+        return measure
 
     return decorate
 
@@ -118,7 +169,7 @@ def is_final(record: dict[str, Any]) -> bool:
 
 
 def run_claim(claim: Claim, ctx: ClaimContext) -> dict[str, Any]:
-    """Run one check; an exception is recorded, never swallowed silently, and never final.
+    """Run one check (measure, then judge); an exception is recorded, never swallowed, never final.
 
     A crash must not hide the other claims, so it becomes an inconclusive record carrying
     ``error`` (type and message) and the traceback in ``details``; the caller reports it (``mrp

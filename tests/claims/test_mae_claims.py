@@ -45,12 +45,17 @@ def _fake(monkeypatch, records) -> None:
     monkeypatch.setattr(claims, "_sweep", lambda ctx: (records, _cfg(), _Data()))
 
 
+def _check(claim_id: str):
+    """Measure (on the faked sweep) and judge one claim."""
+    return all_claims()[claim_id].check(ClaimContext())
+
+
 @pytest.mark.parametrize("ft, scratch, verdict", [
     (0.90, 0.80, Verdict.CONFIRMED), (0.80, 0.90, Verdict.REFUTED), (0.85, 0.845, Verdict.INCONCLUSIVE),
 ])
 def test_finetune_verdicts(monkeypatch, ft, scratch, verdict) -> None:
     _fake(monkeypatch, [_rec("finetune", 0.75, test_acc=ft), _rec("scratch", test_acc=scratch)])
-    res = claims.check_finetune_beats_scratch(ClaimContext())
+    res = _check("mae-finetune-beats-scratch")
     assert res.verdict == verdict
     assert "2 standard errors" in res.expectation
 
@@ -67,7 +72,7 @@ def _curve(loss, acc) -> dict:
 def test_perception_late_verdicts(monkeypatch, acc, verdict) -> None:
     loss = [2.0, 1.05, 1.01, 1.0, 1.0]                       # 90% of its drop by epoch 1
     _fake(monkeypatch, [_rec("mae", 0.75, history=_curve(loss, acc), probe_acc=acc[-1])])
-    assert claims.check_perception_late(ClaimContext()).verdict == verdict
+    assert _check("mae-perception-arrives-late").verdict == verdict
 
 
 def test_perception_late_inconclusive_without_net_gain(monkeypatch) -> None:
@@ -75,13 +80,13 @@ def test_perception_late_inconclusive_without_net_gain(monkeypatch) -> None:
     loss = [2.0, 1.05, 1.01, 1.0, 1.0]
     acc = [0.70, 0.60, 0.62, 0.66, 0.705]
     _fake(monkeypatch, [_rec("mae", 0.75, history=_curve(loss, acc), probe_acc=acc[-1])])
-    assert claims.check_perception_late(ClaimContext()).verdict == Verdict.INCONCLUSIVE
+    assert _check("mae-perception-arrives-late").verdict == Verdict.INCONCLUSIVE
 
 
 def test_perception_late_inconclusive_when_reconstruction_unconverged(monkeypatch) -> None:
     loss = [2.0, 1.8, 1.6, 1.4, 1.0]
     _fake(monkeypatch, [_rec("mae", 0.75, history=_curve(loss, [0.5, 0.6, 0.7, 0.8, 0.9]))])
-    assert claims.check_perception_late(ClaimContext()).verdict == Verdict.INCONCLUSIVE
+    assert _check("mae-perception-arrives-late").verdict == Verdict.INCONCLUSIVE
 
 
 @pytest.mark.parametrize("mae, ae, dae, verdict", [
@@ -93,7 +98,7 @@ def test_perception_late_inconclusive_when_reconstruction_unconverged(monkeypatc
 def test_masking_vs_gaussian_verdicts(monkeypatch, mae, ae, dae, verdict) -> None:
     _fake(monkeypatch, [_rec("mae", 0.75, probe_acc=mae), _rec("mae", 0.5, probe_acc=mae - 0.05),
                         _rec("ae", probe_acc=ae), _rec("dae", noise=0.5, probe_acc=dae)])
-    res = claims.check_masking_vs_gaussian(ClaimContext())
+    res = _check("mae-masking-beats-gaussian")
     assert res.verdict == verdict, res.measured
 
 
@@ -107,7 +112,7 @@ def test_beats_baselines_verdicts(monkeypatch, mae, raw, rand, verdict) -> None:
     _fake(monkeypatch, [_rec("mae", 0.75, probe_acc=mae, knn_acc=mae)])
     monkeypatch.setattr(mb, "sweep_baselines", lambda records, cfg, data: {
         mb.RAW: {"probe_acc": raw, "knn_acc": raw}, mb.RANDOM: {"probe_acc": rand, "knn_acc": rand}})
-    res = claims.check_beats_baselines(ClaimContext())
+    res = _check("mae-beats-trivial-baselines")
     assert res.verdict == verdict, res.measured
     assert "raw pixels" in res.measured and "random encoder" in res.measured
 
@@ -132,7 +137,6 @@ def test_claims_end_to_end_on_tiny_data(monkeypatch, tmp_path) -> None:
                       finetune=FinetuneConfig(epochs=1, batch_size=16, train_samples=None))
     calls = []
     monkeypatch.setattr(claims, "sweep_config", lambda ctx, d: calls.append(1) or cfg)
-    claims._CACHE.clear()
     old = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -141,7 +145,6 @@ def test_claims_end_to_end_on_tiny_data(monkeypatch, tmp_path) -> None:
         results = {cid: run_claim(registered[cid], ctx) for cid in IDS}
     finally:
         torch.set_num_threads(old)
-        claims._CACHE.clear()
     assert len(calls) == 1                                   # one shared sweep
     for cid, r in results.items():
         assert r["verdict"] in {"confirmed", "refuted", "inconclusive"}

@@ -47,9 +47,7 @@ def toy(monkeypatch):
     monkeypatch.setattr(rd, "_dynamics_config", lambda ctx: DynamicsConfig(
         dataset="fashion-mnist", train_size=300, probe_train_size=200, probe_test_size=100,
         downsample=1, batch_size=300, lr_scale=0.5, t_max=0.3, deep_t_max=0.6, n_eval=6))
-    rd._DYNAMICS_CACHE.clear()
     yield
-    rd._DYNAMICS_CACHE.clear()
 
 
 def test_claims_are_registered() -> None:

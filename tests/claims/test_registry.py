@@ -55,3 +55,38 @@ def test_records_that_crashed_or_lacked_data_are_not_final():
                          "measured": "symbolic proof: yes; real data: not run (not found)"})
     assert not is_final({**done, "error": "RuntimeError: x"})
     assert is_final({"verdict": "inconclusive", "measured": "difference within noise"})
+
+
+def test_run_claim_measures_then_judges_and_records_a_crashing_judge():
+    from mrptheory.claims.registry import Measurement
+
+    def judge(m):
+        return ClaimResult(f"x = {m.values['x']}", "x > 1", Verdict.CONFIRMED, conditions=m.conditions)
+
+    record = run_claim(Claim("c", "p", "s", lambda ctx: Measurement({"x": 2}, "toy"), judge),
+                       ClaimContext())
+    assert (record["measured"], record["verdict"], record["conditions"]) == ("x = 2", "confirmed", "toy")
+    broken = run_claim(Claim("c", "p", "s", lambda ctx: Measurement({}), judge), ClaimContext())
+    assert broken["error"].startswith("KeyError") and broken["final"] is False
+
+
+def test_the_context_memo_runs_a_study_once_per_context_and_never_caches_a_failure():
+    calls = []
+
+    def study():
+        calls.append(1)
+        return len(calls)
+
+    ctx = ClaimContext()
+    assert ctx.shared(("study", 1), study) == 1 and ctx.shared(("study", 1), study) == 1
+    assert ctx.shared(("study", 2), study) == 2                 # other inputs: another run
+    assert ClaimContext().shared(("study", 1), study) == 3      # a new context starts empty
+
+    def failing():
+        calls.append(1)
+        raise RuntimeError("no data")
+
+    for _ in range(2):
+        with pytest.raises(RuntimeError):
+            ctx.shared(("fails",), failing)
+    assert len(calls) == 5
