@@ -37,8 +37,7 @@ def _study(quick: bool, data_root: str | None, out_dir: str, seed: int) -> dict:
     from mrptheory.data.registry import load_dataset
     from mrptheory.linear.alignment import (PAPER_PATCH_SIDES, PAPER_RATIOS, alignment_study,
                                             dataset_moments, paper_noise_grid)
-    from mrptheory.plots.registry import redraw
-    from mrptheory.results import save_json
+    from mrptheory.results import write
 
     splits = load_dataset("fashion-mnist", data_root)
     max_samples = 20000 if quick else None
@@ -50,8 +49,7 @@ def _study(quick: bool, data_root: str | None, out_dir: str, seed: int) -> dict:
     tag = "claims_quick" if quick else "claims"
     payload.update(k_min=32, max_samples=max_samples, seed=seed, noises=specs, quick=quick, tag=tag,
                    image_shape=list(data.image_shape))
-    path = save_json(Path(out_dir) / f"alignment_fashion-mnist_{tag}.json", payload)
-    redraw(path, out_dir)
+    write({f"alignment_fashion-mnist_{tag}": payload}, out_dir)
     return payload
 
 

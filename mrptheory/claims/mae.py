@@ -46,7 +46,7 @@ def _sweep(ctx: ClaimContext) -> tuple[list[dict[str, Any]], Any, Any]:
         from mrptheory.data.registry import load_dataset
         from mrptheory.device import cpu_threads
         from mrptheory.train.mae_report import write_sweep_outputs
-        from mrptheory.train.mae_sweep import run_sweep
+        from mrptheory.train.mae_sweep import run_mae_sweep
 
         data = load_dataset("fashion-mnist", ctx.data_root)
         cfg = sweep_config(ctx, data)
@@ -54,7 +54,7 @@ def _sweep(ctx: ClaimContext) -> tuple[list[dict[str, Any]], Any, Any]:
         # default thread count was measured 15-38x slower (benchmarks/bench_mae.py). Restored
         # afterwards.
         with cpu_threads(1):
-            records = run_sweep(data, cfg, ctx.out_dir, show_progress=ctx.progress)
+            records = run_mae_sweep(data, cfg, ctx.out_dir, show_progress=ctx.progress)
             write_sweep_outputs(records, cfg, data, ctx.out_dir, dataset="fashion-mnist")
         return records, cfg, data
 
@@ -330,7 +330,8 @@ def check_alignment_ranking(ctx: ClaimContext) -> Measurement:
         from mrptheory.linear.alignment import noise_alignment
     except ImportError as exc:
         return Measurement(not_run=f"the linear alignment engine is missing ({exc})")
-    from mrptheory.results import save_json
+    from mrptheory.plots.registry import redraw
+    from mrptheory.results import write
     from mrptheory.train.mae_report import mean_over_seeds
 
     stats = mean_over_seeds(records, "probe_acc")
@@ -347,13 +348,11 @@ def check_alignment_ranking(ctx: ClaimContext) -> Measurement:
                + ("quick" if ctx.quick else "default"), "labels": labels, "alignment": align,
                "probe_acc": acc, "spearman": rho, "kendall": tau, "k": k,
                "alignment_samples": n_align, "tolerance": _diff_tol(float(np.mean(acc)), n)}
-    path = save_json(Path(ctx.out_dir) / f"{payload['name']}.json", payload)
     values = {"settings": labels, "alignment": align, "probe_acc": acc, "spearman": rho,
               "kendall": tau, "k": k, "n_test": n}
+    write({payload["name"]: payload}, ctx.out_dir, draw=False)  # the numbers first, then the figure
     try:
-        from mrptheory.plots.mae import plot_alignment_rank
-
-        plot_alignment_rank(payload, path.parent)
+        redraw(Path(ctx.out_dir) / f"{payload['name']}.json")
     except Exception as exc:  # noqa: BLE001 - a figure failure must not hide the verdict
         # recorded in the claim's details (and redrawable later with `mrp plot`)
         values["figure_error"] = f"{type(exc).__name__}: {exc}"

@@ -24,7 +24,7 @@ import numpy as np
 from mrptheory.claims.registry import (ClaimContext, ClaimResult, Measurement, Verdict,
                                        register_claim)
 from mrptheory.data.multiview import MultiViewConfig
-from mrptheory.results import save_json
+from mrptheory.results import write
 from mrptheory.train.multiview import MRPConfig, SLConfig, seed_list
 from mrptheory.device import resolve_device
 from mrptheory.train.multiview_experiment import (CompareResult, compare_summary, cpu_threads,
@@ -68,11 +68,15 @@ def _sl_noisy(quick: bool, device: str, seed: int) -> dict:
 def shared_run(ctx: ClaimContext) -> CompareResult:
     """The comparison all multiview claims read (computed once; its payloads saved to out_dir)."""
     inputs = (ctx.quick, str(ctx.device), int(ctx.seed), bool(ctx.progress))
-    res = ctx.shared(("multiview.compare", *inputs), lambda: _compare(*inputs))
-    out = ctx.out_dir
-    for kind, payload in res.payloads.items():
-        save_json(out / f"{kind}_claims.json", {**payload, "figure_name": f"{kind}_claims"})
-    return res
+
+    def compare_and_save() -> CompareResult:
+        res = _compare(*inputs)
+        # the numbers behind the claims (`mrp plot` draws them); saved once, when computed
+        write({f"{kind}_claims": {**payload, "figure_name": f"{kind}_claims"}
+               for kind, payload in res.payloads.items()}, ctx.out_dir, draw=False)
+        return res
+
+    return ctx.shared(("multiview.compare", *inputs), compare_and_save)
 
 
 def _conditions(res: CompareResult) -> str:
@@ -368,7 +372,6 @@ def _regime_map(quick: bool, device: str, seed: int, out_dir: str, progress: boo
     leak_gap grid (4 seeds, default sizes). Resumable store and figure in ``out_dir``."""
     from pathlib import Path
 
-    from mrptheory.plots.multiview import plot_regime
     from mrptheory.train.multiview_regime_map import CLAIM_SLICE, run_regime_map
 
     dev = resolve_device(device)
@@ -381,8 +384,7 @@ def _regime_map(quick: bool, device: str, seed: int, out_dir: str, progress: boo
                                  out / "multiview_regime_leak_gap.jsonl", quick=quick, device=dev,
                                  show_progress=progress, grid=CLAIM_SLICE if quick else None)
     payload["figure_name"] = name
-    save_json(out / f"{name}.json", payload)
-    plot_regime(payload, out)
+    write({name: payload}, out)
     return payload
 
 

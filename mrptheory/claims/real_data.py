@@ -119,7 +119,7 @@ def measure_projection(dataset: str, ctx: ClaimContext, arch: str = "mlp") -> Me
     from mrptheory.data.registry import load_dataset
     from mrptheory.device import resolve_device
     from mrptheory.train.projection import (HEADLINE_BOTTOM_CUT, HEADLINE_TOP_CUT, headline,
-                                            run_sweep)
+                                            run_projection_sweep)
 
     config = _projection_config(dataset, ctx, arch)
     model = (f"MLP (4 layers, width <= {config.mlp_max_width})" if arch == "mlp" else
@@ -135,9 +135,10 @@ def measure_projection(dataset: str, ctx: ClaimContext, arch: str = "mlp") -> Me
         return Measurement(conditions=conditions, not_run=str(exc))
     units = [(arch, "top", HEADLINE_TOP_CUT, s) for s in config.seeds]
     units += [(arch, "bottom", HEADLINE_BOTTOM_CUT, s) for s in config.seeds]
-    payload = run_sweep(splits, config, ctx.out_dir, device=str(resolve_device(ctx.device)),
-                        show_progress=ctx.progress, threads=1, units=units,
-                        tag=f"claim_subspace_{dataset}" + ("" if arch == "mlp" else f"_{arch}"))
+    payload = run_projection_sweep(splits, config, ctx.out_dir,
+                                   device=str(resolve_device(ctx.device)),
+                                   show_progress=ctx.progress, threads=1, units=units,
+                                   tag=f"claim_subspace_{dataset}" + ("" if arch == "mlp" else f"_{arch}"))
     h = headline(payload["records"], arch)
     chance = 1.0 / max(len(splits.train.class_names), int(splits.train.labels.max()) + 1)
     return Measurement({"headline": h, "chance": chance,

@@ -400,10 +400,5 @@ def small_dataset(n_train: int = 64, n_test: int = 32, shape: tuple[int, int, in
     return DatasetSplits(make(n_train, "train"), make(n_test, "test"))
 
 
-#: former name, kept while ``commands/mae.py`` (edited concurrently) still imports it; new code
-#: uses :class:`MAETrainConfig` (``train/supervised.py`` has :class:`ClassifierTrainConfig`)
-TrainConfig = MAETrainConfig
-
-
 __all__ = ["MAETrainConfig", "TrainResult", "MAEData", "train", "evaluate", "prepare_data",
            "learning_rate", "load_run", "small_dataset"]

@@ -275,8 +275,3 @@ def gpu_sweep_config(image_shape: tuple[int, int, int] = (1, 28, 28), num_classe
 PRESETS: dict[str, Callable[..., SweepConfig]] = {
     "quick": quick_sweep_config, "default": default_sweep_config, "gpu": gpu_sweep_config,
 }
-
-
-#: former name, kept while ``claims/mae.py`` and ``commands/mae.py`` (edited concurrently)
-#: still import it; new code calls :func:`run_mae_sweep`
-run_sweep = run_mae_sweep

@@ -238,8 +238,3 @@ def run_multiview_sweep(data_cfg: MultiViewConfig, sl_cfg: SLConfig, mrp_cfg: MR
     return to_jsonable({"figure_kind": "multiview_sweep", "param": param, "values": values,
                         "seeds": seeds, "points": points,
                         "base_config": {"data": data_cfg, "sl": sl_cfg, "mrp": mrp_cfg}})
-
-
-#: former name, kept while ``commands/multiview.py`` (edited concurrently) still imports it;
-#: new code calls :func:`run_multiview_sweep`
-run_sweep = run_multiview_sweep

@@ -357,8 +357,3 @@ def run_projection_sweep(splits: DatasetSplits, config: ProjectionConfig, out_di
                   **example_images(data, (HEADLINE_TOP_CUT, HEADLINE_BOTTOM_CUT), config.examples)}
         save_json(out / f"{tag}_images.json", images)
     return payload
-
-
-#: former name, kept while ``claims/real_data.py`` and ``commands/subspace.py`` (edited
-#: concurrently) still import it; new code calls :func:`run_projection_sweep`
-run_sweep = run_projection_sweep

@@ -151,7 +151,7 @@ def test_untrained_classifiers_make_the_projection_claim_inconclusive(tmp_path, 
                    for a, p, c, s in kw["units"]]
         return {"records": records, "summary": proj.summarise(records)}
 
-    monkeypatch.setattr(proj, "run_sweep", fake_sweep)
+    monkeypatch.setattr(proj, "run_projection_sweep", fake_sweep)
     record = run_claim(all_claims()["real-data-bottom20-vs-top90-fashion-mnist-resnet9"],
                        ClaimContext(quick=True, out_dir=tmp_path, progress=False, device="cpu"))
     assert record["verdict"] == "inconclusive", record["measured"]
@@ -169,7 +169,7 @@ def test_projection_rule_on_trained_classifiers(tmp_path, toy, monkeypatch, top,
                    for a, p, c, s in kw["units"]]
         return {"records": records, "summary": proj.summarise(records)}
 
-    monkeypatch.setattr(proj, "run_sweep", fake_sweep)
+    monkeypatch.setattr(proj, "run_projection_sweep", fake_sweep)
     for arch in ("", "-resnet9"):
         record = run_claim(all_claims()[f"real-data-bottom20-vs-top90-fashion-mnist{arch}"],
                            ClaimContext(quick=True, out_dir=tmp_path, progress=False, device="cpu"))
