@@ -73,8 +73,8 @@ GAUSSIAN_EXPECTATION = (f"symbolic proof for every sigma, and |alignment change|
 
 
 def judge_gaussian_never_changes(m: Measurement) -> ClaimResult:
-    """Values: ``proved`` (symbolic proof for every sigma), ``max_change`` ({sigma: max |change|
-    in percent over all K}, absent when the data was missing) and ``dim``."""
+    """Values: ``proved`` (symbolic proof for every sigma), ``max_change`` ({str(sigma): max
+    |change| in percent over all K}, absent when the data was missing) and ``dim``."""
     v = m.values
     proved = v["proved"]
     if m.not_run:
@@ -84,7 +84,7 @@ def judge_gaussian_never_changes(m: Measurement) -> ClaimResult:
     changes = v["max_change"]
     worst = max(changes.values())
     measured = (f"symbolic proof: {'yes' if proved else 'NO'}; max |change| over all {v['dim']} K: "
-                + ", ".join(f"sigma={s:g}: {c:.1e} %" for s, c in changes.items()))
+                + ", ".join(f"sigma={float(s):g}: {c:.1e} %" for s, c in changes.items()))
     ok = proved and worst < GAUSSIAN_TOL
     return ClaimResult(measured, GAUSSIAN_EXPECTATION, Verdict.CONFIRMED if ok else Verdict.REFUTED,
                        {"max_change": changes, "proved": proved}, m.conditions)
@@ -104,7 +104,9 @@ def gaussian_never_changes(ctx: ClaimContext) -> Measurement:
     payload, missing = _load(ctx)
     if payload is None:
         return Measurement({"proved": proved}, not_run=missing)
-    changes = {s: float(np.max(np.abs(payload["impact"][f"gaussian:{s:g}"]))) for s in GAUSSIAN_SIGMAS}
+    # keyed by str(sigma), as the measurement is stored in JSON (a stored run is re-judged)
+    changes = {str(s): float(np.max(np.abs(payload["impact"][f"gaussian:{s:g}"])))
+               for s in GAUSSIAN_SIGMAS}
     return Measurement({"proved": proved, "max_change": changes, "dim": payload["dim"]},
                        _conditions(payload))
 

@@ -205,7 +205,7 @@ def check_perception_late(ctx: ClaimContext) -> Measurement:
 
 def judge_masking_vs_gaussian(m: Measurement) -> ClaimResult:
     """Values: ``mae`` (probe accuracy at the reference setting ``ref``), ``ae``, ``dae``
-    ({noise std: probe accuracy or None}), ``mae_grid`` ({"r=..,p=..": probe accuracy} over the
+    ({str(noise std): probe accuracy or None}), ``mae_grid`` ({"r=..,p=..": probe accuracy} over the
     mask settings) and ``n_test``."""
     if m.not_run:
         return _missing(m.not_run)
@@ -226,7 +226,7 @@ def judge_masking_vs_gaussian(m: Measurement) -> ClaimResult:
     best = max(grid, key=grid.get)
     return ClaimResult(
         measured=(f"probe accuracy MAE(r={ref[0]:g},p={ref[1]}) {mae:.4f}, AE {ae:.4f}, "
-                  + ", ".join(f"DAE(sigma={s:g}) {x:.4f}" for s, x in daes.items())
+                  + ", ".join(f"DAE(sigma={float(s):g}) {x:.4f}" for s, x in daes.items())
                   + f"; masking gain {masking_gain:+.4f}, Gaussian gain {gaussian_gain:+.4f}; "
                   f"across the {len(grid)} mask settings {min(grid.values()):.4f}-"
                   f"{max(grid.values()):.4f} (spread {spread:.4f}, best {best}; "
@@ -261,7 +261,8 @@ def check_masking_vs_gaussian(ctx: ClaimContext) -> Measurement:
         {"mae": _mean_final(records, "probe_acc", method="mae", mask_ratio=cfg.ref[0],
                             patch_size=cfg.ref[1]),
          "ae": _mean_final(records, "probe_acc", method="ae"),
-         "dae": {s: _mean_final(records, "probe_acc", method="dae", noise_std=s)
+         # keyed by str(noise std), as the measurement is stored in JSON (re-judged from there)
+         "dae": {str(s): _mean_final(records, "probe_acc", method="dae", noise_std=s)
                  for s in cfg.noise_stds},
          "mae_grid": {f"r={k[1]:g},p={k[2]}": v[0] for k, v in stats.items() if k[0] == "mae"},
          "n_test": _n_test(cfg, data), "ref": cfg.ref},

@@ -24,7 +24,7 @@ import importlib.util
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -181,8 +181,13 @@ def run_claim(claim: Claim, ctx: ClaimContext) -> dict[str, Any]:
 
     start = time.perf_counter()
     error = None
+    measurement = None
     try:
-        result = claim.check(ctx)
+        if claim.judge is None:
+            result = claim.measure(ctx)
+        else:
+            measurement = claim.measure(ctx)
+            result = claim.judge(measurement)
     except MrpError as exc:
         result = ClaimResult(measured=f"not run: {exc}", expectation="",
                              verdict=Verdict.INCONCLUSIVE)
@@ -207,6 +212,11 @@ def run_claim(claim: Claim, ctx: ClaimContext) -> dict[str, Any]:
         "seconds": round(time.perf_counter() - start, 2),
         "quick": ctx.quick,
     }
+    if isinstance(measurement, Measurement):
+        # what the judge read, so a stored run can be re-judged without re-measuring
+        from mrptheory.results import to_jsonable
+
+        record["measurement"] = to_jsonable(asdict(measurement))
     if error is not None:
         record["error"] = error
     record["final"] = is_final(record)

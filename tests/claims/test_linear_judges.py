@@ -27,7 +27,7 @@ def test_each_linear_claim_is_registered_with_its_judge() -> None:
     (False, 1e-11, R),    # the proof failed
 ])
 def test_gaussian_ladder(proved, worst, verdict) -> None:
-    m = Measurement({"proved": proved, "max_change": {0.1: 1e-12, 1.0: worst, 10.0: 1e-12},
+    m = Measurement({"proved": proved, "max_change": {"0.1": 1e-12, "1.0": worst, "10.0": 1e-12},
                      "dim": 784}, COND)
     res = lin.judge_gaussian_never_changes(m)
     assert res.verdict == verdict

@@ -65,7 +65,7 @@ def test_perception_late_ladder(prog, verdict, why) -> None:
 
 
 def _gauss(mae_acc, ae, dae) -> Measurement:
-    return Measurement({"mae": mae_acc, "ae": ae, "dae": {0.5: dae},
+    return Measurement({"mae": mae_acc, "ae": ae, "dae": {"0.5": dae},
                         "mae_grid": {"r=0.75,p=4": mae_acc, "r=0.5,p=4": mae_acc - 0.05},
                         "n_test": N, "ref": (0.75, 4)}, COND)
 
