@@ -138,7 +138,8 @@ def plot_accuracy(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("test accuracy")
     ax.set_title(f"Accuracy ({len(payload.get('seeds', []))} seeds; bars: mean +- sd)")
-    ax.legend(loc="lower right", fontsize=8)
+    # below the axes: inside, it covered the last bars
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, fontsize=8, frameon=False)
     return _save(fig, out_dir, "multiview_accuracy.png", payload)
 
 
@@ -205,6 +206,7 @@ def plot_sweep(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     line(ax, lambda s: s["mrp_frac_features_captured"], "MRP: features captured")
     line(ax, lambda s: s["lottery_hit_rate"], "SL lottery hit rate")
     ax.set_xlabel(param)
+    ax.set_ylabel("fraction (mean over seeds)")
     ax.set_ylim(-0.05, 1.05)
     ax.legend(fontsize=8)
     ax.set_title("feature capture")
@@ -213,6 +215,7 @@ def plot_sweep(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         for t in ("multi", "single"):
             line(ax, lambda s, m=m, t=t: s["acc"][m][t], f"{m} / {t}")
     ax.set_xlabel(param)
+    ax.set_ylabel("test accuracy")
     ax.set_ylim(0, 1.05)
     ax.legend(fontsize=7)
     ax.set_title("test accuracy")
@@ -227,6 +230,10 @@ def plot_sweep(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     if outside:
         fig.text(0.5, -0.02, f"outside the theorem's regime at {', '.join(outside)} (failing "
                  "inequalities in the JSON)", ha="center", va="top", fontsize=8, color="C3")
+    elif not any(p.get("regime") for p in pts):
+        fig.text(0.5, -0.02, "regime not recorded (a sweep run before the regime checks existed): "
+                 "rerun it to have every point labelled", ha="center", va="top", fontsize=8,
+                 color="C7")
     return _save(fig, out_dir, f"multiview_sweep_{param}.png")
 
 
