@@ -36,9 +36,9 @@ def _color(label: str) -> str:
     return COLORS.get(label.split(" ")[0].split("(")[0], "C7")
 
 
-def _styles(labels: list[str]) -> dict[str, str]:
+def _styles(labels: list[str], cycle: tuple = ("-", "--", ":", "-.")) -> dict[str, Any]:
     """A line style per label, cycling within labels of the same method (e.g. several DAE noises)."""
-    cycle, seen, out = ["-", "--", ":", "-."], {}, {}
+    seen, out = {}, {}
     for label in labels:
         key = _color(label)
         out[label] = cycle[seen.get(key, 0) % len(cycle)]
@@ -125,15 +125,18 @@ def plot_mask_sweep(payload: dict[str, Any], out_dir: Path) -> list[Path]:
             ax.errorbar(ratios, acc, yerr=np.nan_to_num(sd), fmt="o-", ms=4, capsize=2,
                         color=f"C{j + 5}", label=f"MAE patch {patch}x{patch}")
         baselines = payload.get("baselines", {}).get(metric, {})
-        styles = _styles(list(baselines))
+        # reference lines are never solid (the MAE curves are), and same-method ones differ
+        styles = _styles(list(baselines), cycle=("--", ":", "-.", (0, (6, 2, 1, 2, 1, 2))))
         for label, vals in baselines.items():
-            ax.axhline(vals, ls=styles[label] if styles[label] != "-" else "--", lw=1,
-                       color=_color(label), label=label)
+            ax.axhline(vals, ls=styles[label], lw=1.2, color=_color(label), label=label)
         ax.set_xlabel("mask ratio")
         ax.set_ylabel(f"{title} test accuracy")
         ax.set_title(f"{title} accuracy vs mask ratio")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+    # one legend for both panels, below them (inside, it covered the curves)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, ncol=5, loc="upper center",
+               bbox_to_anchor=(0.5, 0.0), frameon=False)
     ax = axes[2]
     by_patch = payload.get("by_patch", {})
     if by_patch:
@@ -146,7 +149,7 @@ def plot_mask_sweep(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     ax.set_ylabel("test accuracy")
     ax.set_title(f"vs patch size at mask ratio {payload.get('reference_ratio', '')}")
     if payload.get("tolerance") is not None:
-        fig.text(0.5, -0.02, f"differences below {payload['tolerance']:.3f} (2 binomial standard "
+        fig.text(0.5, -0.15, f"differences below {payload['tolerance']:.3f} (2 binomial standard "
                  f"errors of a difference of two test accuracies) are within sampling noise",
                  ha="center", fontsize=8)
     ax.grid(alpha=0.3)
@@ -192,8 +195,11 @@ def plot_alignment_rank(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     x = np.asarray(payload["alignment"], dtype=float)
     y = np.asarray(payload["probe_acc"], dtype=float)
     ax.scatter(x, y, color="C0")
-    for xi, yi, lab in zip(x, y, payload["labels"]):
-        ax.annotate(lab, (xi, yi), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    # neighbours along x alternate above / below their point, so close settings stay readable
+    rank = np.argsort(np.argsort(x))
+    for xi, yi, lab, r in zip(x, y, payload["labels"], rank):
+        ax.annotate(lab, (xi, yi), fontsize=7, xytext=(3, 4 if r % 2 == 0 else -10),
+                    textcoords="offset points")
     ax.set_xlabel(f"linear DAE task alignment (%), k = {payload.get('k', '')}")
     ax.set_ylabel("MAE linear-probe accuracy")
     ax.set_title(f"Spearman {payload.get('spearman', float('nan')):.2f}, "
