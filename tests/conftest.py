@@ -41,3 +41,14 @@ def fashion_mnist():
     from mrptheory.data.registry import load_dataset
 
     return load_dataset("fashion-mnist")
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Run a test on one torch CPU thread (restored after): the small models and batched tensors
+    of these tests run several times faster so on a shared CPU, and literal-number tests were
+    recorded that way. Modules opt in with ``pytestmark = pytest.mark.usefixtures(...)``."""
+    from mrptheory.device import cpu_threads
+
+    with cpu_threads(1):
+        yield

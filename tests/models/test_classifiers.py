@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mrptheory.device import cpu_threads
 
 from mrptheory.errors import ConfigError
 from mrptheory.models.classifiers import MLP, ResNet9, build_classifier
@@ -20,11 +19,7 @@ def test_logits_shape(arch: str, shape: tuple[int, int, int]) -> None:
     assert torch.isfinite(out).all()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small models on a shared CPU run several times faster on a single torch thread."""
-    with cpu_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_mlp_has_four_linear_layers_with_tapering_widths() -> None:

@@ -15,12 +15,7 @@ TINY = MAEConfig(image_shape=(1, 8, 8), patch_size=2, embed_dim=16, depth=1, num
                  decoder_embed_dim=8, decoder_num_heads=2, num_classes=3)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("changes, field", [

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from mrptheory.data.multiview import MultiViewConfig
 from mrptheory.train.multiview_config import MRPConfig, SLConfig
@@ -28,12 +27,7 @@ DATA = MultiViewConfig(k=3, d=30, P=6, mu=0.1, gamma=0.03, sigma_p=None)
 RTOL = 1e-6
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _close(got, want) -> None:

@@ -16,13 +16,7 @@ from mrptheory.train.multiview_sl import sl_theory_growth, train_sl
 DATA = MultiViewConfig(k=4, d=40, P=8, mu=0.1, gamma=0.03, sigma_p=None)
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Small batched tensors: one thread avoids oversubscribing a shared CPU (about 8x faster)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_sl_batched_equals_looped_seeds():

@@ -11,13 +11,9 @@ from mrptheory.train import projection as proj
 from mrptheory.train.projection import (ProjectionConfig, example_images, fit_basis, headline,
                                         part_basis, prepare, preprocess, project_images,
                                         run_projection_sweep, run_unit, summarise, unit_key)
-from mrptheory.device import cpu_threads
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    with cpu_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def label_in_bottom_splits(n_train: int = 600, n_test: int = 300, seed: int = 0) -> DatasetSplits:

@@ -8,15 +8,10 @@ import torch
 
 from mrptheory.errors import ConfigError
 from mrptheory.models.classifiers import build_classifier
-from mrptheory.device import cpu_threads
 from mrptheory.train.supervised import ClassifierTrainConfig, augment_batch, train_classifier
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small models on a shared CPU run several times faster on a single torch thread."""
-    with cpu_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def blobs(n: int, seed: int = 0, shape=(1, 8, 8)) -> tuple[np.ndarray, np.ndarray]:
