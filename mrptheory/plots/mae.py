@@ -19,17 +19,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from mrptheory.plots.registry import register_figure
+from mrptheory.plots.style import save
 
 COLORS = {"mae": "C0", "ae": "C1", "dae": "C2", "scratch": "C3", "finetune": "C4", "raw": "k",
           "random": "C8"}
 
 
 def _save(fig: plt.Figure, out_dir: Path, name: str) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{name}.png"
-    fig.savefig(path, dpi=130, bbox_inches="tight")
-    plt.close(fig)
-    return [path]
+    return [save(fig, Path(out_dir) / f"{name}.png")]
 
 
 def _color(label: str) -> str:

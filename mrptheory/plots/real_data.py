@@ -55,11 +55,7 @@ def plot_subspace_accuracy(payload: dict[str, Any], out_dir: Path) -> list[Path]
         ax.legend()
     fig.tight_layout()
     tag = payload.get("tag") or f"subspace_{payload.get('dataset', 'data')}"
-    path = Path(out_dir) / f"{tag}_accuracy.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return [path]
+    return [save(fig, Path(out_dir) / f"{tag}_accuracy.png", tight=False)]
 
 
 @register_figure("subspace_budget")
@@ -102,11 +98,7 @@ def plot_subspace_budget(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     fig.suptitle(f"{payload.get('dataset', '')}: projection experiment vs training budget")
     fig.tight_layout()
     tag = payload.get("tag") or f"subspace_budget_{payload.get('dataset', 'data')}"
-    path = Path(out_dir) / f"{tag}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return [path]
+    return [save(fig, Path(out_dir) / f"{tag}.png", tight=False)]
 
 
 @register_figure("subspace_images")
@@ -137,11 +129,7 @@ def plot_subspace_images(payload: dict[str, Any], out_dir: Path) -> list[Path]:
                  fontsize=9)
     fig.tight_layout()
     tag = payload.get("tag") or f"subspace_{payload.get('dataset', 'data')}"
-    path = Path(out_dir) / f"{tag}_images.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return [path]
+    return [save(fig, Path(out_dir) / f"{tag}_images.png", tight=False)]
 
 
 MODEL_TITLES = {"linear": "one-layer AE (theory: matrix exponential)",
