@@ -26,9 +26,8 @@ from mrptheory.claims.registry import (ClaimContext, ClaimResult, Measurement, V
 from mrptheory.data.multiview import MultiViewConfig
 from mrptheory.results import write
 from mrptheory.train.multiview import MRPConfig, SLConfig, seed_list
-from mrptheory.device import resolve_device
-from mrptheory.train.multiview_experiment import (CompareResult, compare_summary, cpu_threads,
-                                                  run_compare)
+from mrptheory.device import cpu_threads, resolve_device
+from mrptheory.train.multiview_experiment import CompareResult, compare_summary, run_compare
 
 PAPER = "Pan, Zhou & Yan 2022 (arXiv 2206.03826); data model: Allen-Zhu & Li 2020 (arXiv 2012.09816)"
 

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from mrptheory.data.multiview import MultiViewConfig
-from mrptheory.device import cpu_threads, resolve_device
+from mrptheory.device import resolve_device
 from mrptheory.errors import ConfigError
 from mrptheory.progress import progress
 from mrptheory.results import JsonlStore, to_jsonable
