@@ -1,9 +1,17 @@
 """Claim registry: each paper claim is a named, executable check with an honest verdict.
 
-Verdicts:
+Verdicts (:data:`VERDICT_MEANINGS` gives each one's line for the table and README):
     * ``confirmed``   -- the measurement meets the stated expectation within its tolerance.
     * ``refuted``     -- the measurement contradicts the expectation under the stated conditions.
-    * ``inconclusive``-- the check could not decide (data missing, too small a run, in-between).
+    * ``inconclusive``-- measured at the claim's conditions, but in between (within noise).
+    * ``not converged`` -- the run stopped before its dynamics settled; never judged.
+    * ``not at the paper's conditions`` -- measured outside a condition the claim assumes
+      (a scaling, the pretraining protocol...); never judged.
+    * ``not run`` -- an input is missing (a data set not installed); nothing was measured.
+
+Only a converged run at the claim's conditions may confirm or refute: :func:`gate` turns a
+:class:`Measurement` that says otherwise into one of the last three verdicts before the judge's
+ladder is consulted (the judge's numbers are still shown beside it).
 
 A check never tunes its threshold to pass: the expectation and tolerance are fixed in the code
 before anything is measured, and are printed beside the measured value.
@@ -41,6 +49,29 @@ class Verdict(str, enum.Enum):
     CONFIRMED = "confirmed"
     REFUTED = "refuted"
     INCONCLUSIVE = "inconclusive"
+    NOT_CONVERGED = "not converged"
+    OFF_CONDITIONS = "not at the paper's conditions"
+    NOT_RUN = "not run"
+
+
+#: One line per verdict, for the claims table's legend and the README.
+VERDICT_MEANINGS: dict[Verdict, str] = {
+    Verdict.CONFIRMED: "measured at the claim's conditions, converged, and within the stated "
+                       "tolerance of the paper's prediction",
+    Verdict.REFUTED: "measured at the claim's conditions, converged, and contradicting the "
+                     "prediction beyond its tolerance",
+    Verdict.INCONCLUSIVE: "measured at the claim's conditions and converged, but in between: "
+                          "the difference is within the stated noise",
+    Verdict.NOT_CONVERGED: "the run stopped before its dynamics settled (the row gives the "
+                           "fraction converged and the budget); not judged",
+    Verdict.OFF_CONDITIONS: "measured outside a condition the claim assumes (the row names it); "
+                            "not judged",
+    Verdict.NOT_RUN: "an input is missing (a data set not installed, the row says which); "
+                     "nothing measured",
+}
+
+#: Verdicts that judge the paper (the others say why a claim was not judged).
+JUDGED_VERDICTS: tuple[Verdict, ...] = (Verdict.CONFIRMED, Verdict.REFUTED, Verdict.INCONCLUSIVE)
 
 
 @dataclass
@@ -74,12 +105,55 @@ class Measurement:
     Attributes:
         values: the measured numbers (plain floats, lists, dicts), named by the claim.
         conditions: the conditions under which they were measured ("" when nothing ran).
-        not_run: why the measurement (or part of it) could not be made, "" when complete.
+        not_run: why the measurement could not be made (a missing data set), "" when complete.
+        off_conditions: which of the claim's registered conditions the run did not meet (a
+            scaling outside the theorem's regime, another pretraining protocol), "" when all hold.
+        converged: whether every unit the claim reads (class, feature, seed, run) settled
+            before the run stopped (None: the claim has no training dynamics to settle).
+        convergence: the numbers behind ``converged`` (fraction converged, the budget, the
+            step at which the last unit converged, the rule), shown in the row.
     """
 
     values: dict[str, Any] = field(default_factory=dict)
     conditions: str = ""
     not_run: str = ""
+    off_conditions: str = ""
+    converged: bool | None = None
+    convergence: dict[str, Any] = field(default_factory=dict)
+
+
+def _convergence_text(convergence: dict[str, Any]) -> str:
+    parts = [f"{k.replace('_', ' ')} {v}" for k, v in convergence.items() if k != "rule"]
+    return ", ".join(parts)
+
+
+def gate(measurement: Measurement) -> ClaimResult | None:
+    """The verdict of a measurement that may not be judged, or None when it may.
+
+    In order: ``not run`` (an input is missing), ``not at the paper's conditions`` (a registered
+    condition fails; the row names it), ``not converged`` (the dynamics had not settled; the row
+    gives the fraction converged and the budget). Only a measurement that passes all three goes
+    to the claim's judge, so a run cut short or outside the theorem's regime never confirms or
+    refutes anything.
+    """
+    m = measurement
+    if m.not_run:
+        return ClaimResult(measured=f"not run: {m.not_run}", expectation="",
+                           verdict=Verdict.NOT_RUN, conditions=m.conditions)
+    reasons = []
+    verdict = None
+    if m.off_conditions:
+        reasons.append(f"not at the paper's conditions: {m.off_conditions}")
+        verdict = Verdict.OFF_CONDITIONS
+    if m.converged is False:
+        detail = _convergence_text(m.convergence)
+        reasons.append("not converged" + (f" ({detail})" if detail else ""))
+        verdict = verdict or Verdict.NOT_CONVERGED
+    if verdict is None:
+        return None
+    return ClaimResult(measured="; ".join(reasons), expectation="", verdict=verdict,
+                       details={"convergence": m.convergence} if m.convergence else {},
+                       conditions=m.conditions)
 
 
 @dataclass
@@ -117,9 +191,34 @@ class Claim:
     judge: Callable[[Any], ClaimResult] | None = None
 
     def check(self, ctx: ClaimContext) -> ClaimResult:
-        """Measure, then judge."""
+        """Measure, then judge (through :meth:`judge_measurement`)."""
         measured = self.measure(ctx)
-        return measured if self.judge is None else self.judge(measured)
+        return measured if self.judge is None else self.judge_measurement(measured)
+
+    def judge_measurement(self, measurement: Measurement) -> ClaimResult:
+        """The verdict of ``measurement``: :func:`gate` first, then the claim's judge.
+
+        A gated measurement keeps the gate's verdict and the judge's expectation; where the judge
+        can still read its numbers they are appended (``numbers: ...``) so the row shows what was
+        measured (never for ``not run``). Convergence numbers are added to every judged row's details.
+        """
+        assert self.judge is not None
+        gated = gate(measurement)
+        if gated is None:
+            result = self.judge(measurement)
+            if measurement.convergence:
+                result.details = {**result.details, "convergence": measurement.convergence}
+            return result
+        try:
+            judged = self.judge(measurement)
+        except Exception:  # noqa: BLE001 - partial numbers need not be judgeable
+            return gated
+        gated.expectation = judged.expectation
+        gated.conditions = gated.conditions or judged.conditions
+        if gated.verdict is not Verdict.NOT_RUN:  # a missing input leaves no numbers to show
+            gated.measured = f"{gated.measured}; numbers: {judged.measured}"
+            gated.details = {**judged.details, **gated.details}
+        return gated
 
 
 _REGISTRY: dict[str, Claim] = {}
@@ -164,6 +263,8 @@ def is_final(record: dict[str, Any]) -> bool:
     if record.get("error") or str(record.get("measured", "")).startswith("check failed"):
         return False
     measured = str(record.get("measured", ""))
+    if record.get("verdict") == Verdict.NOT_RUN.value:
+        return False
     return not (record.get("verdict") == Verdict.INCONCLUSIVE.value
                 and any(marker in measured for marker in NOT_RUN_MARKERS))
 
@@ -187,10 +288,10 @@ def run_claim(claim: Claim, ctx: ClaimContext) -> dict[str, Any]:
             result = claim.measure(ctx)
         else:
             measurement = claim.measure(ctx)
-            result = claim.judge(measurement)
+            result = claim.judge_measurement(measurement)
     except MrpError as exc:
         result = ClaimResult(measured=f"not run: {exc}", expectation="",
-                             verdict=Verdict.INCONCLUSIVE)
+                             verdict=Verdict.NOT_RUN)
     except Exception as exc:  # noqa: BLE001 - a broken check must not hide the other claims
         error = f"{type(exc).__name__}: {exc}"
         result = ClaimResult(
@@ -221,6 +322,23 @@ def run_claim(claim: Claim, ctx: ClaimContext) -> dict[str, Any]:
         record["error"] = error
     record["final"] = is_final(record)
     return record
+
+
+def verdict_counts(records: list[dict[str, Any]]) -> dict[str, int]:
+    """How many rows carry each verdict (every verdict listed, zeros included), in ladder order."""
+    return {v.value: sum(r.get("verdict") == v.value for r in records) for v in Verdict}
+
+
+def counts_line(records: list[dict[str, Any]]) -> str:
+    """``"3 confirmed, 1 refuted, ..."``: the judged verdicts, then the reasons not to judge."""
+    counts = verdict_counts(records)
+    return ", ".join(f"{n} {v}" for v, n in counts.items()
+                     if n or Verdict(v) in JUDGED_VERDICTS)
+
+
+def verdict_legend() -> str:
+    """One line per verdict, as written under the claims table."""
+    return "\n".join(f"- **{v.value}**: {meaning}." for v, meaning in VERDICT_MEANINGS.items())
 
 
 def markdown_table(records: list[dict[str, Any]]) -> str:

@@ -66,8 +66,8 @@ def _merge(previous: dict[str, Any] | None, records: list[dict], order: list[str
 @progress_option
 def reproduce(quick, patterns, list_only, fresh, out_dir, data_root, device, seed, progress):
     """Check the papers' claims and write OUT/claims.md (statement, measured, expected, verdict)."""
-    from mrptheory.claims.registry import (ClaimContext, all_claims, is_final, markdown_table,
-                                           run_claim)
+    from mrptheory.claims.registry import (ClaimContext, all_claims, counts_line, is_final,
+                                           markdown_table, run_claim, verdict_legend)
     from mrptheory.device import resolve_device
     from mrptheory.results import JsonlStore, fingerprint, load_json, save_json
 
@@ -122,15 +122,15 @@ def reproduce(quick, patterns, list_only, fresh, out_dir, data_root, device, see
     rows = _merge(earlier if isinstance(earlier, dict) else None, records, registry_order, mode, seed)
     table = markdown_table(rows)
     header = (f"# Claims checked by `mrp reproduce{' --quick' if quick else ''}`\n\n"
-              f"Mode: {mode}; seed {seed}. Verdicts are computed, never edited by hand.\n\n")
-    (out / "claims.md").write_text(header + table)
+              f"Mode: {mode}; seed {seed}. Verdicts are computed, never edited by hand.\n\n"
+              f"{counts_line(rows)}.\n\n")
+    legend = "\nVerdicts:\n" + verdict_legend() + "\n"
+    (out / "claims.md").write_text(header + table + legend)
     save_json(out / "claims.json", {"mode": mode, "seed": seed, "claims": rows})
-    counts = {v: sum(r["verdict"] == v for r in rows) for v in ("confirmed", "refuted", "inconclusive")}
     click.echo("\n" + table)
     kept = len(rows) - len(records)
     merged = f" ({kept} rows kept from the earlier table)" if kept else ""
-    click.echo(f"{counts['confirmed']} confirmed, {counts['refuted']} refuted, "
-               f"{counts['inconclusive']} inconclusive; wrote {out / 'claims.md'}{merged}")
+    click.echo(f"{counts_line(rows)}; wrote {out / 'claims.md'}{merged}")
     crashed = [r["claim_id"] for r in records
                if "error" in r or r["measured"].startswith("check failed")]
     if crashed:

@@ -57,7 +57,7 @@ def test_claims_are_registered() -> None:
         assert claims[claim_id].statement
 
 
-def test_missing_data_set_is_inconclusive_with_the_reason(tmp_path, monkeypatch) -> None:
+def test_missing_data_set_is_not_run_with_the_reason(tmp_path, monkeypatch) -> None:
     import mrptheory.data.registry as registry
 
     def missing(name, root=None):
@@ -66,7 +66,7 @@ def test_missing_data_set_is_inconclusive_with_the_reason(tmp_path, monkeypatch)
     monkeypatch.setattr(registry, "load_dataset", missing)
     record = run_claim(all_claims()["real-data-bottom20-vs-top90-cifar10"],
                        ClaimContext(quick=True, out_dir=tmp_path, progress=False))
-    assert record["verdict"] == "inconclusive"
+    assert record["verdict"] == "not run"
     assert "not found in /nowhere" in record["measured"]
     assert "tol" in record["expectation"]
 

@@ -90,3 +90,36 @@ def test_the_context_memo_runs_a_study_once_per_context_and_never_caches_a_failu
         with pytest.raises(RuntimeError):
             ctx.shared(("fails",), failing)
     assert len(calls) == 5
+
+
+def test_the_gate_keeps_unconverged_and_off_condition_runs_from_being_judged():
+    from mrptheory.claims.registry import Measurement, gate
+
+    def judge(m):
+        return ClaimResult(f"x = {m.values['x']}", "x > 1",
+                           Verdict.CONFIRMED if m.values["x"] > 1 else Verdict.REFUTED)
+
+    claim = Claim("c", "p", "s", lambda ctx: None, judge)
+    ok = claim.judge_measurement(Measurement({"x": 2}, converged=True,
+                                             convergence={"fraction_converged": 1.0}))
+    assert ok.verdict is Verdict.CONFIRMED and ok.details["convergence"]["fraction_converged"] == 1.0
+    short = claim.judge_measurement(Measurement({"x": 0}, converged=False,
+                                                convergence={"fraction_converged": 0.5,
+                                                             "budget": 100}))
+    assert short.verdict is Verdict.NOT_CONVERGED
+    assert "fraction converged 0.5" in short.measured and "x = 0" in short.measured
+    off = claim.judge_measurement(Measurement({"x": 0}, off_conditions="pretrained on 4k images"))
+    assert off.verdict is Verdict.OFF_CONDITIONS and "4k images" in off.measured
+    missing = claim.judge_measurement(Measurement({}, not_run="CIFAR-10 not found"))
+    assert missing.verdict is Verdict.NOT_RUN and missing.measured == "not run: CIFAR-10 not found"
+    assert gate(Measurement({"x": 2})) is None
+
+
+def test_not_run_rows_are_never_final_and_counts_list_every_verdict():
+    from mrptheory.claims.registry import counts_line, is_final, verdict_legend
+
+    assert not is_final({"verdict": "not run", "measured": "not run: x"})
+    assert is_final({"verdict": "not converged", "measured": "not converged (budget 5)"})
+    line = counts_line([{"verdict": "confirmed"}, {"verdict": "not converged"}])
+    assert line == "1 confirmed, 0 refuted, 0 inconclusive, 1 not converged"
+    assert verdict_legend().count("\n") == len(Verdict) - 1

@@ -47,7 +47,7 @@ def test_the_stored_run_covers_every_registered_claim():
 @pytest.mark.parametrize("row", stored_rows(), ids=lambda r: r["claim_id"])
 def test_every_stored_row_is_rejudged_identically(row):
     claim = all_claims()[row["claim_id"]]
-    result = claim.judge(Measurement(**row["measurement"]))
+    result = claim.judge_measurement(Measurement(**row["measurement"]))
     assert Verdict(result.verdict).value == row["verdict"]
     assert result.measured == row["measured"]
     assert result.expectation == row["expectation"]
