@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from mrptheory.plots.registry import register_figure
-from mrptheory.plots.style import save
+from mrptheory.plots.style import save, slug
 
 
 def _k_axis(ax, ks: np.ndarray) -> None:
@@ -66,7 +66,7 @@ def plot_alignment(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     staggered K so coinciding curves stay visible), and the legend says when they coincide.
     """
     dataset = payload["dataset"]
-    stem = dataset + (f"_{payload['tag']}" if payload.get("tag") else "")
+    stem = slug(dataset + (f"_{payload['tag']}" if payload.get("tag") else ""))
     ks = np.asarray(payload["ks"])
     k_min = int(payload.get("k_min", 1))
     shown = ks >= k_min

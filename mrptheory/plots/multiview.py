@@ -14,19 +14,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from mrptheory.plots.registry import register_figure
+from mrptheory.plots.style import error_bar, save, slug, wilson_interval
 
 
 def _save(fig, out_dir: Path, name: str, payload: dict | None = None) -> list[Path]:
     """Write ``fig`` as ``payload["figure_name"]`` (when given) or ``name`` into ``out_dir``."""
     _regime_note(fig, payload)
     if payload is not None and payload.get("figure_name"):
-        name = str(payload["figure_name"]) + ".png"
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / name
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    return [path]
+        name = slug(payload["figure_name"]) + ".png"
+    return [save(fig, Path(out_dir) / name, dpi=120)]
 
 
 def _regime_note(fig, payload: dict | None) -> None:
@@ -167,14 +163,8 @@ def plot_lottery(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         labels = [f"[{a:g}, {b:g})" if np.isfinite(b) else f">= {a:g}"
                   for a, b in zip(edges[:-1], edges[1:])]
         x = np.arange(len(n))
-        rate = np.where(n > 0, h / np.maximum(n, 1), np.nan)
-        z = 1.96
-        den = 1 + z * z / np.maximum(n, 1)
-        centre = (rate + z * z / (2 * np.maximum(n, 1))) / den
-        half = z * np.sqrt(rate * (1 - rate) / np.maximum(n, 1)
-                           + z * z / (4 * np.maximum(n, 1) ** 2)) / den
-        ax.errorbar(x, rate, yerr=[np.nan_to_num(rate - (centre - half)),
-                                   np.nan_to_num(centre + half - rate)],
+        rate, lo, hi = wilson_interval(h, n)
+        ax.errorbar(x, rate, yerr=error_bar(rate, lo, hi),
                     marker="o", capsize=3, ls="none", color="C0", label="hit rate (95% CI)")
         for xi, ni in zip(x, n):
             ax.text(xi, 0.03, f"n={ni}", ha="center", fontsize=7)
@@ -234,7 +224,7 @@ def plot_sweep(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         fig.text(0.5, -0.02, "regime not recorded (a sweep run before the regime checks existed): "
                  "rerun it to have every point labelled", ha="center", va="top", fontsize=8,
                  color="C7")
-    return _save(fig, out_dir, f"multiview_sweep_{param}.png")
+    return _save(fig, out_dir, f"multiview_sweep_{slug(param)}.png")
 
 
 def _log_pos(values: list[float], v: float | None) -> float | None:
@@ -317,4 +307,4 @@ def plot_regime(payload: dict[str, Any], out_dir: Path) -> list[Path]:
                  f"({payload['axes']['inside']}); red box = cell meeting every regime condition "
                  "(incl. step budget, memorisation)", fontsize=9)
     fig.tight_layout()
-    return _save(fig, out_dir, f"multiview_regime_{payload['map']}.png", payload)
+    return _save(fig, out_dir, f"multiview_regime_{slug(payload['map'])}.png", payload)

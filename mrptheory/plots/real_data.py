@@ -23,7 +23,7 @@ import numpy as np
 
 from mrptheory.linear.dynamics import time_to_fraction
 from mrptheory.plots.registry import register_figure
-from mrptheory.plots.style import save  # also selects the Agg backend
+from mrptheory.plots.style import error_bar, save, slug  # also selects the Agg backend
 
 PART_COLOURS = {"top": "tab:blue", "bottom": "tab:red"}
 
@@ -43,9 +43,10 @@ def plot_subspace_accuracy(payload: dict[str, Any], out_dir: Path) -> list[Path]
                 continue
             x = np.array([100 * r["variance_share"] for r in rs])
             m = np.array([100 * r["mean"] for r in rs])
-            lo = m - np.array([100 * r["min"] for r in rs])
-            hi = np.array([100 * r["max"] for r in rs]) - m
-            ax.errorbar(x, m, yerr=[lo, hi], marker="o", capsize=3, color=PART_COLOURS[part],
+            lo = np.array([100 * r["min"] for r in rs])
+            hi = np.array([100 * r["max"] for r in rs])
+            ax.errorbar(x, m, yerr=error_bar(m, lo, hi), marker="o", capsize=3,
+                        color=PART_COLOURS[part],
                         label=f"{part} subspace")
         ax.set_xlabel("share of pixel variance in the subspace (%)")
         ax.set_ylabel("test accuracy (%)")
@@ -54,7 +55,7 @@ def plot_subspace_accuracy(payload: dict[str, Any], out_dir: Path) -> list[Path]
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    tag = payload.get("tag") or f"subspace_{payload.get('dataset', 'data')}"
+    tag = slug(payload.get("tag") or f"subspace_{payload.get('dataset', 'data')}")
     return [save(fig, Path(out_dir) / f"{tag}_accuracy.png", tight=False)]
 
 
@@ -76,9 +77,10 @@ def plot_subspace_budget(payload: dict[str, Any], out_dir: Path) -> list[Path]:
             n = [r["train_size"] for r in rs]
             for side, style, label in (("top90", "-", "top 90%"), ("bottom20", "--", "bottom 20%")):
                 m = np.array([100 * r[f"{side}_mean"] for r in rs])
-                lo = m - np.array([100 * min(r[side]) for r in rs])
-                hi = np.array([100 * max(r[side]) for r in rs]) - m
-                ax.errorbar(n, m, yerr=[lo, hi], color=colour, ls=style, marker="o", capsize=3,
+                lo = np.array([100 * min(r[side]) for r in rs])
+                hi = np.array([100 * max(r[side]) for r in rs])
+                ax.errorbar(n, m, yerr=error_bar(m, lo, hi), color=colour, ls=style, marker="o",
+                            capsize=3,
                             label=f"{label}, {e} ep")
         for c in payload.get("crossovers", []):
             if c["arch"] == arch and c["crossover_size"]:
@@ -97,7 +99,7 @@ def plot_subspace_budget(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         ax.legend(fontsize=7, ncol=2, loc="lower right")
     fig.suptitle(f"{payload.get('dataset', '')}: projection experiment vs training budget")
     fig.tight_layout()
-    tag = payload.get("tag") or f"subspace_budget_{payload.get('dataset', 'data')}"
+    tag = slug(payload.get("tag") or f"subspace_budget_{payload.get('dataset', 'data')}")
     return [save(fig, Path(out_dir) / f"{tag}.png", tight=False)]
 
 
@@ -128,7 +130,7 @@ def plot_subspace_images(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     fig.suptitle(f"{payload.get('dataset', '')}: images projected on principal subspaces",
                  fontsize=9)
     fig.tight_layout()
-    tag = payload.get("tag") or f"subspace_{payload.get('dataset', 'data')}"
+    tag = slug(payload.get("tag") or f"subspace_{payload.get('dataset', 'data')}")
     return [save(fig, Path(out_dir) / f"{tag}_images.png", tight=False)]
 
 
@@ -158,7 +160,7 @@ def plot_dynamics(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ds = payload.get("dataset", "data")
-    tag = payload.get("tag") or f"dynamics_{ds}"
+    tag = slug(payload.get("tag") or f"dynamics_{ds}")
     paths = []
 
     # (a) per-direction reconstruction fraction vs time

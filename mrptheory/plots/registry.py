@@ -60,8 +60,13 @@ def draw(payload: dict[str, Any], out_dir: str | Path, source: str | Path = "pay
     if kind not in kinds:
         raise ConfigError(f"{source} has an unknown figure_kind {kind!r}; known kinds: "
                           f"{', '.join(sorted(kinds))}")
+    from mrptheory.plots.style import output_root
+
     try:
-        return kinds[kind](payload, Path(out_dir))
+        with output_root(out_dir):  # every figure file must land inside out_dir
+            return kinds[kind](payload, Path(out_dir))
+    except ConfigError as exc:  # a name in the file that cannot become a safe file name
+        raise ConfigError(f"{source}: {exc}") from None
     except (KeyError, IndexError, TypeError) as exc:
         raise ConfigError(f"{source} lacks numbers a {kind!r} figure needs "
                           f"({type(exc).__name__}: {exc}); was it edited, or written by another "
