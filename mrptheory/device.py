@@ -6,6 +6,7 @@ Every training path takes a ``device`` argument resolved here, so a wrong flag s
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -55,10 +56,32 @@ def cpu_threads(n: int | None, device: torch.device | str = "cpu") -> Iterator[N
         torch.set_num_threads(old)
 
 
+def available_cpus() -> int:
+    """CPUs this process may run on: its affinity mask (``os.sched_getaffinity``, which honours
+    ``taskset`` and container CPU sets) where the OS has one, else ``os.cpu_count()``."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except (AttributeError, OSError):
+        return max(os.cpu_count() or 1, 1)
+
+
+def check_threads(n: int | None, flag: str = "--threads") -> int | None:
+    """``n`` if it is a valid CPU thread count: 0 / None (torch's default) up to
+    :func:`available_cpus`. More threads than CPUs never helps these models, and torch's
+    thread pool crashes (segmentation fault, exit 139) when asked for ~1e5; ConfigError instead."""
+    if n is None or n == 0:
+        return n
+    if n < 0:
+        raise ConfigError(f"{flag} must be >= 0 (0: torch's default), got {n}")
+    cpus = available_cpus()
+    if n > cpus:
+        raise ConfigError(f"{flag} must be at most {cpus} (the CPUs this process may use), got {n}")
+    return n
+
+
 def set_cpu_threads(n: int | None) -> None:
-    """Set torch's CPU thread count for the rest of the process (None or 0: leave it alone)."""
+    """Set torch's CPU thread count for the rest of the process (None or 0: leave it alone);
+    refuses more threads than :func:`available_cpus` (see :func:`check_threads`)."""
     if n is None or n == 0:
         return
-    if n < 0:
-        raise ConfigError(f"threads must be >= 0 (0: torch's default), got {n}")
-    torch.set_num_threads(int(n))
+    torch.set_num_threads(int(check_threads(n)))

@@ -26,6 +26,7 @@ from mrptheory.data.multiview import MultiViewConfig
 from mrptheory.device import resolve_device, set_cpu_threads
 from mrptheory.errors import ConfigError
 from mrptheory.results import write
+from mrptheory.text import plural
 
 _DATA_OPTS = {"k": "k", "d": "d", "patches": "P", "mu": "mu", "gamma": "gamma",
               "sigma_p": "sigma_p", "single_view_weight": "single_view_weak_weight"}
@@ -208,7 +209,7 @@ def sl(**kw) -> None:
     for p in _write(payloads, Path(kw["out_dir"]), prefix="sl_"):
         click.echo(f"wrote {p}")
     _echo_summary(payloads)
-    click.echo(f"  ({len(seeds)} seeds on {device}, {res.seconds:.1f}s)")
+    click.echo(f"  ({plural(len(seeds), 'seed')} on {device}, {res.seconds:.1f}s)")
 
 
 @multiview.command()
@@ -235,7 +236,7 @@ def mrp(**kw) -> None:
     for p in _write(payloads, Path(kw["out_dir"]), prefix="mrp_"):
         click.echo(f"wrote {p}")
     _echo_summary(payloads)
-    click.echo(f"  ({len(seeds)} seeds on {device}, {res.seconds:.1f}s)")
+    click.echo(f"  ({plural(len(seeds), 'seed')} on {device}, {res.seconds:.1f}s)")
 
 
 @multiview.command()
@@ -279,7 +280,7 @@ def compare(sweep_spec: str | None, **kw) -> None:
     for p in _write(res.payloads, out, prefix=prefix):
         click.echo(f"wrote {p}")
     _echo_summary(res.payloads)
-    click.echo(f"  ({len(seeds)} seeds on {device}; SL {res.sl.seconds:.1f}s, "
+    click.echo(f"  ({plural(len(seeds), 'seed')} on {device}; SL {res.sl.seconds:.1f}s, "
                f"MRP {res.mrp.seconds:.1f}s)")
 
 

@@ -73,10 +73,20 @@ progress_option = click.option(
 )
 
 
+def _threads_callback(ctx: click.Context, param: click.Parameter, value):
+    """Click callback: a thread count in [0, CPUs this process may use] (checked while parsing)."""
+    from mrptheory.device import check_threads
+
+    if value is None or ctx.resilient_parsing:
+        return value
+    return check_threads(value, param.opts[0])
+
+
 def threads_option(default: int = 1):
-    """``--threads N``: torch CPU threads (0 = torch's default); see ``mrptheory.device.cpu_threads``."""
+    """``--threads N``: torch CPU threads (0 = torch's default), at most the machine's CPUs;
+    see ``mrptheory.device.cpu_threads``."""
     return click.option(
-        "--threads", type=int, default=default, show_default=True, callback=int_in_range(0),
+        "--threads", type=int, default=default, show_default=True, callback=_threads_callback,
         help="Torch CPU threads (0 = torch's default). One is often fastest for these small models "
              "on a shared CPU; raise it on a dedicated multi-core machine.",
     )

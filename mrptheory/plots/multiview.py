@@ -15,6 +15,7 @@ import numpy as np
 
 from mrptheory.plots.registry import register_figure
 from mrptheory.plots.style import error_bar, save, slug, wilson_interval
+from mrptheory.text import plural
 
 
 def _save(fig, out_dir: Path, name: str, payload: dict | None = None) -> list[Path]:
@@ -89,7 +90,7 @@ def plot_capture_curves(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         ax.set_ylabel("correlation")
         ax.legend(fontsize=7, loc="center right" if p == "sl" else "lower right")
     n = len(payload.get("seeds", []))
-    fig.suptitle(f"Feature capture over training ({n} seeds; median, 10-90% band)")
+    fig.suptitle(f"Feature capture over training ({plural(n, 'seed')}; median, 10-90% band)")
     return _save(fig, out_dir, "multiview_capture_curves.png", payload)
 
 
@@ -133,7 +134,7 @@ def plot_accuracy(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     ax.set_xticks(x, methods)
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("test accuracy")
-    ax.set_title(f"Accuracy ({len(payload.get('seeds', []))} seeds; bars: mean +- sd)")
+    ax.set_title(f"Accuracy ({plural(len(payload.get('seeds', [])), 'seed')}; bars: mean +- sd)")
     # below the axes: inside, it covered the last bars
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3, fontsize=8, frameon=False)
     return _save(fig, out_dir, "multiview_accuracy.png", payload)
@@ -212,7 +213,7 @@ def plot_sweep(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     base = dict(payload.get("base_config", {}).get("data", {}))
     if "sigma_p" in base and base["sigma_p"] is None:  # the config's "None" means 1/sqrt(d)
         base["sigma_p"] = "1/sqrt(d)"
-    fig.suptitle(f"sweep over {param} ({len(payload.get('seeds', []))} seeds, mean +- sd); base: "
+    fig.suptitle(f"sweep over {param} ({plural(len(payload.get('seeds', [])), 'seed')}, mean +- sd); base: "
                  + ", ".join(f"{k}={base[k]}" for k in ("k", "d", "mu", "gamma", "sigma_p")
                              if k in base and k != param), fontsize=10)
     outside = [f"{param}={p['value']:g}" for p in pts
@@ -301,7 +302,7 @@ def plot_regime(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         if ax is axes[0][0]:
             ax.set_ylabel(payload["axes"]["y"], fontsize=8)
     n = len(payload.get("seeds", []))
-    fig.suptitle(f"Regime map '{payload['map']}' ({n} seeds per cell"
+    fig.suptitle(f"Regime map '{payload['map']}' ({plural(n, 'seed')} per cell"
                  f"{', quick grid' if payload.get('quick') else ''}): black = where the "
                  "prediction stops holding; red dashed = the theory's boundary on these axes "
                  f"({payload['axes']['inside']}); red box = cell meeting every regime condition "

@@ -24,6 +24,7 @@ import numpy as np
 from mrptheory.linear.dynamics import time_to_fraction
 from mrptheory.plots.registry import register_figure
 from mrptheory.plots.style import error_bar, save, slug  # also selects the Agg backend
+from mrptheory.text import plural
 
 PART_COLOURS = {"top": "tab:blue", "bottom": "tab:red"}
 
@@ -51,7 +52,7 @@ def plot_subspace_accuracy(payload: dict[str, Any], out_dir: Path) -> list[Path]
         ax.set_xlabel("share of pixel variance in the subspace (%)")
         ax.set_ylabel("test accuracy (%)")
         seeds = max((r["n_seeds"] for r in rows if r["arch"] == arch), default=0)
-        ax.set_title(f"{payload.get('dataset', '')}, {arch} ({seeds} seed(s), bars: min-max)")
+        ax.set_title(f"{payload.get('dataset', '')}, {arch} ({plural(seeds, 'seed')}, bars: min-max)")
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
@@ -94,7 +95,7 @@ def plot_subspace_budget(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         seeds = max((r["n_seeds"] for r in rows if r["arch"] == arch), default=0)
         note = payload.get("arch_notes", {}).get(arch, "")
         ax.set_title(f"{arch}{' ' + note if note else ''}: solid top-90%, dashed bottom-20%\n"
-                     f"({seeds} seed(s), bars min-max, dotted: crossover)", fontsize=10)
+                     f"({plural(seeds, 'seed')}, bars min-max, dotted: crossover)", fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, ncol=2, loc="lower right")
     fig.suptitle(f"{payload.get('dataset', '')}: projection experiment vs training budget")

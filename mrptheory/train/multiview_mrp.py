@@ -29,6 +29,7 @@ from mrptheory.models.conv_learner import (conv_encode_fused, conv_weight_grad, 
                                           patches_t)
 from mrptheory.models.mrp_autoencoder import LinearHead, MRPAutoEncoder
 from mrptheory.progress import progress
+from mrptheory.text import plural
 from mrptheory.train.multiview_common import (MultiViewData, check_finite, log_steps, make_data,
                                               to_numpy)
 from mrptheory.train.multiview_config import MRPConfig
@@ -139,7 +140,7 @@ def train_mrp(data_cfg: MultiViewConfig, cfg: MRPConfig, seeds: list[int], *,
     log_at = set(log_steps(cfg.steps, cfg.log_every))
     hist: dict[str, list] = {n: [] for n in ("steps", "feature_corr", "multi_kernels", "loss")}
     start = time.perf_counter()
-    bar = progress(total=cfg.steps, desc=f"MRP x{len(seeds)} seeds", enabled=show_progress)
+    bar = progress(total=cfg.steps, desc=f"MRP, {plural(len(seeds), 'seed')}", enabled=show_progress)
     for step in range(cfg.steps + 1):
         keep = _masks(seeds, mask_gens, xp.shape[1], P, keep_prob, device)
         if closed_form:

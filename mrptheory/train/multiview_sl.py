@@ -23,6 +23,7 @@ from mrptheory.device import resolve_device
 from mrptheory.metrics.feature_capture import accuracy, sl_summary, sl_view_correlations
 from mrptheory.models.conv_learner import ConvLearner, gaussian_kernels, patches_t
 from mrptheory.progress import progress
+from mrptheory.text import plural
 from mrptheory.theory.multiview_growth import sl_growth_curve
 from mrptheory.train.multiview_common import (MultiViewData, check_finite, log_steps, make_data,
                                               to_numpy)
@@ -72,7 +73,7 @@ def train_sl(data_cfg: MultiViewConfig, cfg: SLConfig, seeds: list[int], *,
     hist: dict[str, list] = {n: [] for n in ("steps", "view_corr", "loss", "train_acc",
                                              "acc_multi", "acc_single")}
     start = time.perf_counter()
-    bar = progress(total=cfg.steps, desc=f"SL x{len(seeds)} seeds", enabled=show_progress)
+    bar = progress(total=cfg.steps, desc=f"SL, {plural(len(seeds), 'seed')}", enabled=show_progress)
     with torch.no_grad():
         for step in range(cfg.steps + 1):
             loss, logits, grad_w = model.loss_and_grads(xt, onehot, P, with_grad=step < cfg.steps,
