@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
@@ -102,10 +103,17 @@ class MrpGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context):
+        from mrptheory.commands.outputs import OUTPUT_FOLDERS_KEY, disk_full_error, is_disk_full
+
         try:
             return super().invoke(ctx)
         except MrpError as exc:
             raise UserError(exc) from None
+        except (OSError, RuntimeError) as exc:  # a full disk / size limit, from any writer
+            if not is_disk_full(exc):
+                raise
+            folders = ctx.meta.get(OUTPUT_FOLDERS_KEY) or [None]
+            raise UserError(disk_full_error(exc, folders[-1])) from None
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True, **extra):
@@ -115,6 +123,11 @@ class MrpGroup(click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         argv = list(sys.argv[1:] if args is None else args)
         warnings.formatwarning = _format_warning
+        if hasattr(signal, "SIGXFSZ"):  # past `ulimit -f`, writes fail with EFBIG instead of a kill
+            try:
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            except ValueError:  # not the main thread: signals cannot be set there
+                pass
         try:
             rv = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.NoArgsIsHelpError as exc:  # bare `mrp` / `mrp mae`: the help

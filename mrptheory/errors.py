@@ -38,6 +38,12 @@ class CorruptCheckpointError(MrpError):
     """
 
 
+class DiskFullError(MrpError):
+    """A write failed for lack of space: the disk or quota is full (ENOSPC, EDQUOT) or a file
+    size limit was hit (EFBIG, ``ulimit -f``). The message names the folder and, where known,
+    the space needed; what was already stored stays intact (writes are atomic)."""
+
+
 class MrpWarning(UserWarning):
     """Something the user should know that does not stop the run (e.g. a torn store line).
 

@@ -9,14 +9,27 @@ component that is a file, a folder that cannot be created or is not writable is 
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from mrptheory.errors import ConfigError
+from mrptheory.errors import ConfigError, DiskFullError
+
+#: errno values meaning "no room to write": disk full, file size limit (ulimit -f), quota.
+DISK_FULL_ERRNOS: frozenset[int] = frozenset(
+    e for e in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", None)) if e is not None)
+
+#: Phrases of torch's RuntimeError when ``torch.save`` could not write (it drops the errno).
+TORCH_WRITE_FAILURES: tuple[str, ...] = ("file write failed", "PytorchStreamWriter failed",
+                                         "unexpected pos")
+
+#: ``click.Context.meta`` key: the output folders the current command checked (see below).
+OUTPUT_FOLDERS_KEY = "mrptheory.output_folders"
 
 
 def _note(text: str) -> None:
@@ -64,11 +77,17 @@ def ensure_writable_dir(path: str | os.PathLike, flag: str = "--out",
     return folder
 
 
+def _remember(ctx: click.Context, folder: str | os.PathLike) -> None:
+    """Record ``folder`` as an output folder of this command (``ctx.meta`` is shared by nested
+    contexts), so a disk-full error without a file name can still name where it wrote."""
+    ctx.meta.setdefault(OUTPUT_FOLDERS_KEY, []).append(Path(folder))
+
+
 def _writable_out(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """Click callback: check an output folder option up front (see :func:`ensure_writable_dir`)."""
     if value is None or ctx.resilient_parsing:
         return value
-    ensure_writable_dir(value, param.opts[0] if param.opts else "--out")
+    _remember(ctx, ensure_writable_dir(value, param.opts[0] if param.opts else "--out"))
     return value
 
 
@@ -83,8 +102,67 @@ def _writable_file(ctx: click.Context, param: click.Parameter, value: str | None
         ancestor = ancestor.parent
     if ancestor.exists() and not ancestor.is_dir():
         raise ConfigError(f"{flag} {path}: {ancestor} is a file, not a folder")
-    ensure_writable_dir(path.parent, flag)
+    _remember(ctx, ensure_writable_dir(path.parent, flag))
     return value
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for an OSError with a "no room" errno (:data:`DISK_FULL_ERRNOS`), or torch's
+    RuntimeError from a failed ``torch.save`` write (which carries no errno)."""
+    if isinstance(exc, OSError):
+        return exc.errno in DISK_FULL_ERRNOS
+    return isinstance(exc, RuntimeError) and any(p in str(exc) for p in TORCH_WRITE_FAILURES)
+
+
+def _file_size_limit() -> int | None:
+    """The soft per-file size limit (``ulimit -f``) in bytes; None when unlimited or unknown."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover (not POSIX)
+        return None
+    soft, _hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    return None if soft == resource.RLIM_INFINITY else int(soft)
+
+
+def disk_full_error(exc: BaseException, folder: str | os.PathLike | None = None,
+                    needed: int | None = None) -> DiskFullError:
+    """One-line :class:`DiskFullError` for ``exc`` (see :func:`is_disk_full`).
+
+    Names the folder (the file's folder when the error carries a file name, else ``folder``),
+    the reason (disk full / file size limit / quota), the free space there and, when known,
+    ``needed`` bytes.
+    """
+    from mrptheory.resources import format_bytes
+
+    name = getattr(exc, "filename", None)
+    where = Path(name).parent if name else (Path(folder) if folder is not None else None)
+    code = getattr(exc, "errno", None)
+    limit = _file_size_limit()
+    if code == errno.EFBIG:
+        reason = "the file size limit (ulimit -f) was reached"
+        if limit is not None:
+            reason += f": {format_bytes(limit)} per file"
+    elif code == getattr(errno, "EDQUOT", -1):
+        reason = "the disk quota is exhausted"
+    elif code == errno.ENOSPC:
+        reason = "no space left on the device"
+    elif limit is not None:
+        reason = f"the write failed (the file size limit, ulimit -f, is {format_bytes(limit)})"
+    else:
+        reason = "the write failed (disk full?)"
+    details = []
+    if where is not None:
+        try:
+            details.append(f"{format_bytes(shutil.disk_usage(where).free)} free there")
+        except OSError:
+            pass
+    if needed:
+        details.append(f"about {format_bytes(needed)} needed")
+    extra = f" ({', '.join(details)})" if details else ""
+    place = f"into {where}" if where is not None else "the results"
+    return DiskFullError(f"cannot write {place}: {reason}{extra}; free some space (or raise the "
+                         f"limit) or choose another output folder, then rerun (files already "
+                         f"saved are intact)")
 
 
 #: callback for any option naming a folder results are written to (``--out``).

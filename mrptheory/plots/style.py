@@ -88,15 +88,27 @@ def save(fig: "plt.Figure", path: str | Path, *, tight: bool = True, dpi: int = 
 
     ``tight`` crops to the drawn content (``bbox_inches="tight"``); figures laid out with
     ``fig.tight_layout()`` alone keep their canvas size with ``tight=False``. Inside
-    :func:`output_root` the path must stay in that folder (:func:`checked_path`)."""
+    :func:`output_root` the path must stay in that folder (:func:`checked_path`). The PNG is
+    rendered in memory and written atomically, so a full disk leaves no torn image behind and
+    the error (:class:`~mrptheory.errors.DiskFullError`) says how many bytes were needed."""
+    import io
+
+    from mrptheory.commands.outputs import disk_full_error, is_disk_full
+    from mrptheory.results import _atomic_write
+
     try:
         path = checked_path(path)
-    except ConfigError:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
+    finally:
         plt.close(fig)
+    data = buffer.getvalue()
+    try:
+        _atomic_write(path, lambda fh: fh.write(data))
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise disk_full_error(exc, path.parent, len(data)) from None
         raise
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight" if tight else None)
-    plt.close(fig)
     return path
 
 
