@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import matplotlib.figure
 import numpy as np
 import pytest
 
@@ -24,8 +23,10 @@ def payload() -> dict:
 
 @pytest.fixture(scope="module")
 def figures(tmp_path_factory):
+    import mrptheory.plots.real_data as real_data
+
     kept = {}
-    original = matplotlib.figure.Figure.savefig
+    original = real_data.save
 
     def keep(fig, path, *args, **kwargs):
         fig.canvas.draw()  # lay out now and keep the renderer: closing the figure drops its canvas
@@ -33,7 +34,7 @@ def figures(tmp_path_factory):
         return original(fig, path, *args, **kwargs)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(matplotlib.figure.Figure, "savefig", keep)
+        mp.setattr(real_data, "save", keep)
         plot_dynamics(payload(), tmp_path_factory.mktemp("dynamics"))
     return kept
 
