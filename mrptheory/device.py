@@ -72,7 +72,7 @@ def check_threads(n: int | None, flag: str = "--threads") -> int | None:
     if n is None or n == 0:
         return n
     if n < 0:
-        raise ConfigError(f"{flag} must be >= 0 (0: torch's default), got {n}")
+        raise ConfigError(f"{flag} must be an integer >= 0, got {n} (0: torch's default)")
     cpus = available_cpus()
     if n > cpus:
         raise ConfigError(f"{flag} must be at most {cpus} (the CPUs this process may use), got {n}")

@@ -107,3 +107,74 @@ def check_fits(bytes_needed: float, what: str, flag: str, *, available: int | No
             f"{flag}: {what} needs about {format_bytes(bytes_needed)} of memory, more than the "
             f"limit of {format_bytes(limit)} ({fraction:.0%} of the {format_bytes(available)} "
             f"available now); reduce {flag}")
+
+
+# --- work-size policy: one rule for every command ------------------------------------------------
+#
+# 1. A size beyond the data (more train images than the split holds) is refused, never clamped:
+#    :func:`check_within_data`.
+# 2. Work that an up-front estimate puts past :data:`WORK_LIMIT_SECONDS` is refused unless the user
+#    confirms with ``--yes`` (``commands.options.yes_option``): :func:`check_work`. Estimates use
+#    rates measured on the development machine (a shared 2-core CPU, one thread), stated beside
+#    each estimator; they are meant to catch runs of hours or days, not to predict minutes.
+
+#: Longest work a command starts without ``--yes`` (seconds).
+WORK_LIMIT_SECONDS = 3600.0
+
+
+class TooMuchWorkError(ConfigError):
+    """The estimated run time exceeds :data:`WORK_LIMIT_SECONDS` and ``--yes`` was not given."""
+
+
+def format_seconds(seconds: float) -> str:
+    """``90`` -> ``"1.5 min"``, ``7200`` -> ``"2 h"``, ``3e6`` -> ``"35 days"`` (two significant figures)."""
+    for unit, size in (("days", 86400.0), ("h", 3600.0), ("min", 60.0), ("s", 0.0)):
+        if seconds >= size:
+            value = seconds / size if size else seconds
+            return f"{value:.2g} {unit}" if value < 100 else f"{value:,.0f} {unit}"
+    return f"{seconds:.2g} s"  # negative or NaN
+
+
+def check_within_data(flag: str, requested: int, available: int, what: str) -> int:
+    """``requested`` if it is at most ``available`` (``what``: "train images of fashion-mnist"),
+    else ConfigError: a size beyond the data set is refused, not silently clamped."""
+    if requested > available:
+        raise ConfigError(f"{flag} {requested} is more than the {available} {what}; use at most "
+                          f"{available}")
+    return requested
+
+
+def check_work(seconds: float, what: str, flag: str, *, yes: bool, rate: str,
+               limit: float = WORK_LIMIT_SECONDS) -> None:
+    """Refuse (:class:`TooMuchWorkError`) work estimated at more than ``limit`` seconds unless
+    ``yes``. ``what`` says what takes the time, ``rate`` how it was estimated (for the message)."""
+    if yes or seconds <= limit:
+        return
+    raise TooMuchWorkError(
+        f"{flag}: {what} would take about {format_seconds(seconds)} ({rate}), past the "
+        f"{format_seconds(limit)} limit for a run started without confirmation; reduce {flag} or "
+        f"pass --yes to run it anyway")
+
+
+#: Seconds per Monte-Carlo draw of ``noise-check``: a fixed ~2e-4 s (sampling, Python) plus
+#: ~1e-8 s per entry of the D x D sums (measured: 61-145 us at D = 16, 750 us at D = 256).
+MC_DRAW_SECONDS = (2e-4, 1e-8)
+
+
+def monte_carlo_seconds(draws: int, dim: int) -> float:
+    """Estimated seconds of ``draws`` Monte-Carlo draws on ``dim``-pixel images (noise-check)."""
+    fixed, per_entry = MC_DRAW_SECONDS
+    return draws * (fixed + per_entry * dim * dim)
+
+
+#: Seconds per evaluation point of ``mrp dynamics`` and per pixel of D, for 7000 probe images
+#: (two ridge probes, the reconstruction fractions; measured 1.2 s at D = 196, 4.1 s at D = 784).
+DYNAMICS_EVAL_SECONDS_PER_DIM = 6e-3
+
+
+def dynamics_eval_seconds(n_eval: int, n_models: int, dim: int, n_probe: int = 7000) -> float:
+    """Estimated seconds of the evaluations of ``mrp dynamics``: ``n_eval`` points (an upper bound:
+    repeated steps are merged) per model, each measured for the trained weights and for the
+    closed form, at :data:`DYNAMICS_EVAL_SECONDS_PER_DIM` scaled by the probe size."""
+    per_eval = DYNAMICS_EVAL_SECONDS_PER_DIM * dim * max(n_probe, 1) / 7000
+    return 2.0 * n_eval * n_models * per_eval

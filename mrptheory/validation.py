@@ -56,6 +56,20 @@ def check_choice(name: str, value: object, choices: Iterable[str]) -> str:
     return str(value)
 
 
+def check_pool_factor(name: str, factor: int, image_shape: tuple[int, ...]) -> int:
+    """``factor`` if it is an integer >= 1 that divides the image height and width, else
+    ConfigError. One rule for every option that average-pools images (``alignment --pool``,
+    ``dynamics --downsample``): pooling by a factor that does not divide a side would silently drop
+    the last rows and columns. ``image_shape`` is ``(C, H, W)``."""
+    factor = check_int(name, factor, 1)
+    h, w = image_shape[-2:]
+    if h % factor or w % factor:
+        fits = [f for f in range(1, min(h, w) + 1) if h % f == 0 and w % f == 0]
+        raise ConfigError(f"{name} {factor} does not divide the image size {h}x{w}; use one of "
+                          f"{', '.join(map(str, fits))}")
+    return factor
+
+
 def _fmt(bound: float | None) -> str:
     if bound is None:
         return "inf"

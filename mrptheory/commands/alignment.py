@@ -20,9 +20,11 @@ def run_alignment(dataset: str, noises: list[str], out_dir: Path, data_root: str
     from mrptheory.data.registry import load_dataset
     from mrptheory.linear.alignment import alignment_study, dataset_moments
     from mrptheory.results import write
+    from mrptheory.validation import check_pool_factor
 
     models = [parse_noise(n) for n in noises]  # fail on a bad spec before loading anything
     splits = load_dataset(dataset, data_root)
+    check_pool_factor("--pool", pool, splits.train.image_shape)
     data = dataset_moments(splits.train, max_samples, seed, pool)
     if k_min > data.dim:
         raise ConfigError(f"--k-min must be at most D = {data.dim}, got {k_min}")
@@ -48,7 +50,8 @@ def run_alignment(dataset: str, noises: list[str], out_dir: Path, data_root: str
               help="Smallest K shown in the figures and the summary.")
 @click.option("--max-samples", type=int, default=None, help="Subsample the training set.")
 @click.option("--pool", type=int, default=1, show_default=True,
-              help="Average-pool images by this factor first (large images: each setting is O(D^3)).")
+              help="Average-pool images by this factor first (large images: each setting is O(D^3)); "
+                   "it must divide the image side.")
 @click.option("--class-weighting", type=click.Choice(["count", "none"]), default="count",
               show_default=True,
               help="Label energy of the alignment metric: 'count' weights each class by its sample "

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from mrptheory.commands.options import (data_root_option, dataset_option, device_option,
-                                        flags_named, out_option, progress_option, refuse_unused,
-                                        seed_option, threads_option)
+                                        flags_named, given, out_option, progress_option,
+                                        refuse_unused, seed_option, threads_option, yes_option)
 from mrptheory.train.dynamics_config import DynamicsConfig
 
 
@@ -27,9 +27,12 @@ def estimated_bytes(n_train: int, dim: int, batch_size: int, n_probe: int = 7000
 @data_root_option
 @click.option("--model", "models", multiple=True,
               help="linear, deep, gaussian, mask; repeat to choose [default: all four].")
-@click.option("--train-size", type=int, default=DynamicsConfig.train_size, show_default=True)
+@click.option("--train-size", type=int, default=DynamicsConfig.train_size, show_default=True,
+              help="Train images (the default is capped at the split's size; a larger value "
+                   "given explicitly is refused).")
 @click.option("--downsample", type=int, default=DynamicsConfig.downsample, show_default=True,
-              help="Average-pool the images by this factor (1 = full resolution).")
+              help="Average-pool the images by this factor (1 = full resolution); it must divide "
+                   "the image side.")
 @click.option("--t-max", type=float, default=DynamicsConfig.t_max, show_default=True,
               help="Gradient-flow time to train the one-layer models for.")
 @click.option("--deep-t-max", type=float, default=DynamicsConfig.deep_t_max, show_default=True,
@@ -50,10 +53,11 @@ def estimated_bytes(n_train: int, dim: int, batch_size: int, n_probe: int = 7000
 @seed_option
 @out_option
 @progress_option
+@yes_option
 def dynamics(dataset: str, data_root: str | None, models: tuple[str, ...], train_size: int,
              downsample: int, t_max: float, deep_t_max: float, init_scale: float, sigma: float,
              keep: float, lr_scale: float, batch_size: int, n_eval: int, threads: int,
-             device: str, seed: int, out_dir: str, progress: bool) -> None:
+             device: str, seed: int, out_dir: str, progress: bool, yes: bool) -> None:
     """Train linear autoencoders by gradient descent and show when each eigen-direction is learned.
 
     Measured per-direction reconstruction and linear-probe accuracy over training, beside the
@@ -63,8 +67,10 @@ def dynamics(dataset: str, data_root: str | None, models: tuple[str, ...], train
     from mrptheory.data.registry import canonical_name, load_dataset
     from mrptheory.device import resolve_device
     from mrptheory.plots.registry import redraw
-    from mrptheory.resources import check_fits
+    from mrptheory.resources import (check_fits, check_within_data, check_work,
+                                     dynamics_eval_seconds)
     from mrptheory.train.linear_dynamics import dynamics_summary, run_dynamics
+    from mrptheory.validation import check_pool_factor
 
     chosen = set(models) if models else set(DynamicsConfig.models)
     refuse_unused({"--sigma": "sigma"}, "the gaussian model (--model gaussian)", "gaussian" in chosen)
@@ -80,9 +86,18 @@ def dynamics(dataset: str, data_root: str | None, models: tuple[str, ...], train
         )
     dev = resolve_device(device)
     splits = load_dataset(config.dataset, data_root)
+    check_pool_factor("--downsample", config.downsample, splits.train.image_shape)
     c, h, w = splits.train.image_shape
     dim = c * (h // config.downsample) * (w // config.downsample)
+    if given("train_size"):
+        check_within_data("--train-size", config.train_size, len(splits.train),
+                          f"train images of {config.dataset}")
     n_train = min(config.train_size, len(splits.train))
+    n_probe = min(config.probe_train_size, n_train) + min(config.probe_test_size, len(splits.test))
+    check_work(dynamics_eval_seconds(config.n_eval, len(config.models), dim, n_probe),
+               f"up to {config.n_eval} evaluation points for each of {len(config.models)} model(s) "
+               f"on D = {dim}", "--n-eval", yes=yes,
+               rate="two ridge probes per point, about 1.2 s each at D = 196 on one CPU thread")
     check_fits(estimated_bytes(n_train, dim, config.batch_size),
                f"training on {n_train} images of D = {dim} with batches of {config.batch_size}",
                "--batch-size" if 32 * config.batch_size > 12 * n_train + 64 * dim else "--downsample")

@@ -21,7 +21,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from mrptheory.commands.options import device_option, out_option, progress_option, seed_option
+from mrptheory.commands.options import (device_option, out_option, progress_option, refuse_swept,
+                                        seed_option)
 from mrptheory.data.multiview import MultiViewConfig
 from mrptheory.device import resolve_device, set_cpu_threads
 from mrptheory.errors import ConfigError
@@ -252,6 +253,8 @@ def compare(sweep_spec: str | None, **kw) -> None:
     from mrptheory.train.multiview_experiment import parse_sweep, run_compare, run_multiview_sweep
 
     sweep = parse_sweep(sweep_spec) if sweep_spec else None  # validate before any work
+    if sweep is not None:
+        refuse_swept(sweep[0])
     (data_cfg, sl_cfg, mrp_cfg), device, seeds = _setup(kw)
     out = Path(kw["out_dir"])
     if sweep is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import numpy as np
 
-from mrptheory.commands.options import seed_option
+from mrptheory.commands.options import seed_option, yes_option
 from mrptheory.errors import ConfigError
 from mrptheory.linear.noise import NOISE_SPEC_HELP
 from mrptheory.commands.outputs import writable_file_callback
@@ -45,13 +45,14 @@ differs from PCA's. The exact moments are also checked against Monte Carlo.
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
               callback=writable_file_callback,
               help="Also save the verdict and evidence as JSON.")
-def noise_check(noise, trials, image_shape, mc_draws, seed, json_path):
+@yes_option
+def noise_check(noise, trials, image_shape, mc_draws, seed, json_path, yes):
     """Print (and optionally save) the never-beneficial verdict on NOISE with its evidence."""
     from mrptheory.linear.monte_carlo import check_moments
     from mrptheory.linear import never_beneficial
     from mrptheory.linear.never_beneficial import default_image_shape
     from mrptheory.linear.noise import parse_noise
-    from mrptheory.resources import check_fits
+    from mrptheory.resources import check_fits, check_work, monte_carlo_seconds
     from mrptheory.results import save_json
     from mrptheory.validation import check_int
 
@@ -68,6 +69,11 @@ def noise_check(noise, trials, image_shape, mc_draws, seed, json_path):
                    f"the search on {requested[0]}x{requested[1]}x{requested[2]} images (D = {d}: "
                    f"about {never_beneficial.DENSE_MATRICES} D x D float64 matrices)",
                    "--image-shape")
+    if mc_draws:
+        mc_dim = int(np.prod(requested or default_image_shape(model)))
+        check_work(monte_carlo_seconds(mc_draws, mc_dim),
+                   f"{mc_draws} Monte-Carlo draws on D = {mc_dim} pixels", "--mc-draws", yes=yes,
+                   rate="about 0.2 ms per draw plus 1e-8 s per entry of the D x D sums")
     verdict = never_beneficial.check_never_beneficial(model, requested, trials, seed)
     shape = (verdict.counterexample.image_shape if verdict.counterexample is not None
              else requested or default_image_shape(model))

@@ -82,6 +82,12 @@ def _threads_callback(ctx: click.Context, param: click.Parameter, value):
     return check_threads(value, param.opts[0])
 
 
+yes_option = click.option(
+    "--yes", is_flag=True, default=False,
+    help="Start work estimated to take more than an hour (otherwise refused with the estimate).",
+)
+
+
 def threads_option(default: int = 1):
     """``--threads N``: torch CPU threads (0 = torch's default), at most the machine's CPUs;
     see ``mrptheory.device.cpu_threads``."""
@@ -143,6 +149,17 @@ def refuse_unused(options: dict[str, str], needed: str, active: bool) -> None:
         many = len(flags) > 1
         raise ConfigError(f"{'/'.join(flags)} only appl{'y' if many else 'ies'} to {needed}, which "
                           f"is not selected; drop {'them' if many else 'it'} or select it")
+
+
+def refuse_swept(knob: str, sweep_flag: str = "--sweep") -> None:
+    """Raise ConfigError when the option setting ``knob`` (``mu`` -> ``--mu``) was given beside a
+    sweep over that knob: the sweep sets every value, so the option would be silently ignored."""
+    command = click.get_current_context().command
+    for param in command.params:
+        if param.name == knob and given(param.name):
+            flag = param.opts[0]
+            raise ConfigError(f"{flag} sets {knob}, which {sweep_flag} sweeps (the sweep sets every "
+                              f"value); drop {flag} or sweep another knob")
 
 
 @contextmanager

@@ -7,9 +7,32 @@ from pathlib import Path
 import click
 
 from mrptheory.commands.options import (data_root_option, dataset_option, device_option,
-                                        flags_named, out_option, parse_int_list, progress_option,
-                                        refuse_unused, seed_option, threads_option)
+                                        flags_named, given, out_option, parse_int_list,
+                                        progress_option, refuse_unused, seed_option,
+                                        threads_option)
 from mrptheory.train.projection import ProjectionConfig
+
+
+#: Most test images the projected-images figure shows (one 1.7-inch row each: Agg cannot draw an
+#: image taller than 2^16 pixels, about 290 rows at the package's DPI; 100 keeps it readable).
+MAX_EXAMPLES = 100
+
+
+def check_sizes(splits, train_size: int | None, test_size: int | None, examples: int,
+                dataset: str, train_size_given: bool) -> None:
+    """The work-size rule (``resources.check_within_data``) for ``mrp subspace``: train and test
+    sizes within the splits (the default train size is capped, an explicit one is checked), and
+    at most :data:`MAX_EXAMPLES` example images, which come from the test images used."""
+    from mrptheory.resources import check_within_data
+    from mrptheory.validation import check_int
+
+    if train_size and train_size_given:
+        check_within_data("--train-size", train_size, len(splits.train), f"train images of {dataset}")
+    if test_size:
+        check_within_data("--test-size", test_size, len(splits.test), f"test images of {dataset}")
+    check_int("--examples", examples, 0, MAX_EXAMPLES)
+    check_within_data("--examples", examples, test_size or len(splits.test),
+                      f"test images used (--test-size) of {dataset}")
 
 
 def resnet_bytes(width: int, image_shape: tuple[int, int, int], batch_size: int) -> int:
@@ -35,7 +58,8 @@ def resnet_bytes(width: int, image_shape: tuple[int, int, int], batch_size: int)
               help="Number of seeds (seed, seed+1, ...).")
 @click.option("--epochs", type=int, default=5, show_default=True, help="Epochs (paper: 50).")
 @click.option("--train-size", type=int, default=10000, show_default=True,
-              help="Train images used (0 = all).")
+              help="Train images used (0 = all; the default is capped at the split's size, a "
+                   "larger value given explicitly is refused).")
 @click.option("--test-size", type=int, default=0, show_default=True,
               help="Test images used (0 = all).")
 @click.option("--augment/--no-augment", default=False, show_default=True,
@@ -43,7 +67,8 @@ def resnet_bytes(width: int, image_shape: tuple[int, int, int], batch_size: int)
 @click.option("--resnet-width", type=int, default=16, show_default=True,
               help="ResNet-9 base width (paper: 64).")
 @click.option("--examples", type=int, default=6, show_default=True,
-              help="Test images shown in the projected-images figure.")
+              help=f"Test images shown in the projected-images figure (one row each; at most "
+                   f"{MAX_EXAMPLES}).")
 @click.option("--budget", "budget_sizes", default=None, metavar="SIZES",
               help="Budget curve instead of the share grid: top-90% vs bottom-20% for each train-set "
                    "size in this comma list (0 = all), e.g. 2000,10000,60000. Writes "
@@ -97,6 +122,8 @@ def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
         )
     dev = resolve_device(device)
     splits = load_dataset(config.dataset, data_root)
+    check_sizes(splits, config.train_size, config.test_size, config.examples, config.dataset,
+                given("train_size"))
     if "resnet9" in config.archs:
         from mrptheory.resources import check_fits
 
@@ -142,6 +169,8 @@ def _run_budget(dataset: str, data_root: str | None, budget_sizes: str, budget_e
                           seeds=tuple(range(seed, seed + n_seeds)), test_size=test_size or None,
                           augment=augment, resnet_width=resnet_width)
     splits = load_dataset(config.dataset, data_root)
+    for size in sizes:
+        check_sizes(splits, size, config.test_size, 0, config.dataset, True)
     payload = run_budget(splits, config, out_dir, device=str(resolve_device(device)),
                          show_progress=progress, threads=threads or None)
     for row in payload["summary"]:
