@@ -124,7 +124,7 @@ def plot_alignment(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("alignment change vs no noise (%)")
     handles, labels = axes[0][-1].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside right upper", fontsize=8)  # beside, never over curves
+    fig.legend(handles, labels, loc="outside right lower", fontsize=8)  # beside the curves, below the suptitle
     fig.suptitle(f"{dataset}: impact of masking and Gaussian noise on label alignment")
     written.append(save(fig, Path(out_dir) / f"impact_of_noise_{stem}.png"))
     return written

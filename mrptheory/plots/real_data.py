@@ -180,9 +180,10 @@ def plot_dynamics(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         ax.set_title(MODEL_TITLES.get(name, name), fontsize=9)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("fraction of the direction's energy reconstructed")
-    # beside the panels: inside one, the legend covered the fast (top-eigenvalue) curves
+    # beside the panels (inside one, it covered the fast curves), at the bottom: at the top it ran
+    # into the suptitle when there are few panels
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside right upper", fontsize=7,
+    fig.legend(handles, labels, loc="outside right lower", fontsize=7,
                title="eigen-direction\n(line: theory,\ndots: measured)", title_fontsize=7)
     fig.suptitle(f"{ds}: when each eigen-direction is learned", fontsize=10)
     p = out / f"{tag}_directions.png"
@@ -236,7 +237,7 @@ def plot_dynamics(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("percent (gap closed / probe test accuracy)")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside right upper", fontsize=7)
+    fig.legend(handles, labels, loc="outside right lower", fontsize=7)
     fig.suptitle(f"{ds}: reconstruction progress and linear-probe accuracy over training",
                  fontsize=10)
     p = out / f"{tag}_probe.png"
