@@ -305,6 +305,9 @@ def regime(maps: str, quick: bool, **kw) -> None:
     src = click.get_current_context().get_parameter_source("n_seeds")
     if src == click.core.ParameterSource.DEFAULT:  # not given: 2 seeds per cell quick, 4 full
         kw["n_seeds"] = 2 if quick else 4
+    for name in (("leak_gap", "mu_d") if maps == "all" else (maps,)):  # knobs each map sets
+        for knob in {"leak_gap": ("gamma", "sigma_p", "sigma_0"), "mu_d": ("d", "mu")}[name]:
+            refuse_swept(knob, f"--map {name}")
     (data_cfg, sl_cfg, mrp_cfg), device, seeds = _setup(kw)
     out = Path(kw["out_dir"])
     for name in (("leak_gap", "mu_d") if maps == "all" else (maps,)):

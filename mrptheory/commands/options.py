@@ -159,7 +159,7 @@ def refuse_swept(knob: str, sweep_flag: str = "--sweep") -> None:
         if param.name == knob and given(param.name):
             flag = param.opts[0]
             raise ConfigError(f"{flag} sets {knob}, which {sweep_flag} sweeps (the sweep sets every "
-                              f"value); drop {flag} or sweep another knob")
+                              f"value, so {flag} would be ignored); drop {flag}")
 
 
 @contextmanager

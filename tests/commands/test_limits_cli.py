@@ -94,6 +94,14 @@ def test_a_swept_knob_given_explicitly_is_refused(tmp_path):
     assert "--mu" in line and "--sweep" in line
 
 
+@pytest.mark.parametrize("args,flag", [(["--map", "mu_d", "--mu", "0.1"], "--mu"),
+                                       (["--map", "all", "--sigma-0", "0.01"], "--sigma-0"),
+                                       (["--map", "leak_gap", "--gamma", "0.01"], "--gamma")])
+def test_a_knob_the_regime_map_sets_is_refused(tmp_path, args, flag):
+    line = refused("multiview", "regime", *args, "--out", str(tmp_path))
+    assert flag in line and "--map" in line
+
+
 @pytest.mark.parametrize("args,flag", [(["dynamics", "--downsample", "5"], "--downsample"),
                                        (["alignment", "--pool", "5"], "--pool")])
 def test_a_pooling_factor_must_divide_the_image_side(tiny, tmp_path, args, flag):
