@@ -113,14 +113,13 @@ _GLOBAL = re.compile(r"GLOBAL (\S+)|but got <class '([^']+)'>")
 
 
 def _refused_global(exc: BaseException) -> str | None:
-    """The global a weights-only load refused (``"posix.system"``...), or None for other failures."""
+    """The global a weights-only load refused (``"posix.system"``...), or None for other failures
+    (a damaged file the weights-only unpickler cannot parse is corrupt, not crafted)."""
     text = str(exc)
     if "Weights only load failed" not in text and "WeightsUnpickler" not in text:
         return None
     found = _GLOBAL.search(text)
-    if found:
-        return found.group(1) or found.group(2)
-    return "an object that is not a tensor or a plain value"
+    return (found.group(1) or found.group(2)) if found else None  # else: damaged bytes
 
 
 def load_checkpoint(path: str | Path, restore_rng: bool = True,
