@@ -460,6 +460,12 @@ def fingerprint(obj: Any, length: int = 10) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:length]
 
 
+def store_fingerprint(config_fingerprint: str, data_fingerprint: str) -> str:
+    """Fingerprint of a store of units: its config's and its data's content fingerprints (store
+    file and checkpoint names carry it, so units of other data are never reused)."""
+    return fingerprint({"config": config_fingerprint, "data": data_fingerprint})
+
+
 def folder_identity(folder: str | Path) -> str | list[list[Any]]:
     """Cheap identity of a data folder: ``[name, size, mtime_ns]`` of each top-level entry.
 

@@ -67,7 +67,7 @@ def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
     unit is appended to a JSONL store in OUT, so a rerun resumes; figures are redrawn with
     ``mrp plot OUT/subspace_<dataset>.json``.
     """
-    from mrptheory.data.registry import canonical_name, load_dataset
+    from mrptheory.data.registry import canonical_name, dataset_fingerprint, load_dataset
     from mrptheory.device import resolve_device
     from mrptheory.errors import ConfigError
     from mrptheory.plots.registry import redraw
@@ -104,7 +104,8 @@ def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
                    f"training ResNet-9 of width {config.resnet_width}", "--resnet-width")
     payload = run_projection_sweep(splits, config, out_dir, device=str(dev),
                                    show_progress=progress, threads=threads or None,
-                                   strict_cuts=True)
+                                   strict_cuts=True,
+                                   data_fingerprint=dataset_fingerprint(config.dataset, data_root))
     # the sweep saved its numbers (and the example images) in out_dir: draw from those files
     paths = redraw(Path(out_dir) / f"{payload['tag']}.json", out_dir)
     if config.examples:
@@ -127,7 +128,7 @@ def _run_budget(dataset: str, data_root: str | None, budget_sizes: str, budget_e
                 resnet_width: int, threads: int, device: str, seed: int, out_dir: str,
                 progress: bool) -> None:
     """``mrp subspace --budget SIZES``: the budget curve (see :mod:`mrptheory.train.projection_budget`)."""
-    from mrptheory.data.registry import canonical_name, load_dataset
+    from mrptheory.data.registry import canonical_name, dataset_fingerprint, load_dataset
     from mrptheory.device import resolve_device
     from mrptheory.errors import ConfigError
     from mrptheory.plots.registry import redraw
@@ -143,7 +144,8 @@ def _run_budget(dataset: str, data_root: str | None, budget_sizes: str, budget_e
                           augment=augment, resnet_width=resnet_width)
     splits = load_dataset(config.dataset, data_root)
     payload = run_budget(splits, config, out_dir, device=str(resolve_device(device)),
-                         show_progress=progress, threads=threads or None)
+                         show_progress=progress, threads=threads or None,
+                         data_fingerprint=dataset_fingerprint(config.dataset, data_root))
     for row in payload["summary"]:
         click.echo(f"{row['arch']:8s} n={row['train_size']:6d} {row['epochs']:3d} ep: top-90% "
                    f"{100 * row['top90_mean']:.2f}%  bottom-20% {100 * row['bottom20_mean']:.2f}%  "
