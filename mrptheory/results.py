@@ -223,7 +223,8 @@ def check_record(record: dict, fields: Mapping[str, Any]) -> str | None:
         value = record[name]
         low = high = None
         types = rule
-        if isinstance(rule, tuple) and len(rule) == 3 and isinstance(rule[0], (type, tuple)):
+        if (isinstance(rule, tuple) and len(rule) == 3 and isinstance(rule[0], (type, tuple))
+                and not isinstance(rule[1], type) and not isinstance(rule[2], type)):
             types, low, high = rule
         if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
             return f"{name} = {value!r} is not a {_type_names(types)}"
