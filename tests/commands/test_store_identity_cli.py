@@ -85,3 +85,27 @@ def test_an_invalid_stored_record_is_dropped_and_its_unit_recomputed(tmp_path):
     payload = json.loads((out / f"{tag}.json").read_text())
     assert sorted(r["test_accuracy"] for r in payload["records"])[0] <= 1.0
     assert any(r["test_accuracy"] == good for r in payload["records"])  # recomputed, same seed
+
+
+def test_a_torn_store_line_is_warned_once_on_the_terminal(tmp_path):
+    """The real entry point (a subprocess): the store is read once per unit and once for the
+    payload, and its torn line used to be reported twice; it is reported once."""
+    import os
+    import subprocess
+    import sys
+
+    args, tag, _ = COMMANDS["subspace"]
+    data, out = tmp_path / "fashion", tmp_path / "out"
+    write_mnist_folder(data, n_train=60, n_test=30, hw=8)
+    run = [*args, "--data-root", str(data), "--out", str(out)]
+    assert CliRunner().invoke(main, run).exit_code == 0
+    (store,) = out.glob(f"{tag}_runs_*.jsonl")
+    with open(store, "a") as fh:
+        fh.write('{"key": "mlp|top|0.9000|7", "arch": "ml')
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(repo), "MRP_NO_PROGRESS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "mrptheory.cli", *run], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = proc.stdout + proc.stderr
+    assert text.count("is incomplete") == 1, text
