@@ -59,15 +59,21 @@ def test_replacing_the_data_files_reruns_every_unit(tmp_path, name):
     assert fp_after != fp_before
 
 
-def test_an_invalid_stored_record_is_dropped_and_its_unit_recomputed(tmp_path):
-    """A subspace store line with test_accuracy 5.0 used to print 'acc 500.00%'; one lacking a key
-    gave a KeyError traceback. Both are now skipped with one warning each and recomputed."""
+def _one_subspace_run(tmp_path: Path) -> tuple[list[str], Path]:
+    """A finished two-unit subspace run on a tiny IDX folder: (its arguments, its store)."""
     args, tag, _ = COMMANDS["subspace"]
     data, out = tmp_path / "fashion", tmp_path / "out"
     write_mnist_folder(data, n_train=60, n_test=30, hw=8)
     run = [*args, "--data-root", str(data), "--out", str(out)]
     assert CliRunner().invoke(main, run).exit_code == 0
     (store,) = out.glob(f"{tag}_runs_*.jsonl")
+    return run, store
+
+
+def test_an_invalid_stored_record_is_dropped_and_its_unit_recomputed(tmp_path):
+    """A subspace store line with test_accuracy 5.0 used to print 'acc 500.00%'; one lacking a key
+    gave a KeyError traceback. Both are now skipped with one warning each and recomputed."""
+    run, store = _one_subspace_run(tmp_path)
     lines = [json.loads(line) for line in store.read_text().splitlines()]
     good = lines[0]["test_accuracy"]
     lines[0]["test_accuracy"] = 5.0
@@ -82,7 +88,7 @@ def test_an_invalid_stored_record_is_dropped_and_its_unit_recomputed(tmp_path):
     assert len(warned) == 2, warned  # once per bad line, not once per read of the store
     assert "test_accuracy = 5.0 is outside [0.0, 1.0]" in warned[0]
     assert "lacks 'dims'" in warned[1]
-    payload = json.loads((out / f"{tag}.json").read_text())
+    payload = json.loads((store.parent / "subspace_fashion-mnist.json").read_text())
     assert sorted(r["test_accuracy"] for r in payload["records"])[0] <= 1.0
     assert any(r["test_accuracy"] == good for r in payload["records"])  # recomputed, same seed
 
@@ -94,12 +100,7 @@ def test_a_torn_store_line_is_warned_once_on_the_terminal(tmp_path):
     import subprocess
     import sys
 
-    args, tag, _ = COMMANDS["subspace"]
-    data, out = tmp_path / "fashion", tmp_path / "out"
-    write_mnist_folder(data, n_train=60, n_test=30, hw=8)
-    run = [*args, "--data-root", str(data), "--out", str(out)]
-    assert CliRunner().invoke(main, run).exit_code == 0
-    (store,) = out.glob(f"{tag}_runs_*.jsonl")
+    run, store = _one_subspace_run(tmp_path)
     with open(store, "a") as fh:
         fh.write('{"key": "mlp|top|0.9000|7", "arch": "ml')
     repo = Path(__file__).resolve().parents[2]
