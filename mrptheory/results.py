@@ -14,8 +14,11 @@ import json
 import math
 import os
 import socket
+import sys
 import tempfile
+import threading
 import time
+import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -258,17 +261,21 @@ class JsonlStore:
       first), so two runs that stored the same unit never count it twice.
     * Concurrency: :meth:`get_or_run` is the one claim-then-compute path: a process takes an
       exclusive claim file per unit (``<file>.claims/<hash of key>.claim``, created with
-      ``O_CREAT | O_EXCL``, holding pid, host and time) before computing it; another process
-      wanting that unit waits for its record instead of computing it too, and takes over a
-      stale claim (its process is dead on this host, or it is older than ``claim_timeout_s``).
+      ``O_CREAT | O_EXCL``, holding pid, host, time and a per-process token) before computing
+      it, and touches it every ``heartbeat_s`` while it computes; another process wanting that
+      unit waits for its record instead of computing it too (saying so once), and takes over a
+      stale claim: its process is gone (same host: the pid is dead, or is now another process),
+      or its last heartbeat is older than ``claim_timeout_s`` (any host).
       Appends hold an exclusive ``fcntl.flock`` on the sidecar ``<file>.lock`` -- POSIX only;
       elsewhere writers are not serialised, and the de-duplication on read keeps results
       single-counted.
     """
 
-    #: A claim older than this (seconds) is stale even when its process cannot be checked
-    #: (another host). Longer than any single unit the package stores.
-    claim_timeout_s: float = 24 * 3600.0
+    #: A claim whose file was not touched for this long (seconds) is stale, whoever holds it
+    #: (a holder on another host, or one that was killed, stops its heartbeat).
+    claim_timeout_s: float = 600.0
+    #: Seconds between two touches of a held claim (its heartbeat).
+    heartbeat_s: float = 30.0
     #: Seconds between two looks at a unit another process has claimed.
     poll_s: float = 0.2
 
@@ -371,7 +378,7 @@ class JsonlStore:
                 return False
             with os.fdopen(fd, "w") as fh:
                 json.dump({"key": str(key), "pid": os.getpid(), "host": socket.gethostname(),
-                           "time": time.time()}, fh)
+                           "time": time.time(), "token": _PROCESS_TOKEN}, fh)
             return True
 
     def _release(self, claim: Path) -> None:
@@ -382,44 +389,59 @@ class JsonlStore:
             with contextlib.suppress(OSError):
                 self.claims_dir.rmdir()
 
-    def _stale(self, claim: Path) -> bool:
-        """True when the process holding ``claim`` is gone (same host) or the claim has timed out.
-
-        An unreadable claim (its writer was killed between creating and filling it) is judged by
-        the file's age alone."""
+    def _claim_info(self, claim: Path) -> dict[str, Any] | None:
         try:
             info = json.loads(claim.read_text())
-            pid, host, since = int(info["pid"]), str(info["host"]), float(info["time"])
-        except (OSError, ValueError, KeyError, TypeError):
-            try:
-                return time.time() - claim.stat().st_mtime > max(self.poll_s * 50, 10.0)
-            except OSError:
-                return False
-        if time.time() - since > self.claim_timeout_s:
+            return info if isinstance(info, dict) else None
+        except (OSError, ValueError):
+            return None
+
+    def _stale(self, claim: Path) -> bool:
+        """True when the holder of ``claim`` is gone or its heartbeat stopped (see class doc).
+
+        An unreadable claim (its writer was killed between creating and filling it) is judged by
+        its heartbeat alone."""
+        try:
+            silent = time.time() - claim.stat().st_mtime
+        except OSError:
+            return False
+        if silent > self.claim_timeout_s:
             return True
-        if host == socket.gethostname():
-            return not _pid_alive(pid)
-        return False
+        info = self._claim_info(claim)
+        if info is None:
+            return silent > max(10 * self.poll_s, 5.0)
+        try:
+            pid, host = int(info["pid"]), str(info["host"])
+        except (KeyError, TypeError, ValueError):
+            return True
+        if host != socket.gethostname():
+            return False
+        if pid == os.getpid():  # our pid: ours only if we wrote it (a restarted container
+            return info.get("token") != _PROCESS_TOKEN  # reuses the pid of a killed run)
+        return not _pid_alive(pid)
 
     def get_or_run(self, key: str, fn: Callable[[], dict],
                    reuse: Callable[[dict], bool] | None = None) -> dict:
         """The record of ``key``: the stored one, else ``fn()`` (plus ``"key"``), computed once.
 
         The unit is claimed first (see the class doc): while another live process holds its
-        claim, this one waits for that record instead of computing it; a stale claim is taken
-        over. The claim is removed when ``fn`` returns or raises (an exception propagates and
-        nothing is stored, so the unit is retried later). ``reuse(record)`` (default: always)
-        says whether a stored record is final; one that is not is recomputed and replaced.
+        claim, this one waits for that record instead of computing it (one note on stderr); a
+        stale claim is taken over. The claim is removed when ``fn`` returns or raises (an
+        exception propagates and nothing is stored, so the unit is retried later).
+        ``reuse(record)`` (default: always) says whether a stored record is final; one that is
+        not is recomputed and replaced.
         """
         key = str(key)
         reuse = reuse or (lambda record: True)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         claim = self.claim_path(key)
+        noted = False
         while True:
             found = self.get(key)
             if found is not None and reuse(found):
                 return found
             if self._try_claim(claim, key):
+                beat = _Heartbeat(claim, self.heartbeat_s)
                 try:
                     found = self.get(key)  # stored between our look and our claim
                     if found is not None and reuse(found):
@@ -429,8 +451,38 @@ class JsonlStore:
                     self.append(record)
                     return record
                 finally:
+                    beat.stop()
                     self._release(claim)
+            if not noted:
+                info = self._claim_info(claim) or {}
+                sys.stderr.write(f"note: {self.path}: unit {key} is being computed by process "
+                                 f"{info.get('pid', '?')} on {info.get('host', '?')}; waiting "
+                                 f"for its record\n")
+                noted = True
             time.sleep(self.poll_s)
+
+
+#: Written into every claim this process takes: a claim with our pid but another token was left
+#: by an earlier process that had the same pid.
+_PROCESS_TOKEN = uuid.uuid4().hex
+
+
+class _Heartbeat:
+    """Touch a held claim file every ``period`` seconds (a daemon thread) until :meth:`stop`."""
+
+    def __init__(self, path: Path, period: float):
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(path, period), daemon=True)
+        self._thread.start()
+
+    def _run(self, path: Path, period: float) -> None:
+        while not self._stop.wait(period):
+            with contextlib.suppress(OSError):
+                os.utime(path)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _pid_alive(pid: int) -> bool:

@@ -202,12 +202,13 @@ def test_a_timed_out_claim_is_taken_over_and_a_live_one_is_waited_for(tmp_path):
     claim = store.claim_path("old")
     claim.parent.mkdir(parents=True)
     claim.write_text(json.dumps({"key": "old", "pid": 1, "host": "another-host", "time": 0.0}))
-    assert store.get_or_run("old", lambda: {"v": 1})["v"] == 1  # 1970: older than the timeout
-    # a live claim (this process, fresh): the caller waits and returns the record written by
+    os.utime(claim, (0, 0))  # its heartbeat stopped in 1970
+    assert store.get_or_run("old", lambda: {"v": 1})["v"] == 1
+    # a live claim (another live process: our parent; fresh): the caller waits and returns the record written by
     # the claim holder instead of computing the unit itself
     live = store.claim_path("live")
     live.parent.mkdir(parents=True, exist_ok=True)
-    live.write_text(json.dumps({"key": "live", "pid": os.getpid(), "host": __import__("socket")
+    live.write_text(json.dumps({"key": "live", "pid": os.getppid(), "host": __import__("socket")
                                 .gethostname(), "time": time.time()}))
 
     def finish():
@@ -217,6 +218,39 @@ def test_a_timed_out_claim_is_taken_over_and_a_live_one_is_waited_for(tmp_path):
 
     threading.Thread(target=finish).start()
     assert store.get_or_run("live", lambda: {"v": "ours"})["v"] == "theirs"
+
+
+def test_a_claim_left_by_an_earlier_process_with_our_pid_is_taken_over(tmp_path):
+    """A restarted container gives the new run the pid of the killed one: the claim it left
+    is not ours (another token), so it is taken over instead of waited for."""
+    import os
+    import socket
+
+    store = JsonlStore(tmp_path / "runs.jsonl")
+    claim = store.claim_path("k")
+    claim.parent.mkdir(parents=True)
+    claim.write_text(json.dumps({"key": "k", "pid": os.getpid(), "host": socket.gethostname(),
+                                 "time": 0.0, "token": "an earlier process"}))
+    assert store.get_or_run("k", lambda: {"v": 3})["v"] == 3
+
+
+def test_a_held_claim_is_kept_alive_by_its_heartbeat(tmp_path):
+    import os
+    import time
+
+    store = JsonlStore(tmp_path / "runs.jsonl")
+    store.heartbeat_s = 0.05
+    seen = []
+
+    def slow():
+        claim = store.claim_path("k")
+        os.utime(claim, (0, 0))
+        time.sleep(0.3)
+        seen.append(claim.stat().st_mtime)
+        return {"v": 1}
+
+    store.get_or_run("k", slow)
+    assert seen[0] > time.time() - 5  # touched again while the unit ran
 
 
 def test_a_failing_unit_releases_its_claim_and_stores_nothing(tmp_path):
