@@ -17,7 +17,6 @@ from mrptheory.errors import CorruptCheckpointError
 from mrptheory.train.checkpoint import load_checkpoint, save_checkpoint
 from tests.cli_checks import assert_one_line_error
 from tests.commands.test_mae_cli import TINY, tiny_data  # noqa: F401  (fixture)
-from tests.commands.test_subspace_cli import fake_data  # noqa: F401  (fixture)
 
 
 class Marker:
