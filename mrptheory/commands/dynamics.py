@@ -64,7 +64,7 @@ def dynamics(dataset: str, data_root: str | None, models: tuple[str, ...], train
     closed forms (matrix exponential; Saxe et al. 2014 sigmoids). Redraw the figures with
     ``mrp plot OUT/dynamics_<dataset>.json``.
     """
-    from mrptheory.data.registry import canonical_name, load_dataset
+    from mrptheory.data.registry import canonical_name, dataset_fingerprint, load_dataset
     from mrptheory.device import resolve_device
     from mrptheory.plots.registry import redraw
     from mrptheory.resources import (check_fits, check_within_data, check_work,
@@ -102,7 +102,8 @@ def dynamics(dataset: str, data_root: str | None, models: tuple[str, ...], train
                f"training on {n_train} images of D = {dim} with batches of {config.batch_size}",
                "--batch-size" if 32 * config.batch_size > 12 * n_train + 64 * dim else "--downsample")
     payload = run_dynamics(splits, config, out_dir, device=str(dev), show_progress=progress,
-                           threads=threads or None)
+                           threads=threads or None,
+                           data_fingerprint=dataset_fingerprint(config.dataset, data_root))
     for name, s in dynamics_summary(payload).items():
         click.echo(f"{name:8s}: {s['n_compared']} directions reach 50% in theory; Spearman(λ, t50) "
                    f"{s['spearman']:+.3f}; median |ρ - ρ_theory| {s['median_abs_diff']:.4f} "

@@ -8,8 +8,11 @@ goes to ``OUT/claims.md`` and ``OUT/claims.json``.
 Resume keys hold a fingerprint of every input (:func:`run_inputs`: mode, seed, device, package
 version, and each data set's folder and files), so a stored verdict is reused only by a run with
 the same inputs: installing or replacing a data set re-runs the claims. A check that crashed or
-could not run (missing data) is recorded but never reused. ``--only`` merges its rows into the
-existing table of the same mode and seed (other claims' rows are kept).
+could not run (missing data) is recorded but never reused. The table is a view of the store for
+the chosen mode and seed: every registered claim has a row, its stored result for these inputs or
+"not run" (not run yet in this mode/seed), so ``--only`` and a switch of ``--seed`` never drop
+rows. Each claim runs through :meth:`~mrptheory.results.JsonlStore.get_or_run`, so two concurrent
+runs into one folder check each claim once.
 """
 
 from __future__ import annotations
@@ -40,15 +43,51 @@ def run_inputs(mode: str, seed: int, device: str, data_root: str | None) -> dict
             "data": data}
 
 
-def _merge(previous: dict[str, Any] | None, records: list[dict], order: list[str], mode: str,
-           seed: int) -> list[dict]:
-    """Rows of an earlier table (same mode and seed) updated with ``records``, in registry order."""
-    rows: dict[str, dict] = {}
-    if previous and previous.get("mode") == mode and previous.get("seed") == seed:
-        rows = {r["claim_id"]: r for r in previous.get("claims", []) if "claim_id" in r}
-    rows.update({r["claim_id"]: r for r in records})
-    rank = {cid: i for i, cid in enumerate(order)}
-    return sorted(rows.values(), key=lambda r: rank.get(r["claim_id"], len(rank)))
+#: The reason shown for a registered claim that has no result yet in the chosen mode and seed.
+NOT_RUN_YET = "not run yet in this mode/seed"
+
+
+def claim_key(claim_id: str, mode: str, seed: int, inputs: str) -> str:
+    """Store key of one claim's result: its id, the mode, the seed and the inputs' fingerprint."""
+    return f"{claim_id}|{mode}|seed={seed}|inputs={inputs}"
+
+
+def _valid_claim_record(record: dict) -> str | None:
+    """Why a stored claim record cannot be shown (a missing key, an unknown verdict), or None."""
+    from mrptheory.claims.registry import Verdict
+    from mrptheory.results import check_record
+
+    why = check_record(record, {"claim_id": str, "paper": str, "statement": str, "measured": str,
+                                "expectation": str, "verdict": str})
+    if why is None and record["verdict"] not in {v.value for v in Verdict}:
+        why = f"verdict {record['verdict']!r} is not one of the verdicts"
+    return why
+
+
+def table_rows(stored: list[dict], claims: dict[str, Any], mode: str, seed: int,
+               inputs: str) -> list[dict]:
+    """The claims table as a view of the store: one row per registered claim, in registry order.
+
+    A claim's row is its stored result for this mode, seed and inputs; a claim without one is
+    shown as "not run" (reason :data:`NOT_RUN_YET`, plus a note when results of this mode and
+    seed exist for other inputs: changed data, device or package version).
+    """
+    from mrptheory.claims.registry import Verdict
+
+    by_key = {str(r.get("key")): r for r in stored}
+    rows = []
+    for cid, claim in claims.items():
+        row = by_key.get(claim_key(cid, mode, seed, inputs))
+        if row is None:
+            prefix = claim_key(cid, mode, seed, "")
+            other = any(k.startswith(prefix) for k in by_key)
+            reason = NOT_RUN_YET + ("; its earlier results were computed from other inputs (data, "
+                                    "device or package version)" if other else "")
+            row = {"claim_id": cid, "paper": claim.paper, "statement": claim.statement,
+                   "measured": reason, "expectation": "", "verdict": Verdict.NOT_RUN.value,
+                   "conditions": "", "details": {}, "final": False}
+        rows.append(row)
+    return rows
 
 
 @click.command()
@@ -69,8 +108,10 @@ def reproduce(quick, patterns, list_only, fresh, out_dir, data_root, device, see
     from mrptheory.claims.registry import (ClaimContext, all_claims, counts_line, is_final,
                                            markdown_table, run_claim, verdict_legend)
     from mrptheory.device import resolve_device
-    from mrptheory.results import JsonlStore, fingerprint, load_json, save_json
+    from mrptheory.results import JsonlStore, fingerprint, save_json
 
+    if data_root is not None and not Path(data_root).exists():
+        raise ConfigError(f"--data-root {data_root}: no such file or folder")
     claims = all_claims()
     if patterns:
         selected = {cid: c for cid, c in claims.items()
@@ -84,42 +125,36 @@ def reproduce(quick, patterns, list_only, fresh, out_dir, data_root, device, see
             click.echo(f"{cid:40s} [{c.paper}] {c.statement}")
         return
     resolved = resolve_device(device)  # a bad --device fails here, not inside a check
-    registry_order = list(all_claims())
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    store = JsonlStore(out / "claims.jsonl")
+    store = JsonlStore(out / "claims.jsonl", validate=_valid_claim_record)
     if fresh and store.path.exists():
         store.path.unlink()
     ctx = ClaimContext(quick=quick, out_dir=out, data_root=data_root, device=device, seed=seed,
                        progress=progress)
     mode = "quick" if quick else "full"
     inputs = fingerprint(run_inputs(mode, seed, str(resolved), data_root))
-    previous = {r["key"]: r for r in store.records()}
     records = []
     for cid, claim in claims.items():
-        key = f"{cid}|{mode}|seed={seed}|inputs={inputs}"
-        old = previous.get(key)
-        if old is not None and is_final(old):
-            click.echo(f"[resume] {cid}: {old['verdict']} (from {store.path})")
-            records.append(old)
-            continue
-        why = "" if old is None else " (earlier attempt crashed or could not run)"
-        click.echo(f"[run] {cid}{why} ...")
-        record = run_claim(claim, ctx)
-        record["key"] = key
-        store.append(record)
+        key = claim_key(cid, mode, seed, inputs)
+        old = store.get(key)
+        ran: list[dict] = []
+
+        def compute(claim=claim, cid=cid, old=old) -> dict:
+            why = "" if old is None else " (earlier attempt crashed or could not run)"
+            click.echo(f"[run] {cid}{why} ...")
+            ran.append(run_claim(claim, ctx))
+            return ran[-1]
+
+        record = store.get_or_run(key, compute, reuse=is_final)
         records.append(record)
+        if not ran:
+            click.echo(f"[resume] {cid}: {record['verdict']} (from {store.path})")
+            continue
         click.echo(f"      {record['verdict']}: {record['measured']}")
         if "error" in record:
             click.echo(record["details"].get("traceback", ""), err=True)
-    earlier = None
-    if patterns and (out / "claims.json").is_file():
-        try:
-            earlier = load_json(out / "claims.json")
-        except (ValueError, OSError):
-            click.echo(f"note: {out / 'claims.json'} is unreadable; writing a table of the "
-                       f"selected claims only", err=True)
-    rows = _merge(earlier if isinstance(earlier, dict) else None, records, registry_order, mode, seed)
+    rows = table_rows(list(store.records()), all_claims(), mode, seed, inputs)
     table = markdown_table(rows)
     header = (f"# Claims checked by `mrp reproduce{' --quick' if quick else ''}`\n\n"
               f"Mode: {mode}; seed {seed}. Verdicts are computed, never edited by hand.\n\n"
@@ -128,8 +163,12 @@ def reproduce(quick, patterns, list_only, fresh, out_dir, data_root, device, see
     (out / "claims.md").write_text(header + table + legend)
     save_json(out / "claims.json", {"mode": mode, "seed": seed, "claims": rows})
     click.echo("\n" + table)
-    kept = len(rows) - len(records)
-    merged = f" ({kept} rows kept from the earlier table)" if kept else ""
+    this_run = {r["claim_id"] for r in records}
+    missing = sum(r["measured"].startswith(NOT_RUN_YET) for r in rows)
+    kept = len(rows) - len(this_run) - missing
+    notes = ([f"{kept} rows from earlier runs"] if kept else []) + \
+        ([f"{missing} {NOT_RUN_YET}"] if missing else [])
+    merged = f" ({'; '.join(notes)})" if notes else ""
     click.echo(f"{counts_line(rows)}; wrote {out / 'claims.md'}{merged}")
     crashed = [r["claim_id"] for r in records
                if "error" in r or r["measured"].startswith("check failed")]

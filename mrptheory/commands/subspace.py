@@ -92,7 +92,7 @@ def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
     unit is appended to a JSONL store in OUT, so a rerun resumes; figures are redrawn with
     ``mrp plot OUT/subspace_<dataset>.json``.
     """
-    from mrptheory.data.registry import canonical_name, load_dataset
+    from mrptheory.data.registry import canonical_name, dataset_fingerprint, load_dataset
     from mrptheory.device import resolve_device
     from mrptheory.errors import ConfigError
     from mrptheory.plots.registry import redraw
@@ -131,7 +131,8 @@ def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
                    f"training ResNet-9 of width {config.resnet_width}", "--resnet-width")
     payload = run_projection_sweep(splits, config, out_dir, device=str(dev),
                                    show_progress=progress, threads=threads or None,
-                                   strict_cuts=True)
+                                   strict_cuts=True,
+                                   data_fingerprint=dataset_fingerprint(config.dataset, data_root))
     # the sweep saved its numbers (and the example images) in out_dir: draw from those files
     paths = redraw(Path(out_dir) / f"{payload['tag']}.json", out_dir)
     if config.examples:
@@ -154,7 +155,7 @@ def _run_budget(dataset: str, data_root: str | None, budget_sizes: str, budget_e
                 resnet_width: int, threads: int, device: str, seed: int, out_dir: str,
                 progress: bool) -> None:
     """``mrp subspace --budget SIZES``: the budget curve (see :mod:`mrptheory.train.projection_budget`)."""
-    from mrptheory.data.registry import canonical_name, load_dataset
+    from mrptheory.data.registry import canonical_name, dataset_fingerprint, load_dataset
     from mrptheory.device import resolve_device
     from mrptheory.errors import ConfigError
     from mrptheory.plots.registry import redraw
@@ -172,7 +173,8 @@ def _run_budget(dataset: str, data_root: str | None, budget_sizes: str, budget_e
     for size in sizes:
         check_sizes(splits, size, config.test_size, 0, config.dataset, True)
     payload = run_budget(splits, config, out_dir, device=str(resolve_device(device)),
-                         show_progress=progress, threads=threads or None)
+                         show_progress=progress, threads=threads or None,
+                         data_fingerprint=dataset_fingerprint(config.dataset, data_root))
     for row in payload["summary"]:
         click.echo(f"{row['arch']:8s} n={row['train_size']:6d} {row['epochs']:3d} ep: top-90% "
                    f"{100 * row['top90_mean']:.2f}%  bottom-20% {100 * row['bottom20_mean']:.2f}%  "

@@ -160,7 +160,9 @@ def _locate(name: str, root: str | os.PathLike | None) -> Path:
 
 
 @functools.lru_cache(maxsize=8)
-def _load_cached(name: str, folder: str) -> DatasetSplits:
+def _load_cached(name: str, folder: str, identity: str = "") -> DatasetSplits:
+    """``identity`` (the folder's :func:`~mrptheory.results.folder_identity`) is only part of
+    the cache key: files replaced in place are read again, not served from the cache."""
     return _SPECS[name].load(Path(folder))
 
 
@@ -173,8 +175,10 @@ def load_dataset(name: str, root: str | os.PathLike | None = None) -> DatasetSpl
     and CorruptDatasetError (naming the damaged file).
     """
     name = canonical_name(name)
+    from mrptheory.results import folder_identity
+
     folder = _locate(name, root)
-    return _load_cached(name, str(folder.resolve()))
+    return _load_cached(name, str(folder.resolve()), repr(folder_identity(folder)))
 
 
 def clear_cache() -> None:
@@ -240,3 +244,39 @@ def dataset_identity(name: str, root: str | os.PathLike | None = None) -> list |
     except DatasetNotFoundError:
         return None
     return [str(folder.resolve()), folder_identity(folder)]
+
+
+def dataset_fingerprint(name: str, root: str | os.PathLike | None = None) -> str | None:
+    """Content fingerprint of data set ``name``'s files (what a stored unit was computed from).
+
+    :func:`~mrptheory.data.fingerprint.content_fingerprint` of the folder :func:`load_dataset`
+    reads (every file below it: a hash of each file's content, cached by path, size and mtime),
+    or None when the data set is not found there. Replacing the files in place changes it.
+    """
+    from mrptheory.data.fingerprint import content_fingerprint
+
+    try:
+        folder = _locate(canonical_name(name), root)
+    except DatasetNotFoundError:
+        return None
+    return content_fingerprint(folder)
+
+
+def splits_fingerprint(splits: DatasetSplits, length: int = 16) -> str:
+    """Content fingerprint of loaded splits (images, labels, class names of both splits).
+
+    For data that did not come from files :func:`dataset_fingerprint` can name (generated or
+    in-memory splits): a SHA-256 of the arrays' bytes and shapes.
+    """
+    import hashlib
+
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for part in (splits.train, splits.test):
+        for array in (part.images, part.labels):
+            a = np.ascontiguousarray(array)
+            digest.update(f"{a.dtype.str}{a.shape};".encode())
+            digest.update(memoryview(a).cast("B"))
+        digest.update(repr(tuple(part.class_names)).encode())
+    return digest.hexdigest()[:length]

@@ -53,21 +53,28 @@ def draw(payload: dict[str, Any], out_dir: str | Path, source: str | Path = "pay
     """Draw a results payload through the function registered for its ``figure_kind``.
 
     ``source`` names where the payload came from in the one-line error raised when the kind is
-    unknown or the payload lacks numbers its figure needs (an edited or foreign file).
+    unknown, the payload does not match its kind's declared fields
+    (:mod:`mrptheory.plots.schemas`: keys, types, ranges) or lacks numbers its figure needs
+    deeper down (an edited or foreign file).
     """
     kind = payload.get("figure_kind") if isinstance(payload, dict) else None
     kinds = figure_kinds()
     if kind not in kinds:
         raise ConfigError(f"{source} has an unknown figure_kind {kind!r}; known kinds: "
                           f"{', '.join(sorted(kinds))}")
+    from mrptheory.plots.schemas import payload_problem
     from mrptheory.plots.style import output_root
 
+    problem = payload_problem(kind, payload)
+    if problem is not None:
+        raise ConfigError(f"{source} is not a valid {kind!r} result: {problem}; was it edited, "
+                          f"or written by another version? Rerun the command that wrote it")
     try:
         with output_root(out_dir):  # every figure file must land inside out_dir
             return kinds[kind](payload, Path(out_dir))
     except ConfigError as exc:  # a name in the file that cannot become a safe file name
         raise ConfigError(f"{source}: {exc}") from None
-    except (KeyError, IndexError, TypeError) as exc:
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
         raise ConfigError(f"{source} lacks numbers a {kind!r} figure needs "
                           f"({type(exc).__name__}: {exc}); was it edited, or written by another "
                           f"version? Rerun the command that wrote it") from None

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from mrptheory.data.dataset import DatasetSplits
-from mrptheory.results import JsonlStore, save_json
+from mrptheory.results import JsonlStore, check_record, save_json, store_fingerprint
 from mrptheory.train.dynamics_config import LEARNED_LEVEL, MODELS, DynamicsConfig
 from mrptheory.train.dynamics_data import DynamicsData, prepare_dynamics_data
 from mrptheory.train.dynamics_model import run_model, theory_trajectory
@@ -51,27 +51,60 @@ __all__ = ["LEARNED_LEVEL", "MODELS", "DynamicsConfig", "DynamicsData", "dynamic
            "summarise_model", "theory_trajectory"]
 
 
+def validate_model_record(record: dict) -> str | None:
+    """Why a stored model record is unusable (a missing curve, curves of unequal lengths, a probe
+    accuracy outside [0, 1]), or None."""
+    why = check_record(record, {"model": str, "finished": bool, "lr": ((int, float), 0.0, None),
+                                "steps": list, "times": list, "rho": list, "loss": list,
+                                "probe": list, "probe_learned": list, "n_learned": list,
+                                "theory_rho": list, "theory_loss": list, "theory_probe": list,
+                                "theory_probe_learned": list})
+    if why is not None:
+        return why
+    lengths = {name: len(record[name]) for name in ("steps", "times", "rho", "loss", "probe",
+                                                    "theory_rho", "theory_probe")}
+    if len(set(lengths.values())) != 1:
+        return f"curves of unequal lengths {lengths}"
+    for name in ("probe", "probe_learned", "theory_probe", "theory_probe_learned"):
+        bad = [v for v in record[name]
+               if v is not None and not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0)]
+        if bad:
+            return f"{name} holds {bad[0]!r}, not an accuracy in [0, 1]"
+    return None
+
+
 def run_dynamics(splits: DatasetSplits, config: DynamicsConfig, out_dir: str | Path, *,
                  device: str = "auto", show_progress: bool | None = None,
-                 threads: int | None = None, tag: str | None = None) -> dict[str, Any]:
+                 threads: int | None = None, tag: str | None = None,
+                 data_fingerprint: str | None = None) -> dict[str, Any]:
     """Run (or resume) every model of ``config``; save and return the ``dynamics`` payload.
+
+    Each stored model is keyed by the data's content fingerprint as well as the config
+    (``data_fingerprint``: the files', from :func:`~mrptheory.data.registry.dataset_fingerprint`;
+    when None, one of the loaded arrays): swapped data files re-run every model. The payload
+    shows it (``data_fingerprint``).
 
     Files in ``out_dir`` (``tag`` defaults to ``dynamics_<data>``): ``<tag>_runs_<fingerprint>.jsonl``
     (one record per finished model), ``checkpoints/`` (state of the model in progress),
     ``<tag>.json`` (figure_kind ``dynamics``).
     """
+    from mrptheory.data.registry import splits_fingerprint
+
     out = Path(out_dir)
     tag = tag or f"dynamics_{config.dataset}"
-    store = JsonlStore(out / f"{tag}_runs_{config.fingerprint()}.jsonl")
+    data_fp = data_fingerprint or splits_fingerprint(splits)
+    store_fp = store_fingerprint(config.fingerprint(), data_fp)
+    store = JsonlStore(out / f"{tag}_runs_{store_fp}.jsonl", validate=validate_model_record)
     data = prepare_dynamics_data(splits, config)
-    done = store.done_keys()
     for model in config.models:
-        if model in done:
-            continue
-        ckpt = out / "checkpoints" / f"{tag}_{config.fingerprint()}_{model}.pt"
-        record = run_model(model, data, config, device=device, checkpoint_path=ckpt,
-                           show_progress=show_progress, threads=threads)
-        store.append({"key": model, **record})
+        ckpt = out / "checkpoints" / f"{tag}_{store_fp}_{model}.pt"
+
+        def compute(model=model, ckpt=ckpt) -> dict[str, Any]:
+            record = run_model(model, data, config, device=device, checkpoint_path=ckpt,
+                               show_progress=show_progress, threads=threads)
+            return {**record, "data_fingerprint": data_fp}
+
+        store.get_or_run(model, compute)
         ckpt.unlink(missing_ok=True)
     records = {r["key"]: r for r in store.records() if r.get("key") in config.models}
     payload = {
@@ -80,6 +113,7 @@ def run_dynamics(splits: DatasetSplits, config: DynamicsConfig, out_dir: str | P
         "tag": tag,
         "config": asdict(config),
         "device": str(device),
+        "data_fingerprint": data_fp,
         "image_shape": list(data.image_shape),
         "eigenvalues": data.eigenvalues.tolist(),
         "models": {m: records[m] for m in config.models if m in records},

@@ -170,8 +170,6 @@ def run_mae_sweep(data: DatasetSplits, cfg: SweepConfig, out_dir: str | Path,
                   show_progress: bool | None = None,
                   log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
     """Run (or resume) every point; returns the records of this sweep's points in run order."""
-    from mrptheory.train.mae_finetune import load_pretrained
-
     out_dir = Path(out_dir)
     store = store_for(out_dir, cfg)
     points = sweep_points(cfg)
@@ -181,32 +179,47 @@ def run_mae_sweep(data: DatasetSplits, cfg: SweepConfig, out_dir: str | Path,
         if point.key in records:
             continue
         desc = f"[{i}/{len(points)}] {point.method} p{point.patch_size} r{point.mask_ratio:g}"
-        start = time.perf_counter()
-        init, norm = None, None
-        if point.init_from is not None:
-            _, init, norm = load_pretrained(run_dir_for(out_dir, cfg, point.init_from))
-        elif point.method == "scratch":
-            # same pixel standardisation as the pretraining run it is compared with
-            ref_dir = run_dir_for(out_dir, cfg, _ref_key(points, point.seed))
-            if _ref_key(points, point.seed) and (ref_dir / "checkpoint.pt").exists():
-                norm = load_pretrained(ref_dir)[2]
-        result = train(point.config, data, run_dir_for(out_dir, cfg, point.key), init_encoder=init,
-                       norm=norm, show_progress=show_progress, desc=desc)
-        record = {
-            "key": point.key, "method": point.method, "mask_ratio": point.mask_ratio,
-            "patch_size": point.patch_size, "noise_std": point.noise_std, "seed": point.seed,
-            "visible_patches": num_visible(point.config.model.num_patches,
-                                           point.config.model.effective_mask_ratio)
-            if point.method in ("mae", "ae", "dae") else None,
-            "init_from": point.init_from, "config": point.config.to_dict(),
-            "history": result.history, "final": result.final, "timing": result.timing,
-            "seconds": round(time.perf_counter() - start, 2),
-        }
-        store.append(record)
-        records[point.key] = record
-        if log is not None:
-            log(f"{desc}: " + ", ".join(f"{k}={v:.4f}" for k, v in result.final.items()))
+        computed: list[dict[str, Any]] = []
+
+        def compute(point=point, desc=desc) -> dict[str, Any]:
+            computed.append(_run_point(point, points, cfg, data, out_dir, desc, show_progress))
+            return computed[-1]
+
+        # claimed: a concurrent run waits for this point's record instead of training it too
+        records[point.key] = store.get_or_run(point.key, compute)
+        if computed and log is not None:
+            final = computed[-1]["final"]
+            log(f"{desc}: " + ", ".join(f"{k}={v:.4f}" for k, v in final.items()))
     return [records[p.key] for p in points if p.key in records]
+
+
+def _run_point(point: Any, points: list[Any], cfg: SweepConfig, data: DatasetSplits,
+               out_dir: Path, desc: str, show_progress: bool | None) -> dict[str, Any]:
+    """Train one sweep point (from its reference run's encoder when it fine-tunes one)."""
+    from mrptheory.train.mae_finetune import load_pretrained
+
+    start = time.perf_counter()
+    init, norm = None, None
+    if point.init_from is not None:
+        _, init, norm = load_pretrained(run_dir_for(out_dir, cfg, point.init_from))
+    elif point.method == "scratch":
+        # same pixel standardisation as the pretraining run it is compared with
+        ref_dir = run_dir_for(out_dir, cfg, _ref_key(points, point.seed))
+        if _ref_key(points, point.seed) and (ref_dir / "checkpoint.pt").exists():
+            norm = load_pretrained(ref_dir)[2]
+    result = train(point.config, data, run_dir_for(out_dir, cfg, point.key), init_encoder=init,
+                   norm=norm, show_progress=show_progress, desc=desc)
+    record = {
+        "key": point.key, "method": point.method, "mask_ratio": point.mask_ratio,
+        "patch_size": point.patch_size, "noise_std": point.noise_std, "seed": point.seed,
+        "visible_patches": num_visible(point.config.model.num_patches,
+                                       point.config.model.effective_mask_ratio)
+        if point.method in ("mae", "ae", "dae") else None,
+        "init_from": point.init_from, "config": point.config.to_dict(),
+        "history": result.history, "final": result.final, "timing": result.timing,
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+    return record
 
 
 def patch_sizes_for(image_shape: tuple[int, int, int]) -> tuple[int, ...]:

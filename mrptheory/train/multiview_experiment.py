@@ -217,24 +217,23 @@ def run_multiview_sweep(data_cfg: MultiViewConfig, sl_cfg: SLConfig, mrp_cfg: MR
     one-view-class fraction, MRP's captured-feature fraction, lottery hit rate and accuracies.
     """
     store = JsonlStore(store_path)
-    done = {r["key"]: r for r in store.records() if "key" in r}
     points = []
     for value in progress(values, desc=f"sweep {param}", enabled=show_progress):
         cfgs = apply_override(data_cfg, sl_cfg, mrp_cfg, param, value)
         key = _key(param, value, cfgs, seeds)
-        if key not in done:
+
+        def compute(cfgs=cfgs, value=value) -> dict:
             res = run_compare(*cfgs, seeds, device=device, show_progress=show_progress)
             from mrptheory.train.multiview_regime import combined_report
 
-            rec = {"key": key, "param": param, "value": value, "seeds": seeds,
-                   "regime": combined_report(cfgs[0], cfgs[1], cfgs[2]).to_dict(),
-                   "config": {"data": cfgs[0], "sl": cfgs[1], "mrp": cfgs[2]},
-                   "summary": compare_summary(res),
-                   # full metric histories of this point (per seed), for redrawing any figure
-                   "payloads": res.payloads}
-            store.append(rec)
-            done[key] = to_jsonable(rec)
-        points.append(done[key])
+            return to_jsonable({"param": param, "value": value, "seeds": seeds,
+                                "regime": combined_report(cfgs[0], cfgs[1], cfgs[2]).to_dict(),
+                                "config": {"data": cfgs[0], "sl": cfgs[1], "mrp": cfgs[2]},
+                                "summary": compare_summary(res),
+                                # full metric histories of this point (per seed), for redrawing
+                                "payloads": res.payloads})
+
+        points.append(store.get_or_run(key, compute))  # claimed: concurrent runs compute it once
     return to_jsonable({"figure_kind": "multiview_sweep", "param": param, "values": values,
                         "seeds": seeds, "points": points,
                         "base_config": {"data": data_cfg, "sl": sl_cfg, "mrp": mrp_cfg}})

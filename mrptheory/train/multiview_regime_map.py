@@ -116,13 +116,13 @@ def run_regime_map(map_name: str, base: tuple, seeds: list[int], store_path: str
 
     xs, ys = grid if grid is not None else GRIDS[quick][map_name]
     store = JsonlStore(store_path)
-    done = {r["key"]: r for r in store.records() if "key" in r}
     cells = []
     points = [(x, y) for y in ys for x in xs]
     for x, y in progress(points, desc=f"regime map {map_name}", enabled=show_progress):
         cfgs = cell_configs(map_name, x, y, base, quick)
         key = _key(map_name, cfgs, seeds)
-        if key not in done:
+
+        def compute(cfgs=cfgs, x=x, y=y) -> dict:
             # step-size control: the map is about the data regime, so a cell whose MRP
             # pretraining diverges at the default step size (the high-noise cells) is rerun with
             # the MRP step size halved, up to 4 times; the step sizes that diverged are recorded
@@ -139,15 +139,14 @@ def run_regime_map(map_name: str, base: tuple, seeds: list[int], store_path: str
                                 dataclasses.replace(run_cfgs[2], lr=run_cfgs[2].lr / 2))
             summary = compare_summary(res)
             summary["num_kernels"] = cfgs[0].k * cfgs[2].m
-            rec = {"key": key, "map": map_name, "x": x, "y": y, "seeds": seeds,
-                   "config": {"data": cfgs[0], "sl": cfgs[1], "mrp": cfgs[2]},
-                   "regime": combined_report(*cfgs).to_dict(), "summary": summary,
-                   "verdicts": verdicts(summary, 2 * cfgs[0].k),
-                   "mrp_lr_used": run_cfgs[2].lr, "mrp_lr_diverged": diverged,
-                   "seconds": res.sl.seconds + res.mrp.seconds}
-            store.append(rec)
-            done[key] = to_jsonable(rec)
-        cells.append(done[key])
+            return to_jsonable({"map": map_name, "x": x, "y": y, "seeds": seeds,
+                                "config": {"data": cfgs[0], "sl": cfgs[1], "mrp": cfgs[2]},
+                                "regime": combined_report(*cfgs).to_dict(), "summary": summary,
+                                "verdicts": verdicts(summary, 2 * cfgs[0].k),
+                                "mrp_lr_used": run_cfgs[2].lr, "mrp_lr_diverged": diverged,
+                                "seconds": res.sl.seconds + res.mrp.seconds})
+
+        cells.append(store.get_or_run(key, compute))  # claimed: concurrent runs compute it once
     data, sl, _ = base
     if map_name == "leak_gap":
         axes = {"x": "leak ratio max(gamma, sigma_p) Gamma_final / (sigma_0 c_m)",

@@ -35,7 +35,7 @@ from mrptheory.errors import ConfigError
 from mrptheory.linear.pca import PCABasis
 from mrptheory.models.classifiers import ARCHS, build_classifier
 from mrptheory.progress import progress
-from mrptheory.results import JsonlStore, fingerprint, save_json
+from mrptheory.results import JsonlStore, check_record, fingerprint, save_json, store_fingerprint
 from mrptheory.seeding import seed_everything
 from mrptheory.device import cpu_threads
 from mrptheory.train.supervised import ClassifierTrainConfig, train_classifier
@@ -234,6 +234,19 @@ def _run_unit(data: ProjectionData, config: ProjectionConfig, arch: str, part: s
     }
 
 
+#: What a stored unit record must hold (see :func:`~mrptheory.results.check_record`).
+UNIT_RECORD_FIELDS: dict[str, Any] = {
+    "arch": str, "part": str, "cut": ((int, float), 0.0, 1.0), "seed": int,
+    "dims": (int, 1, None), "variance_share": ((int, float), 0.0, 1.0 + 1e-9),
+    "test_accuracy": ((int, float), 0.0, 1.0), "history": list, "finished": bool,
+}
+
+
+def validate_unit_record(record: dict) -> str | None:
+    """Why a stored unit record is unusable (a missing key, an accuracy outside [0, 1]...), or None."""
+    return check_record(record, UNIT_RECORD_FIELDS)
+
+
 def summarise(records: list[dict]) -> list[dict]:
     """Mean and spread over seeds per (arch, part, cut), sorted: ``[{arch, part, cut, mean, std, ...}]``."""
     groups: dict[tuple[str, str, float], list[dict]] = {}
@@ -298,8 +311,14 @@ def run_projection_sweep(splits: DatasetSplits, config: ProjectionConfig, out_di
                          *, device: str = "auto", show_progress: bool | None = None,
                          threads: int | None = None,
                          units: list[tuple[str, str, float, int]] | None = None,
-                         tag: str | None = None, strict_cuts: bool = False) -> dict[str, Any]:
+                         tag: str | None = None, strict_cuts: bool = False,
+                         data_fingerprint: str | None = None) -> dict[str, Any]:
     """Run (or resume) the sweep; save and return the ``subspace_accuracy`` payload.
+
+    Every stored unit is keyed by the data's content fingerprint as well as the config:
+    ``data_fingerprint`` (the files', :func:`~mrptheory.data.registry.dataset_fingerprint`) or,
+    when None, one of the loaded arrays (:func:`~mrptheory.data.registry.splits_fingerprint`);
+    swapped data files re-run every unit. It is shown in the payload (``data_fingerprint``).
 
     ``strict_cuts``: refuse, before any unit trains, a cut-off share at or below the first
     principal direction's share (:func:`check_cuts`; ``mrp subspace`` sets it). Off, such a cut
@@ -309,32 +328,37 @@ def run_projection_sweep(splits: DatasetSplits, config: ProjectionConfig, out_di
     ``(arch, part, cut, seed)`` units to run. Files in ``out_dir``, with ``tag`` defaulting to
     ``subspace_<data>``: ``<tag>_runs_<fingerprint>.jsonl`` (one record per finished unit),
     ``checkpoints/`` (per-epoch state of the unit in progress), ``<tag>.json``
-    (figure_kind ``subspace_accuracy``) and ``<tag>_images.json`` (``subspace_images``).
+    (figure_kind ``subspace_accuracy``) and ``<tag>_images.json`` (``subspace_images``); the
+    fingerprint covers the config and the data.
     """
+    from mrptheory.data.registry import splits_fingerprint
+
     out = Path(out_dir)
     name = config.dataset
     tag = tag or f"subspace_{name}"
-    store = JsonlStore(out / f"{tag}_runs_{config.fingerprint()}.jsonl")
+    data_fp = data_fingerprint or splits_fingerprint(splits)
+    store_fp = store_fingerprint(config.fingerprint(), data_fp)
+    store = JsonlStore(out / f"{tag}_runs_{store_fp}.jsonl", validate=validate_unit_record)
     data = prepare(splits, config.train_size, config.test_size)
     if strict_cuts:
         check_cuts(data.basis, config.cuts)
-    done = store.done_keys()
     if units is None:
         units = [(a, p, c, s) for a in config.archs for c in config.cuts for p in config.parts
                  for s in config.seeds]
+    ckpt_dir = out / "checkpoints" / f"{tag}_{store_fp}"
     bar = progress(units, desc=f"subspace sweep ({name})", enabled=show_progress)
     for arch, part, cut, seed in bar:
         key = unit_key(arch, part, cut, seed)
-        if key in done:
-            continue
-        ckpt = out / "checkpoints" / f"{tag}_{config.fingerprint()}" / (key.replace("|", "_") + ".pt")
-        record = run_unit(data, config, arch, part, cut, seed, device=device,
-                          checkpoint_path=ckpt, show_progress=show_progress, threads=threads)
-        record["dataset"] = name
-        store.append(record)
-        done.add(key)
+        ckpt = ckpt_dir / (key.replace("|", "_") + ".pt")
+
+        def compute(arch=arch, part=part, cut=cut, seed=seed, ckpt=ckpt) -> dict[str, Any]:
+            record = run_unit(data, config, arch, part, cut, seed, device=device,
+                              checkpoint_path=ckpt, show_progress=show_progress, threads=threads)
+            record.update(dataset=name, data_fingerprint=data_fp)
+            return record
+
+        store.get_or_run(key, compute)
         ckpt.unlink(missing_ok=True)
-    ckpt_dir = out / "checkpoints" / f"{tag}_{config.fingerprint()}"
     if ckpt_dir.is_dir() and not any(ckpt_dir.iterdir()):
         ckpt_dir.rmdir()
     wanted = {unit_key(*u) for u in units}
@@ -345,6 +369,7 @@ def run_projection_sweep(splits: DatasetSplits, config: ProjectionConfig, out_di
         "tag": tag,
         "config": asdict(config),
         "device": str(device),
+        "data_fingerprint": data_fp,
         "spectrum_share": data.basis.explained_share.tolist(),
         "records": records,
         "summary": summarise(records),

@@ -28,9 +28,9 @@ from mrptheory.data.dataset import DatasetSplits
 from mrptheory.errors import ConfigError
 from mrptheory.models.classifiers import ARCHS
 from mrptheory.progress import progress
-from mrptheory.results import JsonlStore, save_json
-from mrptheory.train.projection import (HEADLINE_BOTTOM_CUT, HEADLINE_TOP_CUT, ProjectionConfig,
-                                        prepare, run_unit)
+from mrptheory.results import JsonlStore, check_record, save_json, store_fingerprint
+from mrptheory.train.projection import (HEADLINE_BOTTOM_CUT, HEADLINE_TOP_CUT, UNIT_RECORD_FIELDS,
+                                        ProjectionConfig, prepare, run_unit)
 from mrptheory.validation import check_choice, check_int
 
 #: (part, cut) of the two sides of the headline: top-90% and bottom-20%.
@@ -85,6 +85,12 @@ class BudgetConfig:
         keep = {k: v for k, v in asdict(self).items()
                 if k not in ("archs", "train_sizes", "epochs", "seeds")}
         return hashlib.sha1(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def _validate_budget_record(record: dict) -> str | None:
+    """A stored budget unit: a projection unit record plus its train size and epochs."""
+    return check_record(record, {**UNIT_RECORD_FIELDS, "train_size": (int, 1, None),
+                                 "epochs": (int, 1, None)})
 
 
 def budget_key(arch: str, train_size: int, epochs: int, part: str, seed: int) -> str:
@@ -142,17 +148,24 @@ def crossovers(rows: list[dict]) -> list[dict]:
 
 def run_budget(splits: DatasetSplits, config: BudgetConfig, out_dir: str | Path, *,
                device: str = "auto", show_progress: bool | None = None,
-               threads: int | None = None, tag: str | None = None) -> dict[str, Any]:
+               threads: int | None = None, tag: str | None = None,
+               data_fingerprint: str | None = None) -> dict[str, Any]:
     """Run (or resume) the budget sweep; save and return the ``subspace_budget`` payload.
+
+    Units are keyed by the data's content fingerprint too (``data_fingerprint``, else one of the
+    loaded arrays; see :func:`~mrptheory.train.projection.run_projection_sweep`).
 
     Files in ``out_dir`` (``tag`` defaults to ``subspace_budget_<data>``):
     ``<tag>_runs_<fingerprint>.jsonl`` (one record per finished unit), ``checkpoints/`` (the unit
     in progress) and ``<tag>.json`` (figure_kind ``subspace_budget``).
     """
+    from mrptheory.data.registry import splits_fingerprint
+
     out = Path(out_dir)
     tag = tag or f"subspace_budget_{config.dataset}"
-    store = JsonlStore(out / f"{tag}_runs_{config.fingerprint()}.jsonl")
-    done = store.done_keys()
+    data_fp = data_fingerprint or splits_fingerprint(splits)
+    store_fp = store_fingerprint(config.fingerprint(), data_fp)
+    store = JsonlStore(out / f"{tag}_runs_{store_fp}.jsonl", validate=_validate_budget_record)
     full = len(splits.train)
     units = [(a, n, e, part, cut, s) for n in config.train_sizes for a in config.archs
              for e in config.epochs for s in config.seeds for part, cut in SIDES]
@@ -161,18 +174,21 @@ def run_budget(splits: DatasetSplits, config: BudgetConfig, out_dir: str | Path,
     for arch, n, e, part, cut, seed in bar:
         size = min(n or full, full)
         key = budget_key(arch, size, e, part, seed)
-        if key in done:
-            continue
-        if size not in prepared:
-            prepared.clear()  # one size at a time: the 60k basis and projections are large
-            prepared[size] = prepare(splits, size, config.test_size)
-        ckpt = out / "checkpoints" / f"{tag}_{config.fingerprint()}" / (key.replace("|", "_") + ".pt")
-        record = run_unit(prepared[size], config.unit_config(size, e), arch, part, cut, seed,
-                          device=device, checkpoint_path=ckpt, show_progress=show_progress,
-                          threads=threads)
-        record.update(key=key, dataset=config.dataset, train_size=size, epochs=e)
-        store.append(record)
-        done.add(key)
+        ckpt = out / "checkpoints" / f"{tag}_{store_fp}" / (key.replace("|", "_") + ".pt")
+
+        def compute(arch=arch, size=size, e=e, part=part, cut=cut, seed=seed,
+                    ckpt=ckpt) -> dict[str, Any]:
+            if size not in prepared:
+                prepared.clear()  # one size at a time: the 60k basis and projections are large
+                prepared[size] = prepare(splits, size, config.test_size)
+            record = run_unit(prepared[size], config.unit_config(size, e), arch, part, cut, seed,
+                              device=device, checkpoint_path=ckpt, show_progress=show_progress,
+                              threads=threads)
+            record.update(dataset=config.dataset, train_size=size, epochs=e,
+                          data_fingerprint=data_fp)
+            return record
+
+        store.get_or_run(key, compute)
         ckpt.unlink(missing_ok=True)
     wanted = {budget_key(a, min(n or full, full), e, part, s) for a, n, e, part, _, s in units}
     unique = {r["key"]: r for r in store.records() if r.get("key") in wanted}  # one per unit
@@ -181,7 +197,8 @@ def run_budget(splits: DatasetSplits, config: BudgetConfig, out_dir: str | Path,
         r.pop("history", None)  # keep the payload small; the store keeps the full histories
     rows = summarise_budget(records)
     payload = {"figure_kind": "subspace_budget", "dataset": config.dataset, "tag": tag,
-               "config": asdict(config), "device": str(device), "records": records,
+               "config": asdict(config), "device": str(device), "data_fingerprint": data_fp,
+               "records": records,
                "summary": rows, "crossovers": crossovers(rows)}
     save_json(out / f"{tag}.json", payload)
     return payload

@@ -10,7 +10,6 @@ reference the package must keep reproducing.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import pytest
 
 from mrptheory.claims.registry import ClaimContext, Measurement, Verdict, all_claims, run_claim
-from mrptheory.results import to_jsonable
+from mrptheory.results import load_json, to_jsonable
 
 STORED = Path(__file__).resolve().parents[2] / "paper_figs" / "claims.json"
 
@@ -31,7 +30,7 @@ ROUND_OFF_ATOL = 1e-8
 
 
 def stored_rows() -> list[dict[str, Any]]:
-    data = json.loads(STORED.read_text())
+    data = load_json(STORED)  # strict JSON: non-finite numbers are null there, restored here
     assert data["mode"] == "quick", "paper_figs/claims.json must be the --quick run"
     return data["claims"]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import os
 import pickle
+import warnings
 import tempfile
 from pathlib import Path
 
@@ -566,3 +567,48 @@ def test_registry_shapes_match_what_the_loaders_return(tmp_path, fashion_mnist):
             == load_dataset("tinyimagenet", tmp_path / "t").train.image_shape)
     with pytest.raises(ConfigError, match="unknown data set 'imagenet'; choose one of fashion-mnist"):
         dataset_shape("imagenet")
+
+
+def test_cifar_protocol5_and_empty_bytes_pickles_load_and_foreign_globals_still_refused(tmp_path):
+    """numpy 2 pickles arrays at protocol 5 through ``numpy._core.numeric._frombuffer`` (numpy 1:
+    ``numpy.core.numeric``), and an empty bytes value is pickled as ``__builtin__.bytes`` /
+    ``builtins.bytes``: valid batches, which must load (issue 17); anything else stays refused."""
+    written = write_cifar10(tmp_path)
+    folder = written["folder"]
+    data, labels = written["batches"]["test_batch"]
+    batch = {b"batch_label": b"", b"data": data, b"labels": labels, b"filenames": [b""] * 3}
+    variants = {"protocol 5": pickle.dumps(batch, protocol=5),
+                "protocol 2": pickle.dumps(batch, protocol=2)}
+    frombuffer = np._core.numeric._frombuffer
+    try:  # numpy 1 wrote the same function under numpy.core.numeric
+        frombuffer.__module__ = "numpy.core.numeric"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            variants["numpy 1 protocol 5"] = pickle.dumps(batch, protocol=5)
+    finally:
+        frombuffer.__module__ = "numpy._core.numeric"
+    assert b"numpy._core.numeric" in variants["protocol 5"] and b"_frombuffer" in \
+        variants["protocol 5"] and b"numpy.core.numeric" in variants["numpy 1 protocol 5"]
+    assert b"__builtin__\nbytes" in variants["protocol 2"]  # the empty value
+    assert b"builtins" in pickle.dumps(b"", protocol=2, fix_imports=False)
+    variants["builtins.bytes"] = pickle.dumps(batch, protocol=2, fix_imports=False)
+    for name, blob in variants.items():
+        (folder / "test_batch").write_bytes(blob)
+        splits = load_cifar10(tmp_path)
+        np.testing.assert_array_equal(splits.test.images.reshape(3, -1), data, err_msg=name)
+    evil = pickle.dumps({b"data": os.system, b"labels": []}, protocol=5)
+    (folder / "test_batch").write_bytes(evil)
+    with pytest.raises(CorruptDatasetError, match="test_batch: cannot unpickle.*system"):
+        load_cifar10(tmp_path)
+
+
+def test_every_npz_reader_refuses_pickled_objects():
+    """``np.load`` without ``allow_pickle=False`` would unpickle object arrays of a crafted .npz:
+    every call in the package passes it (a source check: a new reader fails here)."""
+    import re
+
+    root = Path(__file__).resolve().parents[2] / "mrptheory"
+    calls = [(path, m.group(0)) for path in root.rglob("*.py")
+             for m in re.finditer(r"np\.load\([^)]*\)", path.read_text())]
+    assert calls, "no np.load call found: update this check"
+    assert all("allow_pickle=False" in call for _, call in calls), calls

@@ -104,7 +104,11 @@ def test_sweep_resumes_from_store_and_from_an_interrupted_unit(tmp_path, monkeyp
     out = tmp_path / "resumed"
     data = prepare(splits)
     key = unit_key("mlp", "top", 0.9, 0)
-    ckpt = out / "checkpoints" / f"subspace_toy_{config.fingerprint()}" / (key.replace("|", "_") + ".pt")
+    from mrptheory.data.registry import splits_fingerprint
+    from mrptheory.results import store_fingerprint
+
+    store_fp = store_fingerprint(config.fingerprint(), splits_fingerprint(splits))
+    ckpt = out / "checkpoints" / f"subspace_toy_{store_fp}" / (key.replace("|", "_") + ".pt")
     part = run_unit(data, config, "mlp", "top", 0.9, 0, device="cpu", checkpoint_path=ckpt,
                     stop_after=1, show_progress=False)
     assert not part["finished"] and ckpt.exists()

@@ -33,10 +33,16 @@ CIFAR100_TRAIN, CIFAR100_TEST, CIFAR100_META = "train", "test", "meta"
 
 _IMAGE_SHAPE = (3, 32, 32)
 
-#: The only globals a CIFAR pickle needs (numpy array reconstruction, Python 3 bytes encoding).
+#: The only globals a CIFAR pickle needs: numpy array reconstruction (protocol <= 4:
+#: ``_reconstruct``; protocol 5, as numpy 2 writes it: ``numeric._frombuffer``), Python 3 bytes
+#: encoding (``_codecs.encode``; an empty bytes value is pickled as a call of ``bytes``).
 _ALLOWED_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"),
     ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.numeric", "_frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"),
+    ("__builtin__", "bytes"),
+    ("builtins", "bytes"),
     ("numpy.core.multiarray", "scalar"),
     ("numpy._core.multiarray", "scalar"),
     ("numpy", "ndarray"),
@@ -57,8 +63,8 @@ class _SafeUnpickler(pickle.Unpickler):
             raise pickle.UnpicklingError(
                 f"refers to {module}.{name}, which a CIFAR batch never contains"
             )
-        if module == "numpy.core.multiarray" and hasattr(np, "_core"):
-            module = "numpy._core.multiarray"  # numpy >= 2 renamed numpy.core
+        if module.startswith("numpy.core.") and hasattr(np, "_core"):
+            module = "numpy._core." + module[len("numpy.core."):]  # numpy >= 2 renamed numpy.core
         if module == "copy_reg":
             module = "copyreg"
         if module == "__builtin__":
