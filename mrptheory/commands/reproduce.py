@@ -10,11 +10,18 @@ version, and each data set's folder and files), so a stored verdict is reused on
 the same inputs: installing or replacing a data set re-runs the claims. A check that crashed or
 could not run (missing data) is recorded but never reused. ``--only`` merges its rows into the
 existing table of the same mode and seed (other claims' rows are kept).
+
+Natural images: ``--image-folder PATH`` names a CIFAR-10 image folder or archive (the
+``cifar10-jpeg`` data set) for the CIFAR-10 rows; a ``--data-root`` that is itself an image folder
+or archive is taken as ``--image-folder`` (Fashion-MNIST then keeps its default location). Either
+sets ``$MRP_CIFAR10_JPEG_DIR`` for the run, as a user may set it by hand.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import os
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +47,37 @@ def run_inputs(mode: str, seed: int, device: str, data_root: str | None) -> dict
             "data": data}
 
 
+def split_image_folder(data_root: str | None, image_folder: str | None
+                       ) -> tuple[str | None, str | None]:
+    """(Fashion-MNIST's data root, the image folder): a ``--data-root`` that is an image folder or
+    archive (:func:`~mrptheory.data.loaders.imagefolder.is_image_folder`) becomes the image
+    folder unless ``--image-folder`` is given."""
+    from mrptheory.data.loaders.imagefolder import is_image_folder
+
+    if image_folder is None and data_root is not None and is_image_folder(data_root):
+        return None, data_root
+    return data_root, image_folder
+
+
+@contextmanager
+def image_folder_env(image_folder: str | None):
+    """``$MRP_CIFAR10_JPEG_DIR`` set to ``image_folder`` for the run (restored after)."""
+    from mrptheory.data.registry import env_var
+
+    var = env_var("cifar10-jpeg")
+    old = os.environ.get(var)
+    if image_folder is not None:
+        os.environ[var] = str(Path(image_folder).expanduser().resolve())
+    try:
+        yield
+    finally:
+        if image_folder is not None:
+            if old is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = old
+
+
 def _merge(previous: dict[str, Any] | None, records: list[dict], order: list[str], mode: str,
            seed: int) -> list[dict]:
     """Rows of an earlier table (same mode and seed) updated with ``records``, in registry order."""
@@ -59,13 +97,27 @@ def _merge(previous: dict[str, Any] | None, records: list[dict], order: list[str
               help="Run only claims whose id matches this glob (repeatable), e.g. 'bl-*'.")
 @click.option("--list", "list_only", is_flag=True, help="List the registered claims and exit.")
 @click.option("--fresh", is_flag=True, help="Ignore results of an earlier, interrupted run.")
+@click.option("--image-folder", type=click.Path(), default=None,
+              help="CIFAR-10 as an image folder (train/<class>/, test/<class>/ of JPEG/PNG) or a "
+                   ".tar/.tar.gz/.zip of one, for the CIFAR-10 rows (default: the CIFAR-10 "
+                   "pickles of $MRP_CIFAR10_DIR, else $MRP_CIFAR10_JPEG_DIR). A --data-root that "
+                   "is an image folder or archive counts as --image-folder.")
 @out_option
 @data_root_option
 @device_option
 @seed_option
 @progress_option
-def reproduce(quick, patterns, list_only, fresh, out_dir, data_root, device, seed, progress):
+def reproduce(quick, patterns, list_only, fresh, image_folder, out_dir, data_root, device, seed,
+              progress):
     """Check the papers' claims and write OUT/claims.md (statement, measured, expected, verdict)."""
+    data_root, image_folder = split_image_folder(data_root, image_folder)
+    if image_folder is not None and not Path(image_folder).expanduser().exists():
+        raise ConfigError(f"--image-folder {image_folder} does not exist")
+    with image_folder_env(image_folder):
+        _reproduce(quick, patterns, list_only, fresh, out_dir, data_root, device, seed, progress)
+
+
+def _reproduce(quick, patterns, list_only, fresh, out_dir, data_root, device, seed, progress):
     from mrptheory.claims.registry import (ClaimContext, all_claims, counts_line, is_final,
                                            markdown_table, run_claim, verdict_legend)
     from mrptheory.device import resolve_device

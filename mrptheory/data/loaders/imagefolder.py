@@ -319,6 +319,20 @@ def locate_image_folder(root: str | os.PathLike) -> Path:
     raise DatasetNotFoundError(f"no train/<class>/ folder in {root} (nor one level down)")
 
 
+def is_image_folder(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is an archive file or a folder with ``train/`` beside ``test/`` or
+    ``val/`` (here or one level down): what :func:`load_image_folder` reads."""
+    path = Path(path).expanduser()
+    if path.is_file():
+        return is_archive(path)
+    if not path.is_dir():
+        return False
+    for base in [path, *(d for d in sorted(path.iterdir()) if d.is_dir())]:
+        if (base / "train").is_dir() and ((base / "test").is_dir() or (base / "val").is_dir()):
+            return True
+    return False
+
+
 def load_image_folder(root: str | os.PathLike, name: str = "folder", *, cache: bool = True,
                       show_progress: bool | None = None) -> DatasetSplits:
     """The train and test splits of the image folder or archive ``root`` (uint8 ``[N, C, H, W]``).
