@@ -49,8 +49,12 @@ class ClassifierLagConfig:
     resnet_width: int = 8
     mlp_max_width: int = 256
     seed: int = 0
+    train_images: int = 5000
+    test_images: int = 5000
 
     def __post_init__(self) -> None:
+        self.train_images = check_int("train_images", self.train_images, 2)
+        self.test_images = check_int("test_images", self.test_images, 1)
         self.archs = tuple(check_choice("arch", a, ARCHS) for a in self.archs)
         self.epochs = check_int("epochs", self.epochs, 1)
         self.batch_size = check_int("batch_size", self.batch_size, 1)
@@ -97,13 +101,27 @@ def classifier_accuracy(data: DynamicsData, directions: tuple[int, ...], arch: s
 
 def run_classifier_lag(payload: dict[str, Any], data: DynamicsData, config: ClassifierLagConfig,
                        out_dir: str | Path, tag: str, *, device: str = "auto",
-                       show_progress: bool | None = None) -> dict[str, Any]:
+                       show_progress: bool | None = None,
+                       threads: int | None = None) -> dict[str, Any]:
     """Train the classifiers along ``config.model``'s run in ``payload``; save and return the
     ``classifier_lag`` payload: ``times``, ``reconstruction_closed: [T]``, ``n_learned: [T]``,
-    ``n_test`` and per arch ``{"accuracy": [T], "closed": [T]}``."""
+    ``n_test`` and per arch ``{"accuracy": [T], "closed": [T]}``. ``threads``: torch CPU threads
+    (:func:`~mrptheory.device.cpu_threads`; one is fastest for these small models on a shared
+    CPU: two threads under contention ran the MLP 20x slower)."""
+    from mrptheory.device import cpu_threads
+
+    with cpu_threads(threads):
+        return _run_classifier_lag(payload, data, config, out_dir, tag, device=device,
+                                   show_progress=show_progress)
+
+
+def _run_classifier_lag(payload: dict[str, Any], data: DynamicsData, config: ClassifierLagConfig,
+                        out_dir: str | Path, tag: str, *, device: str,
+                        show_progress: bool | None) -> dict[str, Any]:
     record = payload["models"][config.model]
     sets = learned_sets(record["rho"])
-    key_base = fingerprint({"config": asdict(config), "data": payload["config"]})
+    key_base = fingerprint({"config": asdict(config), "data": payload["config"],
+                            "n_train": len(data.probe_train), "n_test": len(data.probe_test)})
     store = JsonlStore(Path(out_dir) / f"{tag}_runs_{key_base}.jsonl")
     done = {r["key"]: r for r in store.records()}
     distinct = sorted(set(sets), key=sets.index)
