@@ -222,19 +222,24 @@ def check_projection(dataset: str, ctx: ClaimContext, arch: str = "mlp") -> Clai
     return judge_projection(measure_projection(dataset, ctx, arch))
 
 
-def _register_projection(dataset: str, arch: str) -> None:
+def _register_bound(claim_id: str, judge, statement: str, measure_fn, **bound) -> None:
+    """Register ``claim_id`` whose measurement is ``measure_fn(ctx=ctx, **bound)`` (one claim per
+    data set / architecture from one measuring function)."""
     def measure(ctx: ClaimContext) -> Measurement:
-        return measure_projection(dataset, ctx, arch)
+        return measure_fn(ctx=ctx, **bound)
 
+    measure.__qualname__ = f"measure_{claim_id.replace('-', '_')}"
+    register_claim(claim_id, paper=PAPER, judge=judge, statement=statement)(measure)
+
+
+def _register_projection(dataset: str, arch: str) -> None:
     suffix = "" if arch == "mlp" else f"-{arch}"
-    measure.__qualname__ = f"measure_projection_{dataset.replace('-', '_')}{suffix.replace('-', '_')}"
     model = "an MLP" if arch == "mlp" else "ResNet-9 (the paper's architecture)"
-    register_claim(
-        f"real-data-bottom20-vs-top90-{dataset}{suffix}", paper=PAPER, judge=judge_projection,
-        statement=f"{dataset}, {model}: a classifier on the bottom subspace holding 20% of the "
-                  "pixel variance is at least as accurate as one on the top subspace holding 90% "
-                  "(paper, TinyImageNet: 55% vs 45%)",
-    )(measure)
+    _register_bound(
+        f"real-data-bottom20-vs-top90-{dataset}{suffix}", judge_projection,
+        f"{dataset}, {model}: a classifier on the bottom subspace holding 20% of the pixel "
+        "variance is at least as accurate as one on the top subspace holding 90% (paper, "
+        "TinyImageNet: 55% vs 45%)", measure_projection, dataset=dataset, arch=arch)
 
 
 for _name in PROJECTION_DATASETS:
@@ -271,6 +276,16 @@ BUDGET_EXPECTATION = (
 )
 
 
+def combine_verdicts(verdicts: list[Verdict]) -> Verdict:
+    """One verdict from per-architecture ones: any refuted refutes, all confirmed confirm,
+    anything else (or none) is inconclusive."""
+    if any(v is Verdict.REFUTED for v in verdicts):
+        return Verdict.REFUTED
+    if verdicts and all(v is Verdict.CONFIRMED for v in verdicts):
+        return Verdict.CONFIRMED
+    return Verdict.INCONCLUSIVE
+
+
 def judge_budget(m: Measurement) -> ClaimResult:
     """Budget curve: (bottom - top) at the largest train size minus at the smallest, per arch.
 
@@ -304,12 +319,7 @@ def judge_budget(m: Measurement) -> ClaimResult:
         parts.append(f"{arch}: bottom - top " + ", ".join(
             f"{100 * r['difference']:+.2f} (n={r['train_size']})" for r in rows)
             + f" pt; change {100 * change:+.2f} pt, tol {100 * tol:.2f}; {where}")
-    if any(v is Verdict.REFUTED for v in verdicts):
-        verdict = Verdict.REFUTED
-    elif verdicts and all(v is Verdict.CONFIRMED for v in verdicts):
-        verdict = Verdict.CONFIRMED
-    else:
-        verdict = Verdict.INCONCLUSIVE
+    verdict = combine_verdicts(verdicts)
     return ClaimResult(measured="; ".join(parts), expectation=expectation, verdict=verdict,
                        details={"summary": v["summary"], "crossovers": v["crossovers"],
                                 "config": v["config"]},
@@ -361,21 +371,12 @@ def measure_budget(dataset: str, ctx: ClaimContext) -> Measurement:
                        conditions)
 
 
-def _register_budget(dataset: str) -> None:
-    def measure(ctx: ClaimContext) -> Measurement:
-        return measure_budget(dataset, ctx)
-
-    measure.__qualname__ = f"measure_budget_{dataset.replace('-', '_')}"
-    register_claim(
-        f"real-data-budget-favours-bottom-{dataset}", paper=PAPER, judge=judge_budget,
-        statement=f"{dataset}: the advantage of the bottom-20% subspace over the top-90% subspace "
-                  "grows with the training budget (more training images), for each architecture "
-                  "measured -- the condition under which the paper's ordering can appear",
-    )(measure)
-
-
 for _name in ("fashion-mnist", NATURAL):
-    _register_budget(_name)
+    _register_bound(
+        f"real-data-budget-favours-bottom-{_name}", judge_budget,
+        f"{_name}: the advantage of the bottom-20% subspace over the top-90% subspace grows with "
+        "the training budget (more training images), for each architecture measured -- the "
+        "condition under which the paper's ordering can appear", measure_budget, dataset=_name)
 
 
 def check_budget(ctx: ClaimContext) -> Measurement:
@@ -483,11 +484,18 @@ def judge_learned_in_order(m: Measurement) -> ClaimResult:
 LEARNED_IN_ORDER = ("Gradient descent on a linear autoencoder learns the eigen-directions of real "
                     "data in order of decreasing eigenvalue (time to learn ~ 1/lambda), one- and "
                     "two-layer")
-register_claim("real-data-learned-in-order", paper=PAPER_DYN, judge=judge_learned_in_order,
-               statement=LEARNED_IN_ORDER)(_measure_dynamics)
-register_claim(f"real-data-learned-in-order-{NATURAL}", paper=PAPER_DYN,
-               judge=judge_learned_in_order,
-               statement=f"{NATURAL}: {LEARNED_IN_ORDER}")(_measure_dynamics_natural)
+
+
+def _register_dynamics(claim_id: str, paper: str, judge, statement: str) -> None:
+    """Register a dynamics claim on Fashion-MNIST (``claim_id``) and on CIFAR-10
+    (``claim_id-cifar10``); both read the shared learned-last run of their data set."""
+    register_claim(claim_id, paper=paper, judge=judge, statement=statement)(_measure_dynamics)
+    register_claim(f"{claim_id}-{NATURAL}", paper=paper, judge=judge,
+                   statement=f"{NATURAL}: {statement}")(_measure_dynamics_natural)
+
+
+_register_dynamics("real-data-learned-in-order", PAPER_DYN, judge_learned_in_order,
+                   LEARNED_IN_ORDER)
 
 
 MATCH_EXPECTATION = (f"for each model, median |rho_measured - rho_theory| <= {MATCH_MEDIAN_TOL} and "
@@ -518,11 +526,8 @@ def judge_dynamics_match(m: Measurement) -> ClaimResult:
 DYNAMICS_MATCH = ("On real data, minibatch gradient descent follows the closed-form gradient flow "
                   "per eigen-direction: matrix exponential (one-layer AE and DAEs on the expected "
                   "loss) and Saxe et al.'s sigmoids (two-layer AE)")
-register_claim("real-data-dynamics-match-theory", paper=PAPER_DYN, judge=judge_dynamics_match,
-               statement=DYNAMICS_MATCH)(_measure_dynamics)
-register_claim(f"real-data-dynamics-match-theory-{NATURAL}", paper=PAPER_DYN,
-               judge=judge_dynamics_match,
-               statement=f"{NATURAL}: {DYNAMICS_MATCH}")(_measure_dynamics_natural)
+_register_dynamics("real-data-dynamics-match-theory", PAPER_DYN, judge_dynamics_match,
+                   DYNAMICS_MATCH)
 
 
 PROBE_LAG_EXPECTATION = (f"one-layer AE: probe-accuracy gap closed at t90 < {PROBE_LAG_CONFIRM} "
@@ -557,11 +562,7 @@ PROBE_LAGS = ("The package's own variant of 'features for perception are learned
               "paper's is real-data-classifier-lags-reconstruction): when a linear AE's "
               "reconstruction error has closed 90% of its gap, the label information (a linear "
               "probe on the directions learned so far) has closed clearly less of its gap")
-register_claim("real-data-probe-lags-reconstruction", paper=PAPER, judge=judge_probe_lags,
-               statement=PROBE_LAGS)(_measure_dynamics)
-register_claim(f"real-data-probe-lags-reconstruction-{NATURAL}", paper=PAPER,
-               judge=judge_probe_lags,
-               statement=f"{NATURAL}: {PROBE_LAGS}")(_measure_dynamics_natural)
+_register_dynamics("real-data-probe-lags-reconstruction", PAPER, judge_probe_lags, PROBE_LAGS)
 
 
 # ---------------------------------------------------------------- learned last, trained classifier
@@ -600,12 +601,7 @@ def judge_classifier_lag(m: Measurement) -> ClaimResult:
                      f"{100 * s['accuracy_start']:.1f}%, end {100 * s['accuracy_final']:.1f}%) = "
                      f"{100 * c:.1f}% of its gap closed; lag {100 * (r - c):+.1f} pt, band "
                      f"{100 * band:.1f} pt")
-    if any(v is Verdict.REFUTED for v in verdicts):
-        verdict = Verdict.REFUTED
-    elif verdicts and all(v is Verdict.CONFIRMED for v in verdicts):
-        verdict = Verdict.CONFIRMED
-    else:
-        verdict = Verdict.INCONCLUSIVE
+    verdict = combine_verdicts(verdicts)
     return ClaimResult(measured="; ".join(parts), expectation=CLASSIFIER_LAG_EXPECTATION,
                        verdict=verdict, details={"summary": m.values["summary"]},
                        conditions=m.conditions)
@@ -659,25 +655,15 @@ def measure_classifier_lag(dataset: str, ctx: ClaimContext) -> Measurement:
     return Measurement({"summary": lag_summary(lag)}, conditions)
 
 
-def _register_classifier_lag(dataset: str) -> None:
-    def measure(ctx: ClaimContext) -> Measurement:
-        return measure_classifier_lag(dataset, ctx)
-
-    measure.__qualname__ = f"measure_classifier_lag_{dataset.replace('-', '_')}"
-    suffix = "" if dataset == "fashion-mnist" else f"-{dataset}"
-    register_claim(
-        f"real-data-classifier-lags-reconstruction{suffix}", paper=PAPER,
-        judge=judge_classifier_lag,
-        statement=f"{dataset}: features for perception are learned last (the paper's "
-                  "measurement): a classifier (MLP; ResNet-9 in full runs) trained on the "
-                  "directions a linear AE has learned so far has closed clearly less of its "
-                  "accuracy gap than the AE has closed of its reconstruction gap, when the latter "
-                  "reaches 90%",
-    )(measure)
-
-
 for _name in ("fashion-mnist", NATURAL):
-    _register_classifier_lag(_name)
+    _register_bound(
+        "real-data-classifier-lags-reconstruction" + ("" if _name == "fashion-mnist"
+                                                      else f"-{_name}"),
+        judge_classifier_lag,
+        f"{_name}: features for perception are learned last (the paper's measurement): a "
+        "classifier (MLP; ResNet-9 in full runs) trained on the directions a linear AE has "
+        "learned so far has closed clearly less of its accuracy gap than the AE has closed of its "
+        "reconstruction gap, when the latter reaches 90%", measure_classifier_lag, dataset=_name)
 
 
 # ---------------------------------------------------------------- alignment and masking, CIFAR-10
