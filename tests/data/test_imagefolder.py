@@ -317,3 +317,19 @@ def test_shared_sample_loads_and_second_load_is_fast(cifar_sample, monkeypatch):
     assert np.bincount(second.train.labels).tolist() == [1000] * 10
     assert np.bincount(second.test.labels).tolist() == [500] * 10
     assert t2 - t1 < 1.0, f"second load took {t2 - t1:.2f} s (first {t1 - t0:.2f} s)"
+
+
+def test_mrp_datasets_lists_the_image_folder(tmp_path):
+    source = write_tar(tmp_path / "l.tar.gz", image_files())
+    result = CliRunner().invoke(main, ["datasets", "--data-root", f"folder={source}"])
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if line.startswith("folder "))
+    assert "found" in row and "6 train / 6 test, 3x4x4, 3 classes" in row
+    assert any(line.startswith("cifar10-jpeg ") and "missing" in line
+               for line in result.output.splitlines())
+
+
+def test_reproduce_refuses_a_missing_image_folder(tmp_path):
+    result = CliRunner().invoke(main, ["reproduce", "--quick", "--image-folder",
+                                       str(tmp_path / "nope"), "--out", str(tmp_path / "o")])
+    assert_one_line_error(result, "--image-folder", "does not exist")
