@@ -36,13 +36,12 @@ import stat
 import tarfile
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
 from mrptheory.data.dataset import DatasetSplits, ImageDataset
-from mrptheory.data.loaders import DatasetSummary, freeze
+from mrptheory.data.loaders import freeze
 from mrptheory.errors import CorruptDatasetError, DatasetNotFoundError
 
 IMAGE_SUFFIXES: tuple[str, ...] = (".jpg", ".jpeg", ".png")
@@ -153,14 +152,6 @@ def _members(source: Path) -> Iterator[tuple[tuple[str, ...], bytes | None]]:
     if source.name.lower().endswith(".zip"):
         return _zip_members(source)
     return _tar_members(source)
-
-
-@dataclass
-class _Decoded:
-    """One decoded image: ``pixels`` uint8 ``[H, W]`` (greyscale) or ``[H, W, 3]``."""
-
-    where: str
-    pixels: np.ndarray
 
 
 def _decode(data: bytes, where: str) -> np.ndarray:
@@ -357,9 +348,3 @@ def load_image_folder(root: str | os.PathLike, name: str = "folder", *, cache: b
         test=ImageDataset(freeze(arrays["test_images"]), freeze(arrays["test_labels"]), names,
                           name, "test"),
     )
-
-
-def summarise(splits: DatasetSplits) -> DatasetSummary:
-    """Sizes of loaded splits, for ``mrp datasets``."""
-    return DatasetSummary(len(splits.train), len(splits.test), splits.train.image_shape,
-                          splits.train.num_classes)
