@@ -44,10 +44,17 @@ def datasets(data_roots: tuple[str, ...], check: bool, verbose: bool) -> None:
 
     Each data set is looked for in: --data-root NAME=PATH, else the environment variable
     MRP_<NAME>_DIR (MRP_FASHION_MNIST_DIR, MRP_MNIST_DIR, MRP_CIFAR10_DIR, MRP_CIFAR100_DIR,
-    MRP_SVHN_DIR, MRP_TINYIMAGENET_DIR), else the default location (Fashion-MNIST:
-    /usr/share/datasets/fashion-mnist from `apt-get install dataset-fashion-mnist`; MNIST:
-    /usr/share/datasets/mnist; the others have none). Nothing is downloaded. Exits with 1 when a
-    data set is found but corrupt.
+    MRP_SVHN_DIR, MRP_TINYIMAGENET_DIR, MRP_FOLDER_DIR, MRP_CIFAR10_JPEG_DIR), else the default
+    location (Fashion-MNIST: /usr/share/datasets/fashion-mnist from `apt-get install
+    dataset-fashion-mnist`; MNIST: /usr/share/datasets/mnist; the others have none). Nothing is
+    downloaded. Exits with 1 when a data set is found but corrupt.
+
+    \b
+    Image folders: 'folder' reads any train/<class>/ + test/<class>/ (or val/) folder of JPEG/PNG
+    files, or a .tar/.tar.gz/.zip of one (read in memory, never extracted); 'cifar10-jpeg' is
+    the same loader checked to hold CIFAR-10. The first look decodes every image into the cache
+    ($MRP_CACHE_DIR, else $XDG_CACHE_HOME/mrptheory, else ~/.cache/mrptheory); later looks read
+    the cache. Example: mrp datasets --data-root cifar10-jpeg=../shared/data/cifar10-jpeg-15k.tar.gz
     """
     roots = _parse_roots(data_roots)
     statuses = [dataset_status(n, roots.get(n), check=check) for n in DATASET_NAMES]

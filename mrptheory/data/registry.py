@@ -4,6 +4,12 @@
 ``--data-root`` flag of the commands), then the environment variable ``MRP_<NAME>_DIR`` (name
 upper-cased, ``-`` -> ``_``: ``MRP_FASHION_MNIST_DIR``, ``MRP_CIFAR10_DIR`` ...), then the default
 location (Fashion-MNIST and MNIST only, where Debian installs them). Nothing is ever downloaded.
+
+Two names read image folders (:mod:`~mrptheory.data.loaders.imagefolder`: ``train/<class>/`` and
+``test/<class>/`` of JPEG/PNG files, or a ``.tar``/``.tar.gz``/``.zip`` of such a folder, read in
+memory): ``folder`` (any such data set, e.g. Imagenette or a user's own images) and
+``cifar10-jpeg`` (the same loader, checked to hold CIFAR-10's 10 classes of 3x32x32 images, e.g.
+the JPEG sample of the developers' shared folder). Their root may be a folder or an archive file.
 Loaded splits are cached in-process (keyed by name and folder) and their arrays are read-only, so
 repeated loads are free and no caller can alter another's data.
 """
@@ -18,12 +24,34 @@ from pathlib import Path
 
 from mrptheory.data.dataset import DatasetSplits
 from mrptheory.data.loaders import DatasetSummary
-from mrptheory.data.loaders import cifar, idx, svhn, tinyimagenet
+from mrptheory.data.loaders import cifar, idx, imagefolder, svhn, tinyimagenet
 from mrptheory.errors import ConfigError, CorruptDatasetError, DatasetNotFoundError
 
 DATASET_NAMES: tuple[str, ...] = (
-    "fashion-mnist", "mnist", "cifar10", "cifar100", "svhn", "tinyimagenet",
+    "fashion-mnist", "mnist", "cifar10", "cifar100", "svhn", "tinyimagenet", "folder",
+    "cifar10-jpeg",
 )
+#: The data sets read by the image-folder loader (their root may also be an archive file).
+IMAGE_FOLDER_NAMES: tuple[str, ...] = ("folder", "cifar10-jpeg")
+CIFAR10_CLASSES: tuple[str, ...] = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
+                                    "horse", "ship", "truck")
+
+
+def _load_folder(root: Path) -> DatasetSplits:
+    return imagefolder.load_image_folder(root, "folder")
+
+
+def _load_cifar10_jpeg(root: Path) -> DatasetSplits:
+    """The image folder at ``root``, refused unless it holds CIFAR-10 (its 10 class names,
+    3x32x32 images)."""
+    splits = imagefolder.load_image_folder(root, "cifar10-jpeg")
+    if (splits.train.image_shape != (3, 32, 32)
+            or tuple(splits.train.class_names) != CIFAR10_CLASSES):
+        c, h, w = splits.train.image_shape
+        raise CorruptDatasetError(
+            f"{root}: holds {c}x{h}x{w} images in classes {', '.join(splits.train.class_names)}, "
+            "not CIFAR-10's 3x32x32 images in its 10 classes; read it as --dataset folder")
+    return splits
 
 
 @dataclass(frozen=True)
@@ -37,8 +65,9 @@ class _Spec:
     peek: Callable[[Path], DatasetSummary] | None  # None: sizes need a full (cached) load
     expects: str                               # what the folder must hold
     how_to_get: str                            # how to obtain the files
-    image_shape: tuple[int, int, int]          # (C, H, W) of every image
-    num_classes: int
+    image_shape: tuple[int, int, int] | None   # (C, H, W) of every image (None: known on load)
+    num_classes: int | None
+    accepts_file: bool = False                 # the root may be an archive file
 
 
 _SPECS: dict[str, _Spec] = {
@@ -85,6 +114,22 @@ _SPECS: dict[str, _Spec] = {
         "get tiny-imagenet-200.zip from http://cs231n.stanford.edu/ and unzip it",
         (3, 64, 64), 200,
     ),
+    "folder": _Spec(
+        "Image folder", None, imagefolder.locate_image_folder, _load_folder, None,
+        "train/<class>/ and test/<class>/ (or val/<class>/) of JPEG/PNG files, or a .tar, "
+        ".tar.gz or .zip of such a folder",
+        "any ImageFolder-style data set works (Imagenette, your own images)",
+        None, None, accepts_file=True,
+    ),
+    "cifar10-jpeg": _Spec(
+        "CIFAR-10 (JPEG image folder)", None, imagefolder.locate_image_folder,
+        _load_cifar10_jpeg, None,
+        "train/<class>/ and test/<class>/ of CIFAR-10's 10 classes as 32x32 JPEG/PNG files, or a "
+        ".tar, .tar.gz or .zip of such a folder",
+        "e.g. the sample ../shared/data/cifar10-jpeg-15k.tar.gz of the developers' shared folder, "
+        "or any ImageFolder copy of CIFAR-10",
+        (3, 32, 32), 10, accepts_file=True,
+    ),
 }
 
 
@@ -98,8 +143,12 @@ def canonical_name(name: str) -> str:
 
 def dataset_shape(name: str) -> tuple[tuple[int, int, int], int]:
     """``((C, H, W), classes)`` of a known data set, without reading its files (to validate a
-    command's settings before loading anything)."""
+    command's settings before loading anything). ConfigError for ``folder``, whose shape is
+    known only once its images are read."""
     spec = _SPECS[canonical_name(name)]
+    if spec.image_shape is None or spec.num_classes is None:
+        raise ConfigError(f"the image shape of data set {name!r} is known only after reading its "
+                          "images; load it first (mrp datasets --check --data-root folder=PATH)")
     return spec.image_shape, spec.num_classes
 
 
@@ -149,7 +198,7 @@ def _locate(name: str, root: str | os.PathLike | None) -> Path:
     path, why = _resolve(name, root)
     if path is None:
         raise DatasetNotFoundError(_not_found_message(name, None, why, ""))
-    if path.exists() and not path.is_dir():
+    if path.exists() and not path.is_dir() and not _SPECS[name].accepts_file:
         raise DatasetNotFoundError(_not_found_message(name, path, why,
                                                       f"{path} is a file, not a folder"))
     try:
@@ -243,6 +292,11 @@ def dataset_identity(name: str, root: str | os.PathLike | None = None) -> list |
         folder = resolve_root(name, root)
     except DatasetNotFoundError:
         return None
+    if canonical_name(name) in IMAGE_FOLDER_NAMES:  # content fingerprint (stat index for folders)
+        from mrptheory.data.cache import source_fingerprint
+
+        ident = source_fingerprint(folder) if folder.exists() else "absent"
+        return [str(folder.resolve()), ident]
     return [str(folder.resolve()), folder_identity(folder)]
 
 

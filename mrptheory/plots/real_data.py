@@ -11,6 +11,8 @@ Registered kinds (each drawn from the saved JSON payload, so ``mrp plot RESULTS.
 * ``dynamics``          -- (a) per-direction reconstruction over training, measured vs closed
   form, for each model; (b) time to reconstruct half of a direction vs its eigenvalue;
   (c) reconstruction loss and linear-probe accuracies over training.
+* ``classifier_lag``    -- the reconstruction gap closed beside the accuracy gap closed by
+  classifiers trained on the directions a linear AE has learned so far, and their accuracy.
 """
 
 from __future__ import annotations
@@ -244,3 +246,43 @@ def plot_dynamics(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     save(fig, p)
     paths.append(p)
     return paths
+
+
+@register_figure("classifier_lag")
+def plot_classifier_lag(payload: dict[str, Any], out_dir: Path) -> list[Path]:
+    """Reconstruction gap closed vs each classifier's accuracy gap closed over the AE's training
+    (left), and the classifiers' test accuracy with the number of learned directions (right)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t = np.asarray(payload["times"])[1:]
+    recon = np.asarray(payload["reconstruction_closed"])[1:]
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(10.5, 3.9))
+    ax.plot(t, 100 * recon, "k-", lw=1.8, label="reconstruction gap closed")
+    ax2b = ax2.twinx()
+    ax2b.step(t, np.asarray(payload["n_learned"])[1:], "-", color="0.6", where="post", lw=1,
+              label="directions learned")
+    for i, (arch, v) in enumerate(payload["archs"].items()):
+        name = "MLP" if arch == "mlp" else "ResNet-9" if arch == "resnet9" else arch
+        ax.plot(t, 100 * np.asarray(v["closed"])[1:], f"C{i + 3}o-", ms=3,
+                label=f"{name}: accuracy gap closed")
+        ax2.plot(t, 100 * np.asarray(v["accuracy"])[1:], f"C{i + 3}o-", ms=3,
+                 label=f"{name} test accuracy")
+    ax.axhline(90, color="0.5", lw=0.8, ls=":")
+    for a in (ax, ax2):
+        a.set_xscale("log")
+        a.set_xlabel("gradient-flow time t of the one-layer AE")
+        a.grid(alpha=0.3)
+    ax.set_ylabel("percent of the run's gap closed")
+    ax2.set_ylabel("test accuracy (%)")
+    ax2b.set_ylabel("eigen-directions learned (rho >= 0.5)")
+    ax.legend(fontsize=7, loc="upper left")
+    h1, l1 = ax2.get_legend_handles_labels()
+    h2, l2 = ax2b.get_legend_handles_labels()
+    ax2.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper left")
+    ds = payload.get("dataset", "data")
+    fig.suptitle(f"{ds}: classifiers trained on the directions learned so far "
+                 f"({payload['n_train']} train / {payload['n_test']} test images)", fontsize=10)
+    fig.tight_layout()
+    p = out / f"{payload.get('tag') or 'classifier_lag_' + ds}.png"
+    save(fig, p)
+    return [p]

@@ -88,16 +88,24 @@ def subspace_share(basis: PCABasis, columns: int, part: str) -> float:
 
 
 def project_images(train: np.ndarray, test: np.ndarray, sub: np.ndarray,
-                   renorm: str = "image") -> tuple[np.ndarray, np.ndarray]:
+                   renorm: str = "image", complement: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Project ``train: [N, D]`` and ``test: [M, D]`` onto span(``sub: [D, r]``) in pixel space.
 
     ``x -> S S^T x`` keeps the image size; with ``renorm="image"`` the projected images are
-    re-normalised with :func:`preprocess` (own std, minus the projected train mean).
+    re-normalised with :func:`preprocess` (own std, minus the projected train mean). With
+    ``complement`` the projection is onto the orthogonal complement of span(``sub``),
+    ``x -> x - S S^T x`` (``sub`` orthonormal): the same images as projecting onto the other
+    columns of a complete orthonormal basis, at cost ``O(N D r)`` for the small side ``r``.
     """
     renorm = check_choice("renorm", renorm, RENORMS)
     proj = torch.as_tensor(sub, dtype=torch.float32)
-    p_tr = ((torch.as_tensor(np.asarray(train, dtype=np.float32)) @ proj) @ proj.T).numpy()
-    p_te = ((torch.as_tensor(np.asarray(test, dtype=np.float32)) @ proj) @ proj.T).numpy()
+
+    def apply(x: np.ndarray) -> np.ndarray:
+        xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
+        p = (xt @ proj) @ proj.T
+        return (xt - p).numpy() if complement else p.numpy()
+
+    p_tr, p_te = apply(train), apply(test)
     if renorm == "image":
         p_tr, p_te, _ = preprocess(p_tr, p_te)
     return p_tr, p_te  # type: ignore[return-value]
@@ -180,6 +188,30 @@ class ProjectionData:
     image_shape: tuple[int, int, int]
     num_classes: int
     basis: PCABasis = field(repr=False)
+    #: the last two (cut, part, renorm) projections (:func:`project_part`), shared by seeds
+    projections: dict = field(default_factory=dict, repr=False, compare=False)
+
+
+def project_part(data: ProjectionData, cut: float, part: str,
+                 renorm: str = "image") -> tuple[np.ndarray, np.ndarray]:
+    """``project_images`` of ``data`` onto the ``part`` subspace at ``cut``, through the smaller
+    side: the basis is complete and orthonormal, so projecting onto the bottom ``D - t``
+    directions equals removing the top ``t`` ones (on CIFAR-10, 3055 vs 63 columns: 50x fewer
+    operations). The last two results are kept on ``data`` (the seeds of a unit share them;
+    a budget sweep alternates top and bottom)."""
+    key = (round(float(cut), 6), part, renorm)
+    if key not in data.projections:
+        sub = part_basis(data.basis, cut, part)
+        top = data.basis.split(cut)[0]
+        complete = top.shape[1] + sub.shape[1] == data.basis.eigenvectors.shape[1]
+        if part == "bottom" and complete and top.shape[1] < sub.shape[1]:
+            result = project_images(data.train, data.test, top, renorm, complement=True)
+        else:
+            result = project_images(data.train, data.test, sub, renorm)
+        while len(data.projections) >= 2:
+            data.projections.pop(next(iter(data.projections)))
+        data.projections[key] = result
+    return data.projections[key]
 
 
 def prepare(splits: DatasetSplits, train_size: int | None = None, test_size: int | None = None,
@@ -211,7 +243,7 @@ def _run_unit(data: ProjectionData, config: ProjectionConfig, arch: str, part: s
               seed: int, *, device: str, checkpoint_path: Path | None,
               show_progress: bool | None, stop_after: int | None) -> dict[str, Any]:
     sub = part_basis(data.basis, cut, part)
-    ptr, pte = project_images(data.train, data.test, sub, config.renorm)
+    ptr, pte = project_part(data, cut, part, config.renorm)
     shape = (-1, *data.image_shape)
     seed_everything(seed)  # the model's initial weights
     model = build_classifier(arch, data.image_shape, data.num_classes, width=config.resnet_width,

@@ -44,8 +44,8 @@ def toy(monkeypatch):
     monkeypatch.setattr(rd, "_budget_config", lambda ctx: BudgetConfig(
         archs=("mlp", "resnet9"), train_sizes=(60, 300), epochs=(8,), seeds=(0, 1), lr=1e-2,
         batch_size=64, resnet_width=2))
-    monkeypatch.setattr(rd, "_dynamics_config", lambda ctx: DynamicsConfig(
-        dataset="fashion-mnist", train_size=300, probe_train_size=200, probe_test_size=100,
+    monkeypatch.setattr(rd, "_dynamics_config", lambda ctx, dataset="fashion-mnist": DynamicsConfig(
+        dataset=dataset, train_size=300, probe_train_size=200, probe_test_size=100,
         downsample=1, batch_size=300, lr_scale=0.5, t_max=0.3, deep_t_max=0.6, n_eval=6))
     yield
 
@@ -64,7 +64,7 @@ def test_missing_data_set_is_not_run_with_the_reason(tmp_path, monkeypatch) -> N
         raise DatasetNotFoundError(f"{name} not found in /nowhere")
 
     monkeypatch.setattr(registry, "load_dataset", missing)
-    record = run_claim(all_claims()["real-data-bottom20-vs-top90-cifar10"],
+    record = run_claim(all_claims()["real-data-bottom20-vs-top90-svhn"],
                        ClaimContext(quick=True, out_dir=tmp_path, progress=False))
     assert record["verdict"] == "not run"
     assert "not found in /nowhere" in record["measured"]
@@ -174,3 +174,46 @@ def test_projection_rule_on_trained_classifiers(tmp_path, toy, monkeypatch, top,
         record = run_claim(all_claims()[f"real-data-bottom20-vs-top90-fashion-mnist{arch}"],
                            ClaimContext(quick=True, out_dir=tmp_path, progress=False, device="cpu"))
         assert record["verdict"] == verdict, record["measured"]
+
+
+NATURAL_IDS = ["real-data-bottom20-vs-top90-cifar10", "real-data-bottom20-vs-top90-cifar10-resnet9",
+               "real-data-budget-favours-bottom-cifar10", "real-data-learned-in-order-cifar10",
+               "real-data-dynamics-match-theory-cifar10", "real-data-probe-lags-reconstruction-cifar10",
+               "real-data-classifier-lags-reconstruction-cifar10", "bl-masking-effect-varies-cifar10"]
+
+
+def test_natural_image_rows_are_not_run_without_cifar10(tmp_path, monkeypatch) -> None:
+    """No pickles and no image folder: every CIFAR-10 row is 'not run', saying where to put it,
+    at no cost."""
+    for var in ("MRP_CIFAR10_DIR", "MRP_CIFAR10_JPEG_DIR"):
+        monkeypatch.delenv(var, raising=False)
+    ctx = ClaimContext(quick=True, out_dir=tmp_path, progress=False, device="cpu")
+    for cid in NATURAL_IDS:
+        record = run_claim(all_claims()[cid], ctx)
+        assert record["verdict"] == "not run", (cid, record["measured"])
+        assert "--image-folder" in record["measured"] and "MRP_CIFAR10_DIR" in record["measured"]
+    assert not list(tmp_path.iterdir())
+
+
+def test_classifier_lag_claim_trains_on_learned_directions(tmp_path, toy, monkeypatch) -> None:
+    from mrptheory.train.dynamics_classifier import ClassifierLagConfig
+
+    monkeypatch.setattr(rd, "_classifier_lag_config", lambda ctx: ClassifierLagConfig(
+        archs=("mlp",), epochs=3, batch_size=64, lr=1e-2))
+    ctx = ClaimContext(quick=True, out_dir=tmp_path, progress=False, device="cpu")
+    record = run_claim(all_claims()["real-data-classifier-lags-reconstruction"], ctx)
+    s = record["details"]["summary"]["mlp"]
+    r, c = s["reconstruction_closed_at_t90"], s["accuracy_closed_at_t90"]
+    band = max(2 * s["se_accuracy_closed"], rd.LAG_BAND_FLOOR)
+    expected = ("inconclusive" if s["accuracy_gap"] < rd.TRAINED_MARGIN else
+                "confirmed" if r - c > band else "refuted" if r - c < -band else "inconclusive")
+    assert record["verdict"] == expected, record["measured"]
+    assert r >= 0.9 and "MLP" in record["conditions"]
+    assert (tmp_path / "claim_classifier_lag_fashion-mnist.png").is_file()
+    # the stored units are reused: a second run trains nothing
+    import mrptheory.train.dynamics_classifier as dc
+
+    monkeypatch.setattr(dc, "classifier_accuracy", lambda *a, **k: pytest.fail("retrained"))
+    again = run_claim(all_claims()["real-data-classifier-lags-reconstruction"],
+                      ClaimContext(quick=True, out_dir=tmp_path, progress=False, device="cpu"))
+    assert again["details"]["summary"] == record["details"]["summary"]

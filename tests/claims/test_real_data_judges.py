@@ -15,7 +15,9 @@ COND = "toy conditions"
 
 def test_each_real_data_claim_is_registered_with_a_judge() -> None:
     claims = {cid: c for cid, c in all_claims().items() if cid.startswith("real-data-")}
-    assert len(claims) == 2 * len(rd.PROJECTION_DATASETS) + 4
+    # projection (MLP, ResNet-9) per data set; budget, classifier lag (Fashion-MNIST, CIFAR-10);
+    # the three dynamics claims on Fashion-MNIST and CIFAR-10
+    assert len(claims) == 2 * len(rd.PROJECTION_DATASETS) + 2 + 2 + 3 * 2
     assert all(c.judge is not None for c in claims.values())
 
 
@@ -144,3 +146,35 @@ def test_probe_lags_without_the_one_layer_model() -> None:
     res = rd.judge_probe_lags(_dyn(deep=_lag(0.5)))
     assert res.verdict == I and res.measured == "one-layer model not run"
     assert res.conditions == COND
+
+
+def _classifier(r: float, c: float, se: float = 0.01, gap: float = 0.3) -> dict:
+    return {"t90": 0.5, "index": 4, "reconstruction_closed_at_t90": r,
+            "accuracy_closed_at_t90": c, "se_accuracy_closed": se, "accuracy_start": 0.1,
+            "accuracy_at_t90": 0.1 + c * gap, "accuracy_final": 0.1 + gap, "accuracy_gap": gap,
+            "n_learned_at_t90": 12, "n_learned_final": 80}
+
+
+@pytest.mark.parametrize("rows, verdict", [
+    ({"mlp": _classifier(0.93, 0.80)}, C),                  # lag 13 pt > band 2 pt
+    ({"mlp": _classifier(0.93, 0.99)}, R),                  # accuracy ahead by 6 pt
+    ({"mlp": _classifier(0.93, 0.92)}, I),                  # within the 2-pt floor
+    ({"mlp": _classifier(0.93, 0.85, se=0.05)}, I),         # 8 pt lag inside 2 SE = 10 pt
+    ({"mlp": _classifier(0.93, 0.80, gap=0.02)}, I),        # nothing to close
+    ({"mlp": _classifier(0.93, 0.80), "resnet9": _classifier(0.93, 0.99)}, R),
+    ({"mlp": _classifier(0.93, 0.80), "resnet9": _classifier(0.93, 0.92)}, I),
+])
+def test_classifier_lag_ladder(rows, verdict) -> None:
+    res = rd.judge_classifier_lag(Measurement({"summary": rows}, COND))
+    assert res.verdict == verdict, res.measured
+    assert "lag" in res.measured and res.conditions == COND
+
+
+def test_natural_masking_judge_reports_where_masking_helps() -> None:
+    ks = [32, 64, 128]
+    changes = {"mask:0.5:1x1": [0.5, 2.0, 1.0], "mask:0.5:2x2": [-0.5, -3.0, -1.0],
+               "mask:0.9:4x4": [0.01, 0.02, 0.01]}
+    res = rd.judge_natural_masking(Measurement({"changes": changes, "ks": ks}, COND))
+    assert res.verdict == C, res.measured
+    assert "1x1: +2.00 % at K = 64 (mask:0.5:1x1)" in res.measured
+    assert "on CIFAR-10" in res.expectation

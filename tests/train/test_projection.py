@@ -155,3 +155,15 @@ def test_fashion_mnist_spectrum_is_sane(fashion_mnist) -> None:
     top = part_basis(data.basis, 0.9, "top")
     assert 40 < top.shape[1] < 250  # about 125 directions hold 90% of the variance on all 60k
     assert data.train.shape == (1500, 784)
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.8, 0.9])
+def test_bottom_projection_through_the_top_complement_matches_the_direct_one(cut) -> None:
+    data = prepare(label_in_bottom_splits(200, 50))
+    for part in ("top", "bottom"):
+        fast = proj.project_part(data, cut, part)
+        direct = project_images(data.train, data.test, part_basis(data.basis, cut, part))
+        np.testing.assert_allclose(fast[0], direct[0], atol=2e-4)
+        np.testing.assert_allclose(fast[1], direct[1], atol=2e-4)
+    assert len(data.projections) == 2  # the last two kept for the seeds of a unit
+    assert proj.project_part(data, cut, "bottom") is data.projections[(round(cut, 6), "bottom", "image")]

@@ -7,7 +7,7 @@ the labelled ``val`` split serves as our test split. Images are decoded with PIL
 (a few are greyscale) and resized to 64x64 if needed: uint8 ``[N, 3, 64, 64]``.
 
 Decoding ~110k JPEGs takes minutes, so the decoded arrays are cached in an ``.npz`` file under
-``$MRP_CACHE_DIR`` (default ``~/.cache/mrptheory``; about 1.4 GB, uncompressed for fast reading).
+``$MRP_CACHE_DIR`` (default ``$XDG_CACHE_HOME/mrptheory`` or ``~/.cache/mrptheory``; about 1.4 GB, uncompressed for fast reading).
 The cache key is the folder's absolute path plus the sizes and modification times of its index
 files; delete the cache file to force a re-decode after editing images in place.
 """
@@ -35,9 +35,11 @@ _INDEX_FILES = ("wnids.txt", "words.txt", "val/val_annotations.txt")
 
 
 def cache_dir() -> Path:
-    """Folder of decoded-data caches: ``$MRP_CACHE_DIR`` or ``~/.cache/mrptheory``."""
-    env = os.environ.get("MRP_CACHE_DIR", "").strip()
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "mrptheory"
+    """Folder of decoded-data caches (:func:`mrptheory.data.cache.cache_dir`: ``$MRP_CACHE_DIR``,
+    else ``$XDG_CACHE_HOME/mrptheory``, else ``~/.cache/mrptheory``)."""
+    from mrptheory.data import cache
+
+    return cache.cache_dir()
 
 
 def locate_tinyimagenet(root: str | os.PathLike) -> Path:
