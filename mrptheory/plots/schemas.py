@@ -38,6 +38,8 @@ REQUIRED: dict[str, dict[str, Any]] = {
     "subspace_budget": {"summary": LIST},
     "subspace_images": {"image_shape": LIST, "original": LIST, "projections": LIST},
     "dynamics": {"eigenvalues": LIST, "models": DICT},
+    "classifier_lag": {"times": LIST, "reconstruction_closed": LIST, "n_learned": LIST,
+                       "archs": DICT, "n_train": (int, 1, None), "n_test": (int, 1, None)},
 }
 
 #: Optional top-level fields: checked only when present.
@@ -64,6 +66,7 @@ NUMBER_LISTS: dict[str, tuple[str, ...]] = {
     "multiview_capture_curves": ("sl_steps", "mrp_steps", "ft_steps"),
     "multiview_lottery": ("hit_rate_all",),
     "dynamics": ("eigenvalues",),
+    "classifier_lag": ("times", "reconstruction_closed", "n_learned"),
 }
 
 

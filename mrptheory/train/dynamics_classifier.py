@@ -27,7 +27,7 @@ import numpy as np
 
 from mrptheory.models.classifiers import ARCHS, build_classifier
 from mrptheory.progress import progress
-from mrptheory.results import JsonlStore, fingerprint, save_json
+from mrptheory.results import JsonlStore, check_record, fingerprint, save_json
 from mrptheory.seeding import seed_everything
 from mrptheory.train.dynamics_config import LEARNED_LEVEL
 from mrptheory.train.dynamics_data import DynamicsData
@@ -99,6 +99,12 @@ def classifier_accuracy(data: DynamicsData, directions: tuple[int, ...], arch: s
     return result.test_accuracy
 
 
+def _valid_classifier_record(record: dict) -> str | None:
+    """Why a stored classifier unit cannot be reused (a missing key, an accuracy outside [0, 1])."""
+    return check_record(record, {"arch": str, "n_directions": (int, 0, None),
+                                 "test_accuracy": ((int, float), 0.0, 1.0)})
+
+
 def run_classifier_lag(payload: dict[str, Any], data: DynamicsData, config: ClassifierLagConfig,
                        out_dir: str | Path, tag: str, *, device: str = "auto",
                        show_progress: bool | None = None,
@@ -122,20 +128,21 @@ def _run_classifier_lag(payload: dict[str, Any], data: DynamicsData, config: Cla
     sets = learned_sets(record["rho"])
     key_base = fingerprint({"config": asdict(config), "data": payload["config"],
                             "n_train": len(data.probe_train), "n_test": len(data.probe_test)})
-    store = JsonlStore(Path(out_dir) / f"{tag}_runs_{key_base}.jsonl")
-    done = {r["key"]: r for r in store.records()}
+    store = JsonlStore(Path(out_dir) / f"{tag}_runs_{key_base}.jsonl",
+                       validate=_valid_classifier_record)
     distinct = sorted(set(sets), key=sets.index)
     todo = [(a, s) for a in config.archs for s in distinct]
     accuracy: dict[tuple[str, tuple[int, ...]], float] = {}
     for arch, directions in progress(todo, desc=f"classifiers on learned directions ({tag})",
                                      enabled=show_progress):
         key = f"{arch}|{','.join(map(str, directions))}"
-        if key not in done:
+
+        def train_one(arch=arch, directions=directions) -> dict[str, Any]:
             acc = classifier_accuracy(data, directions, arch, config, device, show_progress)
-            done[key] = {"key": key, "arch": arch, "n_directions": len(directions),
-                         "test_accuracy": acc}
-            store.append(done[key])
-        accuracy[(arch, directions)] = float(done[key]["test_accuracy"])
+            return {"arch": arch, "n_directions": len(directions), "test_accuracy": acc}
+
+        unit = store.get_or_run(key, train_one)  # claim-then-compute: once across processes
+        accuracy[(arch, directions)] = float(unit["test_accuracy"])
     archs = {}
     for arch in config.archs:
         acc = [accuracy[(arch, s)] for s in sets]

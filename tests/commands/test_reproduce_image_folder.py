@@ -44,7 +44,8 @@ def test_reproduce_measures_a_cifar_row_from_the_sample(cifar_sample, monkeypatc
     result = CliRunner().invoke(main, ["reproduce", "--quick", "--only", "bl-masking-effect-varies-cifar10",
                                        "--data-root", str(sample), "--out", str(out), "--no-progress"])
     assert result.exit_code == 0, result.output
-    row = json.loads((out / "claims.json").read_text())["claims"][0]
+    rows = json.loads((out / "claims.json").read_text())["claims"]  # every registered claim
+    row = next(r for r in rows if r["claim_id"] == "bl-masking-effect-varies-cifar10")
     assert row["verdict"] in ("confirmed", "refuted", "inconclusive"), row["measured"]
     assert "CIFAR-10 JPEG image folder, 10000 train / 5000 test images" in row["conditions"]
     assert "largest rise per patch" in row["measured"]
