@@ -69,7 +69,10 @@ def _model_options(fn):
         click.option("--rho", type=float, default=None, help="Smoothed-ReLU threshold (0.2)."),
         click.option("--sigma-0", type=float, default=None, help="Init std sigma_0 (0.005)."),
         click.option("--lr", type=float, default=None, help="GD step size of SL and MRP (SL 8, MRP 4)."),
-        click.option("--steps", type=int, default=None, help="SL GD steps (500; not accepted by `mrp`)."),
+        click.option("--steps", type=int, default=None,
+                     help="SL GD steps [default: until converged, from the budget derived from "
+                          "the slowest class up to 5x it]; explicit steps run exactly (the run "
+                          "says whether it converged). Not accepted by `mrp`."),
         click.option("--n-train", type=int, default=None, help="Labelled samples per seed (400)."),
         click.option("--n-test", type=int, default=None, help="Test samples per set (500)."),
         click.option("--log-every", type=int, default=None, help="Log every N steps (20)."),
@@ -92,7 +95,9 @@ def _mrp_options(fn):
         click.option("--mrp-lr", type=float, default=None,
                      help="MRP pretraining step size (4; overrides --lr for MRP)."),
         click.option("--decoder-lr", type=float, default=None, help="Decoder step size (1.0)."),
-        click.option("--mrp-steps", type=int, default=None, help="MRP pretraining steps (500)."),
+        click.option("--mrp-steps", type=int, default=None,
+                     help="MRP pretraining steps [default: until converged, from the budget "
+                          "derived from the slowest feature up to 5x it]."),
         click.option("--probe-steps", type=int, default=None, help="Linear-probe steps (200)."),
         click.option("--ft-steps", type=int, default=None, help="Fine-tuning steps (100)."),
         click.option("--n-pretrain", type=int, default=None, help="Pretraining samples (400)."),
@@ -162,6 +167,12 @@ def _write(payloads: dict[str, dict], out: Path, prefix: str = "") -> list[Path]
 
 
 def _echo_summary(payloads: dict[str, dict]) -> None:
+    from mrptheory.plots.multiview import convergence_caption
+
+    conv = next((p.get("convergence") for p in payloads.values() if p.get("convergence")), None)
+    if conv:
+        click.echo("  " + ("" if conv["converged"] else "NOT CONVERGED -- ")
+                   + convergence_caption(conv))
     regime = next((p.get("regime") for p in payloads.values() if p.get("regime")), None)
     if regime is not None:
         label = regime["label"]

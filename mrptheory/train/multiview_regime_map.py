@@ -20,6 +20,11 @@ A cell whose MRP pretraining diverges at the configured step size is rerun with 
 halved (up to 4 times; recorded in the cell as ``mrp_lr_diverged`` / ``mrp_lr_used``): the map
 asks where the predictions hold as a function of the data, not of one step size.
 
+Each cell trains with the default step plan (until converged, from the budget derived from its
+own slowest class / feature; :mod:`mrptheory.train.multiview_budget`) and records its budget and
+whether it converged; a cell that did not converge is drawn hatched and never counts towards a
+boundary claim. Cells inside the regime run with at least ``MIN_SEEDS_IN_REGIME`` seeds.
+
 Each finished cell is appended to a :class:`~mrptheory.results.JsonlStore` keyed by the cell's
 configs and seeds, so an interrupted map resumes. ``quick`` uses a 3 x 2 grid per map, 2 seeds
 and 200 training/pretraining/test samples per seed (N = 200 keeps mu N <= k at mu = 0.02), same
@@ -59,6 +64,11 @@ GRIDS = {
 #: the slice `mrp reproduce --quick` measures for the regime-boundary claims (leak axis at the
 #: default sigma_0 / rho = 0.025; 3 cells of the quick grid's size)
 CLAIM_SLICE = ([0.03, 1.0, 30.0], [0.025])
+#: seeds of a cell inside the regime (the cells the boundary claims judge): 4 seeds = 40 classes
+#: and 80 features, the size of the quick main run, so that an inside cell's one-view fraction
+#: and lottery hit rate (thresholds 0.8) rest on 40 classes (binomial sd 0.06 at 0.8) rather
+#: than the 20 of a 2-seed cell (sd 0.09)
+MIN_SEEDS_IN_REGIME = 4
 
 
 def cell_configs(map_name: str, x: float, y: float, base: tuple, quick: bool):
@@ -121,7 +131,8 @@ def run_regime_map(map_name: str, base: tuple, seeds: list[int], store_path: str
     points = [(x, y) for y in ys for x in xs]
     for x, y in progress(points, desc=f"regime map {map_name}", enabled=show_progress):
         cfgs = cell_configs(map_name, x, y, base, quick)
-        key = _key(map_name, cfgs, seeds)
+        cell_seeds = cell_seed_list(cfgs, seeds)
+        key = _key(map_name, cfgs, cell_seeds)
         if key not in done:
             # step-size control: the map is about the data regime, so a cell whose MRP
             # pretraining diverges at the default step size (the high-noise cells) is rerun with
@@ -129,7 +140,8 @@ def run_regime_map(map_name: str, base: tuple, seeds: list[int], store_path: str
             diverged, run_cfgs = [], cfgs
             while True:
                 try:
-                    res = run_compare(*run_cfgs, seeds, device=device, show_progress=False)
+                    res = run_compare(*run_cfgs, cell_seeds, device=device,
+                                      show_progress=False)
                     break
                 except DivergenceError:
                     if len(diverged) >= 4:
@@ -139,7 +151,13 @@ def run_regime_map(map_name: str, base: tuple, seeds: list[int], store_path: str
                                 dataclasses.replace(run_cfgs[2], lr=run_cfgs[2].lr / 2))
             summary = compare_summary(res)
             summary["num_kernels"] = cfgs[0].k * cfgs[2].m
-            rec = {"key": key, "map": map_name, "x": x, "y": y, "seeds": seeds,
+            conv = summary["convergence"]
+            rec = {"key": key, "map": map_name, "x": x, "y": y, "seeds": cell_seeds,
+                   # each cell's budget and whether every run of it met the convergence rule
+                   "converged": bool(conv["converged"]),
+                   "budget": {"sl": res.sl.budget, "mrp": res.mrp.budget},
+                   "convergence_fraction": {n: conv[n]["fraction_converged"]
+                                            for n in ("sl", "mrp", "finetune")},
                    "config": {"data": cfgs[0], "sl": cfgs[1], "mrp": cfgs[2]},
                    "regime": combined_report(*cfgs).to_dict(), "summary": summary,
                    "verdicts": verdicts(summary, 2 * cfgs[0].k),
@@ -163,16 +181,34 @@ def run_regime_map(map_name: str, base: tuple, seeds: list[int], store_path: str
                         "base_config": {"data": base[0], "sl": base[1], "mrp": base[2]}})
 
 
+def cell_seed_list(cfgs: tuple, seeds: list[int]) -> list[int]:
+    """The seeds of one cell: ``seeds``, extended to MIN_SEEDS_IN_REGIME for a cell inside the
+    regime (the only cells the boundary claims judge)."""
+    if combined_report(*cfgs).in_regime and len(seeds) < MIN_SEEDS_IN_REGIME:
+        return list(range(seeds[0], seeds[0] + MIN_SEEDS_IN_REGIME))
+    return list(seeds)
+
+
+def cell_converged(cell: dict) -> bool:
+    """Whether a stored cell's runs met the convergence rule (cells stored before the rule
+    existed carry no flag and count as not converged)."""
+    return bool(cell.get("converged", False))
+
+
 def boundary_summary(payload: dict) -> dict[str, str]:
-    """Per prediction, a one-line description of where it holds on the map."""
+    """Per prediction, a one-line description of where it holds on the map (converged cells;
+    cells that did not converge are listed apart and count for nothing)."""
     out = {}
+    conv = [c for c in payload["cells"] if cell_converged(c)]
+    unconv = [(c["x"], c["y"]) for c in payload["cells"] if not cell_converged(c)]
     for p in PREDICTIONS:
-        held = [(c["x"], c["y"]) for c in payload["cells"] if c["verdicts"][p]["holds"]]
-        failed = [(c["x"], c["y"]) for c in payload["cells"] if not c["verdicts"][p]["holds"]]
-        out[p] = (f"holds in {len(held)} of {len(held) + len(failed)} cells "
-                  f"(x, y) = {held}; fails at {failed}")
+        held = [(c["x"], c["y"]) for c in conv if c["verdicts"][p]["holds"]]
+        failed = [(c["x"], c["y"]) for c in conv if not c["verdicts"][p]["holds"]]
+        out[p] = (f"holds in {len(held)} of {len(held) + len(failed)} converged cells "
+                  f"(x, y) = {held}; fails at {failed}"
+                  + (f"; not converged (not counted): {unconv}" if unconv else ""))
     return out
 
 
-__all__ = ["GRIDS", "CLAIM_SLICE", "PREDICTIONS", "run_regime_map", "cell_configs", "verdicts",
-           "boundary_summary"]
+__all__ = ["GRIDS", "CLAIM_SLICE", "MIN_SEEDS_IN_REGIME", "PREDICTIONS", "run_regime_map",
+           "cell_configs", "cell_seed_list", "cell_converged", "verdicts", "boundary_summary"]

@@ -50,7 +50,8 @@ def test_each_data_condition_can_fail_alone(change, name):
 def test_learner_conditions():
     data = MultiViewConfig()
     assert [c.name for c in regime_check(data, SLConfig(sigma_0=0.01)).failing][0] == "lottery gap"
-    assert [c.name for c in regime_check(data, SLConfig(steps=200)).failing] == ["step budget"]
+    # a short budget is a convergence question (measured), not a regime condition
+    assert regime_check(data, SLConfig(steps=200)).in_regime
     # memorisation is fine with many single-view samples when d >> N P
     big_d = MultiViewConfig(d=5000, mu=0.2, gamma=0, sigma_p=0)
     assert "memorisation" not in {c.name for c in regime_check(big_d, SLConfig(n_train=40)).failing}
