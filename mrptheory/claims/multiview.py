@@ -468,7 +468,7 @@ def measure_boundary(ctx: ClaimContext, pred: str) -> Measurement:
               "budget": {n: (c.get("budget") or {}).get(n, {}).get("steps_run")
                          for n in ("sl", "mrp")},
               **c["verdicts"][pred]} for c in pay["cells"]]
-    conditions = (f"regime map leak_gap, {'quick 3-cell slice at sigma_0/rho=0.025, 200 samples' if ctx.quick else 'full grid'}"
+    conditions = (f"regime map leak_gap, {'quick 2-cell slice at sigma_0/rho=0.025, 200 samples' if ctx.quick else 'full grid'}"
                   f", {len(pay['seeds'])} seeds per cell ({MIN_SEEDS_IN_REGIME} inside the "
                   "regime); other settings at the regime defaults; each cell trained until "
                   "converged from its own derived budget")

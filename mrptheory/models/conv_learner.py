@@ -113,31 +113,54 @@ def conv_activate(pre: torch.Tensor, q: int, rho: float, keep: torch.Tensor | No
                   with_grad: bool = False, work: dict | None = None
                   ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The second half of :func:`conv_encode_fused`; overwrites ``pre [S, R, P, N]``."""
+    if keep is not None:
+        # a masked patch's pre-activation set to 0 gives act = act' = 0 there (act(0) = 0,
+        # act'(0) = 0 for q >= 2): one pass instead of masking both act and act'
+        pre.mul_(keep.transpose(1, 2).to(pre.dtype).unsqueeze(1))  # [S, 1, P, N]
     u = torch.clamp(pre, 0.0, rho, out=_buffer(work, "u", pre.shape, pre))
     g = _int_pow(u, q - 1, _buffer(work, "g", pre.shape, pre))  # rho^(q-1) act'(pre)
+    # (not max(pre, rho) - rho with the constant taken out of the patch sum: that saves a pass
+    # but cancels catastrophically in float32 for the ~1e-8 outputs of uncaptured kernels)
     act = pre.sub_(rho).relu_().addcmul_(u, g, value=1.0 / (q * rho ** (q - 1)))  # + u^q/...
     if not with_grad:
         g = None
-    if keep is not None:
-        mask = keep.transpose(1, 2).to(act.dtype).contiguous().unsqueeze(1)  # [S, 1, P, N]
-        act.mul_(mask)
-        if g is not None:
-            g.mul_(mask)
     return act.sum(dim=2).transpose(1, 2), g
 
 
-def conv_weight_grad(xt: torch.Tensor, D: torch.Tensor, dh: torch.Tensor, q: int, rho: float
-                     ) -> torch.Tensor:
+def seed_chunks(S: int, device: torch.device) -> list[slice]:
+    """How the seed axis is cut for the fused training passes: one seed per chunk on CPU (a
+    seed's ``[R, P, N]`` pre-activation buffers, ~0.8 MB at the defaults, stay in a core's L2
+    cache through the five elementwise passes, where S seeds' would not), all seeds in one
+    chunk elsewhere (a GPU wants the biggest kernels)."""
+    if torch.device(device).type == "cpu":
+        return [slice(s, s + 1) for s in range(S)]
+    return [slice(0, S)]
+
+
+def conv_activate_copy(pre: torch.Tensor, q: int, rho: float, work: dict | None = None
+                       ) -> torch.Tensor:
+    """h = sum_p act(pre) ``[S, N, R]`` from ``pre [S, R, P, N]`` without overwriting it (the MRP
+    teacher keeps its pre-activations for the EMA recursion): act(pre) = relu(pre - rho) +
+    u^q / (q rho^(q-1)), u = clamp(pre, 0, rho), written into ``work`` buffers."""
+    u = torch.clamp(pre, 0.0, rho, out=_buffer(work, "u", pre.shape, pre))
+    g = _int_pow(u, q - 1, _buffer(work, "g", pre.shape, pre))
+    act = torch.sub(pre, rho, out=_buffer(work, "act", pre.shape, pre)).relu_()
+    act.addcmul_(u, g, value=1.0 / (q * rho ** (q - 1)))
+    return act.sum(dim=2).transpose(1, 2)
+
+
+def conv_weight_grad(xt: torch.Tensor, D: torch.Tensor, dh: torch.Tensor, q: int, rho: float,
+                     out: torch.Tensor | None = None) -> torch.Tensor:
     """Gradient of a loss through h = conv_encode(...) with respect to the kernels.
 
     dL/dw[s, r] = sum_{n, p} dh[s, n, r] keep[s, n, p] act'(pre[s, n, p, r]) x[s, n, p], with
     ``D`` from :func:`conv_encode_fused` (overwritten) and ``dh = dL/dh [S, N, R]``.
-    Returns ``[S, R, d]``.
+    Returns ``[S, R, d]`` (in ``out`` when given).
     """
     S, R, P, N = D.shape
     coef = dh.transpose(1, 2).unsqueeze(2) * (1.0 / rho ** (q - 1))  # [S, R, 1, N]
     c = D.mul_(coef).view(S, R, P * N)
-    return torch.bmm(c, xt.transpose(1, 2))
+    return torch.bmm(c, xt.transpose(1, 2), out=out)
 
 
 def gaussian_kernels(shape: tuple[int, ...], sigma_0: float, seeds: list[int], stream: int,
@@ -190,6 +213,35 @@ class ConvLearner(nn.Module):
     def loss_and_grads(self, xt: torch.Tensor, onehot: torch.Tensor, P: int, *,
                        with_grad: bool = True, work: dict | None = None
                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Mean cross-entropy per seed and its kernel gradient (see :meth:`_loss_and_grads`),
+        computed one seed chunk at a time (:func:`seed_chunks`: one seed per chunk on CPU, where
+        a seed's ``[R, P, N]`` buffers stay in the L2 cache and the elementwise passes run at
+        cache speed; all seeds at once on a GPU). Outputs go to buffers reused across calls."""
+        S, k, m, d = self.w.shape
+        chunks = seed_chunks(S, self.w.device)
+        if len(chunks) == 1:
+            return self._loss_and_grads(self.w.detach(), xt, onehot, P, with_grad=with_grad,
+                                        work=work)
+        N = onehot.shape[1]
+        like = self.w.detach()
+        loss = _buffer(work, "loss_out", (S,), like)
+        logits = _buffer(work, "logits_out", (S, N, k), like)
+        grad = _buffer(work, "grad_out", tuple(self.w.shape), like) if with_grad else None
+        if loss is None:  # no workspace: fresh outputs
+            loss, logits = torch.empty(S, dtype=like.dtype), torch.empty(S, N, k, dtype=like.dtype)
+            grad = torch.empty_like(like) if with_grad else None
+        for sl in chunks:
+            ls, lg, gw = self._loss_and_grads(self.w.detach()[sl], xt[sl], onehot[sl], P,
+                                              with_grad=with_grad, work=work,
+                                              grad_out=None if grad is None else grad[sl])
+            loss[sl] = ls
+            logits[sl] = lg
+        return loss, logits, grad
+
+    def _loss_and_grads(self, w: torch.Tensor, xt: torch.Tensor, onehot: torch.Tensor, P: int,
+                        *, with_grad: bool = True, work: dict | None = None,
+                        grad_out: torch.Tensor | None = None
+                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Mean cross-entropy of softmax(F(X)) per seed and its kernel gradient, in closed form.
 
         With p = softmax(F(X)) and N samples per seed, dL_s/dF = (p - onehot(y)) / N; every
@@ -204,13 +256,16 @@ class ConvLearner(nn.Module):
         Returns:
             ``(loss [S], logits [S, N, k], grad_w [S, k, m, d] or None)``.
         """
-        S, k, m, _ = self.w.shape
+        S, k, m, d = w.shape
         N = onehot.shape[1]
-        logits, D = self.fused_logits(xt, P, with_grad=with_grad, work=work)
+        h, D = conv_encode_fused(xt, w.view(S, k * m, d), self.q, self.rho, P,
+                                 with_grad=with_grad, work=work)
+        logits = h.view(S, -1, k, m).sum(dim=-1)
         logp = torch.log_softmax(logits, dim=-1)
         loss = -(logp * onehot).sum(dim=-1).mean(dim=1)  # [S] cross-entropy
         if not with_grad:
             return loss, logits, None
         dlogits = logp.exp_().sub_(onehot).mul_(1.0 / N)  # [S, N, k]
         dh = dlogits.unsqueeze(-1).expand(S, N, k, m).reshape(S, N, k * m)
-        return loss, logits, conv_weight_grad(xt, D, dh, self.q, self.rho).view_as(self.w)
+        out = None if grad_out is None else grad_out.view(S, k * m, d)
+        return loss, logits, conv_weight_grad(xt, D, dh, self.q, self.rho, out=out).view_as(w)

@@ -184,3 +184,17 @@ def test_convergence_record_pools_units_and_needs_the_stated_fraction() -> None:
     assert not rec["converged"] and rec["step_reached"] is None and rec["slowest_step"] is None
     assert rec["fraction_converged"] == pytest.approx(1 - k_bad / n)
     assert "last 0.2 of the run" in rec["rule"]
+
+
+def test_one_view_fraction_is_exact_at_a_threshold() -> None:
+    """32 of 40 classes (4 seeds) with exactly one view is 0.8, not 0.79999999 (float32)."""
+    from mrptheory.metrics.feature_capture import sl_summary
+
+    one_view_classes = [8, 9, 7, 8]
+    vc = np.zeros((2, 4, 10, 2), dtype=np.float32)
+    vc[0] = 0.01
+    for s, n in enumerate(one_view_classes):
+        vc[1, s, :, 0] = 2.0
+        vc[1, s, n:, 1] = 2.0  # the other classes keep both views
+    frac = sl_summary(vc, 0.5)["frac_classes_one_view"]
+    assert float(np.mean(frac)) >= 0.8 and np.mean(frac) == pytest.approx(0.8, abs=1e-12)
