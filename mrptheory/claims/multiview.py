@@ -393,23 +393,29 @@ def check_lottery_resolution(ctx: ClaimContext) -> Measurement:
     return _measurement({"resolution": r}, res, ("sl",))
 
 
-def _regime_map(quick: bool, device: str, seed: int, out_dir: str, progress: bool) -> dict:
-    """The leak x sigma_0/rho map the boundary claims read: in quick mode the 3-cell slice along
-    the leak axis at sigma_0/rho = 0.025 (2 seeds, 200 samples per set: ~40 s), otherwise the full
-    leak_gap grid (4 seeds, default sizes). Resumable store and figure in ``out_dir``."""
+def _regime_map(ctx: ClaimContext) -> dict:
+    """The leak x sigma_0/rho map the boundary claims read: in quick mode the 2-cell slice
+    along the leak axis at sigma_0/rho = 0.025 (:func:`~mrptheory.train.multiview_regime_map.
+    claim_slice`): the inside cell at the defaults' own leak ratio is the main comparison
+    (same configs and seeds, reused, not rerun) and the outside cell (leak 30) runs 2 seeds;
+    otherwise the full leak_gap grid (4 seeds). Resumable store and figure in ``out_dir``."""
     from pathlib import Path
 
-    from mrptheory.train.multiview_regime_map import CLAIM_SLICE, run_regime_map
+    from mrptheory.train.multiview_regime_map import claim_slice, run_regime_map
 
-    dev = resolve_device(device)
-    out = Path(out_dir)
+    dev = resolve_device(ctx.device)
+    out = Path(ctx.out_dir)
     name = "multiview_regime_leak_gap_claims"
+    base = _configs()
+    main = shared_run(ctx)
+    reuse = (base, main.sl.seeds, main)
     with cpu_threads(1, dev):
         # the store is the one `mrp multiview regime --out OUT` writes: cells are keyed by their
         # configs and seeds, so a map already run there (same seeds) is reused, not recomputed
-        payload = run_regime_map("leak_gap", _configs(), seed_list(2 if quick else 4, seed),
-                                 out / "multiview_regime_leak_gap.jsonl", quick=quick, device=dev,
-                                 show_progress=progress, grid=CLAIM_SLICE if quick else None)
+        payload = run_regime_map("leak_gap", base, seed_list(2 if ctx.quick else 4, ctx.seed),
+                                 out / "multiview_regime_leak_gap.jsonl", quick=ctx.quick,
+                                 device=dev, show_progress=ctx.progress,
+                                 grid=claim_slice(base) if ctx.quick else None, reuse=reuse)
     payload["figure_name"] = name
     write({name: payload}, out)
     return payload
@@ -460,7 +466,7 @@ def judge_boundary(pred: str, m: Measurement) -> ClaimResult:
 def measure_boundary(ctx: ClaimContext, pred: str) -> Measurement:
     """The regime map's cells for prediction ``pred`` (the map runs once per context)."""
     inputs = (ctx.quick, str(ctx.device), int(ctx.seed), str(ctx.out_dir), bool(ctx.progress))
-    pay = ctx.shared(("multiview.regime_map", *inputs), lambda: _regime_map(*inputs))
+    pay = ctx.shared(("multiview.regime_map", *inputs), lambda: _regime_map(ctx))
     from mrptheory.train.multiview_regime_map import MIN_SEEDS_IN_REGIME, cell_converged
 
     cells = [{"x": c["x"], "y": c["y"], "in_regime": c["regime"]["in_regime"],
@@ -468,7 +474,7 @@ def measure_boundary(ctx: ClaimContext, pred: str) -> Measurement:
               "budget": {n: (c.get("budget") or {}).get(n, {}).get("steps_run")
                          for n in ("sl", "mrp")},
               **c["verdicts"][pred]} for c in pay["cells"]]
-    conditions = (f"regime map leak_gap, {'quick 2-cell slice at sigma_0/rho=0.025, 200 samples' if ctx.quick else 'full grid'}"
+    conditions = (f"regime map leak_gap, {'quick 2-cell slice at sigma_0/rho=0.025 (the inside cell is the main comparison)' if ctx.quick else 'full grid'}"
                   f", {len(pay['seeds'])} seeds per cell ({MIN_SEEDS_IN_REGIME} inside the "
                   "regime); other settings at the regime defaults; each cell trained until "
                   "converged from its own derived budget")
