@@ -302,7 +302,8 @@ def compare(sweep_spec: str | None, **kw) -> None:
 @click.option("--map", "maps", type=click.Choice(["leak_gap", "mu_d", "all"]), default="all",
               show_default=True, help="Which regime map to run.")
 @click.option("--quick", is_flag=True,
-              help="2 x 2 grid per map, 200 samples per set (a few minutes on 2 CPU cores).")
+              help="3 x 2 grid per map, 2 seeds per cell (4 inside the regime); the cells' runs "
+                   "are not shortened.")
 def regime(maps: str, quick: bool, **kw) -> None:
     """Regime maps: 2-D sweeps (leak ratio x sigma_0/rho; mu x d) with each prediction's verdict
     per cell, heat maps with the boundary where it stops holding and the theory's regime

@@ -44,7 +44,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mrptheory.models.conv_learner import (_buffer, conv_activate, conv_activate_copy,
+from mrptheory.models.conv_learner import (_buffer, _log_softmax_small, conv_activate,
+                                          conv_activate_copy,
                                           conv_encode, conv_preact, conv_weight_grad, seed_chunks)
 
 
@@ -178,7 +179,7 @@ class MRPAutoEncoder(nn.Module):
             pre = conv_preact(xt[sl], w[sl], P, ws)
             tpre_state = st["pre"][sl]
             if recur:
-                tpre_state.mul_(st["tau"]).add_(pre, alpha=1.0 - st["tau"])
+                tpre_state.lerp_(pre, 1.0 - st["tau"])  # tau * teacher + (1 - tau) * student
             else:
                 tpre_state.copy_(conv_preact(xt[sl], wt_k[sl], P))
             tgt = self._normalise(conv_activate_copy(tpre_state, self.q, self.rho, work=wt))
@@ -262,7 +263,8 @@ class LinearHead(nn.Module):
         A = self.A.detach()
         z = (h - self.mean) / self.std
         logits = torch.baddbmm(self.b.detach(), z, A.transpose(1, 2))
-        loss = -(torch.log_softmax(logits, dim=-1) * onehot).sum(dim=-1).mean(dim=1)
-        G = torch.softmax(logits, dim=-1).sub_(onehot).mul_(1.0 / N)  # [S, N, k]
+        logp = _log_softmax_small(logits)
+        loss = -(logp * onehot).sum(dim=-1).mean(dim=1)
+        G = logp.exp_().sub_(onehot).mul_(1.0 / N)  # [S, N, k]
         dh = torch.bmm(G, A).div_(self.std) if input_grad else None
         return loss, torch.bmm(G.transpose(1, 2), z), G.sum(dim=1, keepdim=True), dh
