@@ -1,43 +1,35 @@
-"""Benchmark of the multi-view simulator: batched seeds versus a Python loop over seeds.
+"""Benchmark of the multi-view trainers: achieved FLOP rate against one matmul, and batching.
 
-What it measures: the wall time of the default SL-versus-MRP comparison (16 seeds; SL 500 GD
-steps; MRP 500 pretraining steps + 200 probe steps + 100 fine-tuning steps), each run end to end
-as the experiment runs it -- data generation, training, logging of the feature-capture metrics
-and the test-set evaluations at every log step included -- once with all seeds batched in one
-computation (``train_sl(..., seeds)``) and once seed by seed
-(``for s in seeds: train_sl(..., [s])``), on CPU (and on CUDA when present). It prints wall
-time, seed-steps per second (one seed-step = one GD step of one seed; MRP counts pretraining +
-probe + fine-tuning steps), the loop / batched
-ratio, and -- to show what bounds it -- the conv-layer matmul FLOPs of a run, the rate both paths
-reach, and the rate of one batched matmul of the training shape alone (the ceiling for this work),
-with the achieved / ceiling ratio.
+What it prints first (always): each trainer's achieved conv-matmul FLOP rate -- the FLOPs of its
+conv layers (:func:`conv_flops`: forward and weight-gradient per step, probe / fine-tuning and the
+test-set evaluations at every log step) over the training loop's own seconds (``res.seconds``:
+the loop with its logging, not the data generation) -- as a fraction of one batched matmul of the
+training shape (``[S, R, d] x [S, d, P N]``, the faster of a fresh and a preallocated output),
+timed right before and right after each run in the same process on the same threads (median
+block, not best-of: a trainer's seconds include what other jobs take from it, so its ceiling
+must too). SL and MRP (+ probe + fine-tuning) at the theory-regime defaults, fixed ``--steps``
+(300; fixed so that the FLOPs are known), 4 seeds, median of ``--repeat`` runs.
 
-Reading the numbers on CPU: one seed is already ~40 MFLOP per matmul (400 samples x 12 patches
-x d=100 x 40 kernels), enough to keep a core busy, and a training step is ~75% matmul. Batching
-removes only the per-op Python/dispatch overhead of the loop (a few percent at this size) and
-enlarges the working set past the caches (one seed's 0.8 MB activation buffers and 1.9 MB of
-patches stay in cache, sixteen seeds' 12 MB / 30 MB do not): measured on the 2-core dev box,
-the two matmuls of an SL step alone take 21 ms batched vs 18 ms as 16 per-seed calls. So with one
-thread the loop is as fast as, or up to ~20% faster than, the batched path, and no batching
-scheme can beat it by a wide margin on CPU -- both reach 40-50 GFLOP/s against a ~65 GFLOP/s
-matmul-alone ceiling. Batching pays off where a seed's work is small next to the per-op cost: on a
-GPU, or on CPU for small problems (``--small``: the test-suite's k=4, d=40, P=8 problem, about
-2x). Timings on a shared machine are noisy: use ``--threads 1 --repeat 3``.
+Measured under contention (load 7-8 on the 2 cores, ``--threads 1 --repeat 3``): SL 0.61, MRP
+0.49 (the previous trainers, measured the same way: 0.47 / 0.39). What changed: the fused passes
+run one seed at a time on CPU (:func:`mrptheory.models.conv_learner.seed_chunks`: a seed's
+``[R, P, N]`` buffers stay in cache), outputs are preallocated, the patch mask is applied to the
+pre-activations (act(0) = act'(0) = 0: one pass instead of two), the teacher's activation no longer
+copies its pre-activations, the teacher's EMA recursion is one ``lerp_``, and the 10-class
+log-softmax is done by hand (torch's took ~180 us per [400, 10] call). Inside the loop the matmuls
+run at ~85% of the ceiling; the rest is the memory-bound activation / derivative passes (MRP: the
+teacher's too), so the target of 0.7 is not reached.
 
-Achieved / ceiling at the theory-regime defaults (``--seeds 4 --threads 1``, measured with ~7
-other jobs on the 2 cores, so the absolute numbers are low): SL 0.48, MRP 0.39 of the matmul
-ceiling (7.4 and 6.1 vs 15.5 GFLOP/s); with 60 steps 0.32 / 0.29 (the data generation and the
-test-set evaluations are a fixed cost). The rest of a step is the elementwise activation and
-derivative passes over the ``[S, R, P, N]`` pre-activations, memory-bound and comparable to a
-matmul whose inner dimension is only d = 100; no single waste dominates, so nothing was changed
-for the regime map, whose ``--quick`` cells instead use 2 seeds and 200 samples per set.
+``--loop`` adds the older comparison: the whole run with all seeds batched in one computation
+(``train_sl(..., seeds)``) against a Python loop over seeds (``for s in seeds: train_sl(..., [s])``),
+wall time and seed-steps per second. On CPU the two are close (a seed's ~38 MFLOP matmuls already
+keep a core busy); batching pays off on a GPU or for small problems (``--small``).
 
-    python benchmarks/bench_multiview.py                 # defaults (16 seeds, full step counts)
+    python benchmarks/bench_multiview.py --threads 1 --repeat 3   # the ratios (4 seeds, 300 steps)
     python benchmarks/bench_multiview.py --steps 60      # shorter runs (SL and MRP steps)
-    python benchmarks/bench_multiview.py --threads 1     # one CPU thread (busy machines)
-    python benchmarks/bench_multiview.py --repeat 3      # median of 3 interleaved runs (noisy)
-    python benchmarks/bench_multiview.py --small         # small per-seed work (overhead-bound)
-    python benchmarks/bench_multiview.py --profile       # top torch ops, batched vs loop
+    python benchmarks/bench_multiview.py --loop          # also batched vs a loop over seeds
+    python benchmarks/bench_multiview.py --loop --small  # small per-seed work (overhead-bound)
+    python benchmarks/bench_multiview.py --loop --profile  # top torch ops, batched vs loop
 """
 
 from __future__ import annotations
@@ -211,8 +203,8 @@ def main() -> None:
     print(f"k={data.k} d={data.d} P={data.P}; SL steps={sl.steps}, MRP steps={mrp.steps} "
           f"(+probe {mrp.probe_steps}, ft {mrp.ft_steps}); {len(seeds)} seeds; "
           f"torch threads={torch.get_num_threads()}")
-    print(f"wall time of a whole run (data, training, logging, test evaluation; median of "
-          f"{max(1, args.repeat)}); seed-steps/s; conv matmul GFLOP/s reached")
+    print(f"achieved conv-matmul FLOP rate of each trainer / one matmul of the training shape "
+          f"(median of {max(1, args.repeat)})")
     for device in devices:
         eff = efficiency(device, seeds, sl, mrp, data, repeat=max(1, args.repeat))
         for name in ("SL", "MRP"):
@@ -221,6 +213,8 @@ def main() -> None:
                   f"({eff[name + ' ceiling GFLOP/s']:.1f} GFLOP/s, same run, same threads)")
         if not args.loop:
             continue
+        print("wall time of a whole run (data, training, logging, test evaluation), batched "
+              "seeds vs a loop over seeds")
         times = run(device, seeds, sl, mrp, data, repeat=max(1, args.repeat))
         ceil = matmul_ceiling(device, len(seeds), data, sl.n_train, data.k * sl.m)
         for name, steps in (("SL", sl.steps), ("MRP", mrp.steps + mrp.probe_steps + mrp.ft_steps)):

@@ -158,9 +158,10 @@ class MRPConfig(_HasConv):
     time scale: with per-kernel normalised targets, a kernel's target is of order sqrt(k) on the
     ~1/k of samples holding its feature, so its growth per step along that feature is about
     sqrt(k) (1 - mask_ratio) / (1 - 1/k) ~ 1.8 times SL's at equal step size, and
-    8 / 1.8 ~ 4; 500 steps as SL (lr 1, 2 and 4 were also run: capture 0.79 / 0.89 / 0.94 of
-    features in 500 steps, 4 seeds); the step budget is derived (see ``steps``). The ``noisy`` preset restores sigma_0 = 0.02, lr = 1,
-    300 steps.
+    8 / 1.8 ~ 4 (lr 1, 2 and 4 were also run: capture 0.79 / 0.89 / 0.94 of features in 500
+    steps, 4 seeds); the step budget is derived and the run goes on until converged (see
+    ``steps``; at the defaults it settled after ~1200 steps). The ``noisy`` preset restores
+    sigma_0 = 0.02, lr = 1, 300 steps.
     """
 
     m: int = 4
