@@ -390,7 +390,8 @@ def plot_regime(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         ax.set_xlabel(payload["axes"]["x"], fontsize=7)
         if ax is axes[0][0]:
             ax.set_ylabel(payload["axes"]["y"], fontsize=8)
-    n = len(payload.get("seeds", []))
+    counts = sorted({len(c.get("seeds", payload.get("seeds", []))) for c in cells})
+    n = "-".join(str(c) for c in counts) if counts else len(payload.get("seeds", []))
     fig.suptitle(f"Regime map '{payload['map']}' ({n} seeds per cell"
                  f"{', quick grid' if payload.get('quick') else ''}): black = where the "
                  "prediction stops holding; red dashed = the theory's boundary on these axes "
