@@ -174,7 +174,7 @@ class MRPAutoEncoder(nn.Module):
         loss = _buffer(ws, "loss_out", (S,), w)
         grad_w = _buffer(ws, "grad_w_out", (S, R, d), w)
         grad_dec = _buffer(ws, "grad_dec_out", (S, R, R), w)
-        # one seed chunk at a time (one seed on CPU: its [R, P, N] buffers stay in cache)
+        # one seed chunk at a time (conv_learner.seed_chunks; today all seeds in one chunk)
         for sl in seed_chunks(S, w.device):
             pre = conv_preact(xt[sl], w[sl], P, ws)
             tpre_state = st["pre"][sl]
