@@ -18,7 +18,7 @@ here: preallocated outputs, the patch mask applied to the pre-activations (act(0
 one pass instead of two), the teacher's activation without a copy of its pre-activations, its EMA
 recursion as one ``lerp_``, and a hand-written 10-class log-softmax (torch's took ~130-180 us per
 [400, 10] call, this ~45 us). One seed per chunk (cache-resident buffers) was measured 12% slower
-for an MRP step and is not used (:func:`mrptheory.models.conv_learner.seed_chunks`). Inside the
+for an MRP step and was dropped. Inside the
 loop the matmuls run at ~85% of the ceiling; the rest is the memory-bound activation /
 derivative passes (MRP: the teacher's too), so the target of 0.7 is not reached.
 

@@ -134,18 +134,6 @@ def _log_softmax_small(z: torch.Tensor) -> torch.Tensor:
     return z.sub_(z.exp().sum(dim=-1, keepdim=True).log_())
 
 
-def seed_chunks(S: int, device: torch.device) -> list[slice]:
-    """How the seed axis is cut for the fused training passes: one chunk of all S seeds.
-
-    One seed per chunk on CPU (so that a seed's ~0.8 MB ``[R, P, N]`` buffers stay in a core's
-    cache through the elementwise passes) was tried and measured: at the defaults with 4 seeds
-    and one thread, an MRP step took 14-18 ms chunked against 12-16 ms batched, an SL step was
-    within noise (11-14 ms either way), so the batched passes stay. The loops keep the chunk
-    structure (and preallocated per-chunk outputs) so that another cut can be measured by
-    changing this function alone."""
-    return [slice(0, S)]
-
-
 def conv_activate_copy(pre: torch.Tensor, q: int, rho: float, work: dict | None = None
                        ) -> torch.Tensor:
     """h = sum_p act(pre) ``[S, N, R]`` from ``pre [S, R, P, N]`` without overwriting it (the MRP
@@ -222,36 +210,6 @@ class ConvLearner(nn.Module):
     def loss_and_grads(self, xt: torch.Tensor, onehot: torch.Tensor, P: int, *,
                        with_grad: bool = True, work: dict | None = None
                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """Mean cross-entropy per seed and its kernel gradient (see :meth:`_loss_and_grads`),
-        computed one seed chunk at a time (:func:`seed_chunks`: today one chunk of all seeds);
-        outputs go to buffers reused across calls."""
-        S, k, m, d = self.w.shape
-        chunks = seed_chunks(S, self.w.device)
-        if len(chunks) == 1:
-            out = (_buffer(work, "grad_out", tuple(self.w.shape), self.w.detach())
-                   if with_grad else None)
-            return self._loss_and_grads(self.w.detach(), xt, onehot, P, with_grad=with_grad,
-                                        work=work, grad_out=out)
-        N = onehot.shape[1]
-        like = self.w.detach()
-        loss = _buffer(work, "loss_out", (S,), like)
-        logits = _buffer(work, "logits_out", (S, N, k), like)
-        grad = _buffer(work, "grad_out", tuple(self.w.shape), like) if with_grad else None
-        if loss is None:  # no workspace: fresh outputs
-            loss, logits = torch.empty(S, dtype=like.dtype), torch.empty(S, N, k, dtype=like.dtype)
-            grad = torch.empty_like(like) if with_grad else None
-        for sl in chunks:
-            ls, lg, gw = self._loss_and_grads(self.w.detach()[sl], xt[sl], onehot[sl], P,
-                                              with_grad=with_grad, work=work,
-                                              grad_out=None if grad is None else grad[sl])
-            loss[sl] = ls
-            logits[sl] = lg
-        return loss, logits, grad
-
-    def _loss_and_grads(self, w: torch.Tensor, xt: torch.Tensor, onehot: torch.Tensor, P: int,
-                        *, with_grad: bool = True, work: dict | None = None,
-                        grad_out: torch.Tensor | None = None
-                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Mean cross-entropy of softmax(F(X)) per seed and its kernel gradient, in closed form.
 
         With p = softmax(F(X)) and N samples per seed, dL_s/dF = (p - onehot(y)) / N; every
@@ -266,6 +224,7 @@ class ConvLearner(nn.Module):
         Returns:
             ``(loss [S], logits [S, N, k], grad_w [S, k, m, d] or None)``.
         """
+        w = self.w.detach()
         S, k, m, d = w.shape
         N = onehot.shape[1]
         h, D = conv_encode_fused(xt, w.view(S, k * m, d), self.q, self.rho, P,
@@ -277,5 +236,5 @@ class ConvLearner(nn.Module):
             return loss, logits, None
         dlogits = logp.exp_().sub_(onehot).mul_(1.0 / N)  # [S, N, k]
         dh = dlogits.unsqueeze(-1).expand(S, N, k, m).reshape(S, N, k * m)
-        out = None if grad_out is None else grad_out.view(S, k * m, d)
+        out = _buffer(work, "grad_out", (S, k * m, d), w)  # reused across calls
         return loss, logits, conv_weight_grad(xt, D, dh, self.q, self.rho, out=out).view_as(w)

@@ -46,7 +46,7 @@ from torch import nn
 
 from mrptheory.models.conv_learner import (_buffer, _log_softmax_small, conv_activate,
                                           conv_activate_copy,
-                                          conv_encode, conv_preact, conv_weight_grad, seed_chunks)
+                                          conv_encode, conv_preact, conv_weight_grad)
 
 
 def batch_norm_targets(h: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
@@ -171,25 +171,21 @@ class MRPAutoEncoder(nn.Module):
         if not recur:
             st["pre"] = torch.empty(S, R, P, N, dtype=w.dtype, device=w.device)
         ws, wt = self._work_student, self._work_teacher
-        loss = _buffer(ws, "loss_out", (S,), w)
         grad_w = _buffer(ws, "grad_w_out", (S, R, d), w)
         grad_dec = _buffer(ws, "grad_dec_out", (S, R, R), w)
-        # one seed chunk at a time (conv_learner.seed_chunks; today all seeds in one chunk)
-        for sl in seed_chunks(S, w.device):
-            pre = conv_preact(xt[sl], w[sl], P, ws)
-            tpre_state = st["pre"][sl]
-            if recur:
-                tpre_state.lerp_(pre, 1.0 - st["tau"])  # tau * teacher + (1 - tau) * student
-            else:
-                tpre_state.copy_(conv_preact(xt[sl], wt_k[sl], P))
-            tgt = self._normalise(conv_activate_copy(tpre_state, self.q, self.rho, work=wt))
-            h, D = conv_activate(pre, self.q, self.rho, keep[sl], with_grad=True, work=ws)
-            err = torch.bmm(h, dec[sl].transpose(1, 2)).sub_(tgt)  # [s, N, R]
-            loss[sl] = 0.5 * err.pow(2).sum(dim=-1).mean(dim=1)
-            err.mul_(1.0 / N)
-            torch.bmm(err.transpose(1, 2), h, out=grad_dec[sl])
-            conv_weight_grad(xt[sl], D, torch.bmm(err, dec[sl]), self.q, self.rho,
-                             out=grad_w[sl])
+        pre = conv_preact(xt, w, P, ws)
+        tpre_state = st["pre"]
+        if recur:
+            tpre_state.lerp_(pre, 1.0 - st["tau"])  # tau * teacher + (1 - tau) * student
+        else:
+            tpre_state.copy_(conv_preact(xt, wt_k, P))
+        tgt = self._normalise(conv_activate_copy(tpre_state, self.q, self.rho, work=wt))
+        h, D = conv_activate(pre, self.q, self.rho, keep, with_grad=True, work=ws)
+        err = torch.bmm(h, dec.transpose(1, 2)).sub_(tgt)  # [S, N, R]
+        loss = 0.5 * err.pow(2).sum(dim=-1).mean(dim=1)
+        err.mul_(1.0 / N)
+        torch.bmm(err.transpose(1, 2), h, out=grad_dec)
+        conv_weight_grad(xt, D, torch.bmm(err, dec), self.q, self.rho, out=grad_w)
         st.update(xt=xt, tau=None, wt_version_pre=self.w_teacher._version)
         if self.decoder_shape == "diagonal":
             grad_dec.mul_(torch.eye(R, device=grad_dec.device, dtype=grad_dec.dtype))
