@@ -66,7 +66,9 @@ def _sl_noisy(quick: bool, device: str, seed: int) -> dict:
             "frac_classes_two_views": float(np.mean(res.summary["frac_classes_two_views"])),
             "lottery_hit_rate": float(np.mean(res.summary["lottery_hit_rate_all"])),
             "acc_multi": float(np.mean(res.summary["final_acc_multi"])),
-            "acc_single": float(np.mean(res.summary["final_acc_single"]))}
+            "acc_single": float(np.mean(res.summary["final_acc_single"])),
+            # the side run keeps the preset's explicit 300 steps; whether it settled is shown
+            "fraction_converged": res.convergence["fraction_converged"]}
 
 
 def shared_run(ctx: ClaimContext) -> CompareResult:
@@ -156,8 +158,10 @@ def judge_sl_one_view(m: Measurement) -> ClaimResult:
                   f"none: {none:.2f}); median final correlation of the weaker view "
                   f"{v['weaker_median']:.2f} vs initial scale ~{v['initial_median']:.3f}. "
                   f"Side run at the noisy preset (outside the regime): one view {nf['frac_classes_one_view']:.2f}, "
-                  f"two {nf['frac_classes_two_views']:.2f}, single-view acc {nf['acc_single']:.2f} "
-                  f"(not used for the verdict)"),
+                  f"two {nf['frac_classes_two_views']:.2f}, single-view acc {nf['acc_single']:.2f}"
+                  + (f", {nf['fraction_converged']:.2f} of its classes converged in 300 steps"
+                     if "fraction_converged" in nf else "")
+                  + " (not used for the verdict)"),
         expectation=SL_ONE_VIEW_EXPECTATION,
         verdict=verdict, conditions=m.conditions,
         details={"summary": s, "final_view_corr": v["final_view_corr"],
