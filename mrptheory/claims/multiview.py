@@ -10,8 +10,8 @@ every claim's measurement carries its runs' convergence (``Measurement.converged
 that did not converge reads "not converged" and is not judged. The five regime-boundary claims
 share one regime map: in quick mode a 2-cell slice along the leak axis whose inside cell is the
 main comparison itself (reused) and whose outside cell (leak 30) runs 2 seeds. Measured for all
-eleven multi-view claims in quick mode: 67-75 s of CPU time on one thread (4 min 19 s to 5 min
-42 s of wall time with the 2 cores shared by ~8 other jobs). A side run of SL at the ``noisy`` preset (outside
+eleven multi-view claims in quick mode: 55-75 s of CPU time on one thread (2 min 12 s to 5 min
+42 s of wall time with the 2 cores shared by 5-8 other jobs). A side run of SL at the ``noisy`` preset (outside
 the regime) is reported beside prediction 1 for contrast, never used for a verdict. Every
 claim's conditions say whether the configuration is inside the theorem's finite-k regime. Every expectation and its
 tolerance below was fixed before the first measurement and is printed with the result.
