@@ -14,8 +14,8 @@ from mrptheory.train.multiview_experiment import compare_summary, run_compare
 # theory-regime defaults (mrptheory.train.multiview_regime): k=10, d=100, P=12, mu=0.02,
 # gamma = sigma_p = 1e-4, theory-like single-view test data
 DATA = MultiViewConfig()
-SL = SLConfig()  # m=4, q=4, rho=0.2, sigma_0=0.005, lr 8, 500 GD steps
-MRP = MRPConfig()  # km=40 kernels, mask ratio 0.5, EMA teacher (batch-normalised), lr 4, 500 steps
+SL = SLConfig()  # m=4, q=4, rho=0.2, sigma_0=0.005, lr 8, until converged (budget 2000)
+MRP = MRPConfig()  # km=40 kernels, mask 0.5, EMA teacher (batch-normalised), lr 4, until converged
 SEEDS = seed_list(8)
 
 if __name__ == "__main__":

@@ -4,10 +4,14 @@ All five checks share one SL-versus-MRP comparison at the package defaults -- th
 defaults (:class:`~mrptheory.data.multiview.MultiViewConfig`, :class:`~mrptheory.train.multiview.SLConfig`,
 :class:`~mrptheory.train.multiview.MRPConfig`; conditions in :mod:`mrptheory.train.multiview_regime`),
 run once per reproduce run (memoised on the claim context): 4 seeds when ``ctx.quick``, 16 seeds otherwise (one torch
-thread). The five regime-boundary claims share one regime map: in quick mode a 3-cell slice
-along the leak axis (2 seeds, 200 samples per set). Measured for all eleven multi-view claims in
-quick mode: 35 s without the regime slice on a lightly loaded machine, 2 min 28 s with it on the
-2 cores shared with ~6 other jobs. A side run of SL at the ``noisy`` preset (outside
+thread). Quick cuts seeds and map cells, never steps: both runs train until converged, from the
+budget derived from the slowest class / feature (:mod:`mrptheory.train.multiview_budget`), and
+every claim's measurement carries its runs' convergence (``Measurement.converged``), so a run
+that did not converge reads "not converged" and is not judged. The five regime-boundary claims
+share one regime map: in quick mode a 2-cell slice along the leak axis whose inside cell is the
+main comparison itself (reused) and whose outside cell (leak 30) runs 2 seeds. Measured for all
+eleven multi-view claims in quick mode: 55-75 s of CPU time on one thread (2 min 12 s to 5 min
+42 s of wall time with the 2 cores shared by 5-8 other jobs). A side run of SL at the ``noisy`` preset (outside
 the regime) is reported beside prediction 1 for contrast, never used for a verdict. Every
 claim's conditions say whether the configuration is inside the theorem's finite-k regime. Every expectation and its
 tolerance below was fixed before the first measurement and is printed with the result.
@@ -24,6 +28,7 @@ import numpy as np
 from mrptheory.claims.registry import (ClaimContext, ClaimResult, Measurement, Verdict,
                                        register_claim)
 from mrptheory.data.multiview import MultiViewConfig
+from mrptheory.metrics.feature_capture import CONVERGED_FRACTION, CONVERGENCE_RULE
 from mrptheory.results import write
 from mrptheory.train.multiview import MRPConfig, SLConfig, seed_list
 from mrptheory.device import cpu_threads, resolve_device
@@ -61,7 +66,9 @@ def _sl_noisy(quick: bool, device: str, seed: int) -> dict:
             "frac_classes_two_views": float(np.mean(res.summary["frac_classes_two_views"])),
             "lottery_hit_rate": float(np.mean(res.summary["lottery_hit_rate_all"])),
             "acc_multi": float(np.mean(res.summary["final_acc_multi"])),
-            "acc_single": float(np.mean(res.summary["final_acc_single"]))}
+            "acc_single": float(np.mean(res.summary["final_acc_single"])),
+            # the side run keeps the preset's explicit 300 steps; whether it settled is shown
+            "fraction_converged": res.convergence["fraction_converged"]}
 
 
 def shared_run(ctx: ClaimContext) -> CompareResult:
@@ -78,17 +85,40 @@ def shared_run(ctx: ClaimContext) -> CompareResult:
     return ctx.shared(("multiview.compare", *inputs), compare_and_save)
 
 
+def _measurement(values: dict, res: CompareResult, runs: tuple[str, ...]) -> Measurement:
+    """A Measurement of ``values`` with the conditions, the regime gate (``off_conditions``: the
+    failing finite-k inequalities, if any) and the convergence of the ``runs`` the claim reads
+    (``"sl"``, ``"mrp"``, ``"finetune"``): converged only when every one of them is."""
+    from mrptheory.train.multiview_experiment import run_convergence
+    from mrptheory.train.multiview_regime import combined_report
+
+    conv = run_convergence(res.sl, res.mrp)
+    parts = {r: conv[r] for r in runs}
+    convergence = {}
+    for r, c in parts.items():
+        convergence[r] = (f"{c['fraction_converged']:.3f} of {c['units']} converged "
+                          f"(needs >= {CONVERGED_FRACTION:g}) after {c['budget']} steps "
+                          f"({c['budget_source']})")
+    convergence["rule"] = CONVERGENCE_RULE
+    return Measurement(values, _conditions(res), off_conditions=combined_report(*_configs()).label,
+                       converged=all(c["converged"] for c in parts.values()),
+                       convergence=convergence)
+
+
 def _conditions(res: CompareResult) -> str:
     from mrptheory.train.multiview_regime import combined_report
 
     d, s, m = _configs()
+    s_steps, m_steps = res.sl.steps[-1], res.mrp.steps[-1]
     label = combined_report(d, s, m).label or "inside the theorem's finite-k regime"
     return (f"{label}; k={d.k}, d={d.d}, P={d.P}, mu={d.mu}, gamma={d.gamma}, "
             f"sigma_p={d.noise_std:g}; single-view test weak {d.test_weak_weight}, "
             f"{d.test_num_noise_features} off-target features in {d.test_feature_noise_range}; "
-            f"SL m={s.m}, q={s.q}, rho={s.rho}, sigma_0={s.sigma_0}, lr={s.lr}, steps={s.steps}, "
+            f"SL m={s.m}, q={s.q}, rho={s.rho}, sigma_0={s.sigma_0}, lr={s.lr}, steps={s_steps} "
+            f"(budget {res.sl.budget['min_steps']}, cap {res.sl.budget['cap']}), "
             f"N={s.n_train}; MRP km={d.k * m.m} kernels, mask_ratio={m.mask_ratio}, "
-            f"target={m.target} (EMA {m.ema}, norm {m.target_norm}), steps={m.steps}; "
+            f"target={m.target} (EMA {m.ema}, norm {m.target_norm}), steps={m_steps} "
+            f"(budget {res.mrp.budget['min_steps']}, cap {res.mrp.budget['cap']}); "
             f"{len(res.sl.seeds)} seeds batched")
 
 
@@ -128,8 +158,10 @@ def judge_sl_one_view(m: Measurement) -> ClaimResult:
                   f"none: {none:.2f}); median final correlation of the weaker view "
                   f"{v['weaker_median']:.2f} vs initial scale ~{v['initial_median']:.3f}. "
                   f"Side run at the noisy preset (outside the regime): one view {nf['frac_classes_one_view']:.2f}, "
-                  f"two {nf['frac_classes_two_views']:.2f}, single-view acc {nf['acc_single']:.2f} "
-                  f"(not used for the verdict)"),
+                  f"two {nf['frac_classes_two_views']:.2f}, single-view acc {nf['acc_single']:.2f}"
+                  + (f", {nf['fraction_converged']:.2f} of its classes converged in 300 steps"
+                     if "fraction_converged" in nf else "")
+                  + " (not used for the verdict)"),
         expectation=SL_ONE_VIEW_EXPECTATION,
         verdict=verdict, conditions=m.conditions,
         details={"summary": s, "final_view_corr": v["final_view_corr"],
@@ -144,11 +176,11 @@ def check_sl_one_view(ctx: ClaimContext) -> Measurement:
     vc = res.sl.view_corr[-1]  # [S, k, 2]
     inputs = (ctx.quick, str(ctx.device), int(ctx.seed))
     nf = ctx.shared(("multiview.sl_noisy", *inputs), lambda: _sl_noisy(*inputs))
-    return Measurement({"summary": compare_summary(res),
-                        "final_view_corr": vc.tolist(),
-                        "weaker_median": float(np.median(np.sort(vc, axis=-1)[..., 0])),
-                        "initial_median": float(np.median(res.sl.view_corr[0])),
-                        "noisy": nf}, _conditions(res))
+    return _measurement({"summary": compare_summary(res),
+                         "final_view_corr": vc.tolist(),
+                         "weaker_median": float(np.median(np.sort(vc, axis=-1)[..., 0])),
+                         "initial_median": float(np.median(res.sl.view_corr[0])),
+                         "noisy": nf}, res, ("sl",))
 
 
 LOTTERY_EXPECTATION = ("hit rate >= 0.8 confirmed; refuted when the 95% Wilson interval lies "
@@ -189,8 +221,8 @@ def check_lottery(ctx: ClaimContext) -> Measurement:
     res = shared_run(ctx)
     hits = np.asarray(res.sl.summary["lottery_hit_rate_all"], dtype=float)
     one = np.asarray(res.sl.summary["lottery_hit_rate_one_view"], dtype=float)
-    return Measurement({"hit_rate_per_seed": hits.tolist(), "hit_rate_one_view": one.tolist(),
-                        "n_classes": hits.size * res.sl.view_corr.shape[2]}, _conditions(res))
+    return _measurement({"hit_rate_per_seed": hits.tolist(), "hit_rate_one_view": one.tolist(),
+                         "n_classes": hits.size * res.sl.view_corr.shape[2]}, res, ("sl",))
 
 
 MRP_ALL_VIEWS_EXPECTATION = (
@@ -231,9 +263,10 @@ def judge_mrp_all_views(m: Measurement) -> ClaimResult:
                           "feature.")
 def check_mrp_all_views(ctx: ClaimContext) -> Measurement:
     res = shared_run(ctx)
-    return Measurement({"summary": compare_summary(res), "n_kernels": res.mrp.final_corr.shape[1],
-                        "same_class": float(np.mean(res.mrp.summary["multi_kernels_same_class"])),
-                        "final_corr_seed0": res.mrp.final_corr[0].tolist()}, _conditions(res))
+    return _measurement({"summary": compare_summary(res),
+                         "n_kernels": res.mrp.final_corr.shape[1],
+                         "same_class": float(np.mean(res.mrp.summary["multi_kernels_same_class"])),
+                         "final_corr_seed0": res.mrp.final_corr[0].tolist()}, res, ("mrp",))
 
 
 ACCURACY_EXPECTATION = ("SL multi >= 0.95, SL single in 0.5 +- 0.15, MRP-FT multi >= 0.95 and single "
@@ -267,7 +300,7 @@ def judge_accuracy(m: Measurement) -> ClaimResult:
                           "MRP + fine-tuning reaches ~100% on both.")
 def check_accuracy(ctx: ClaimContext) -> Measurement:
     res = shared_run(ctx)
-    return Measurement({"acc": compare_summary(res)["acc"]}, _conditions(res))
+    return _measurement({"acc": compare_summary(res)["acc"]}, res, ("sl", "mrp", "finetune"))
 
 
 FINETUNE_KEEPS_EXPECTATION = ("features lost <= 5% of 2k per seed (confirmed); > 20% refuted; "
@@ -303,10 +336,10 @@ def judge_finetune_keeps(m: Measurement) -> ClaimResult:
 def check_finetune_keeps(ctx: ClaimContext) -> Measurement:
     res = shared_run(ctx)
     s = res.mrp.summary
-    return Measurement({"before": s["features_captured_before_ft"],
-                        "lost": s["features_lost_in_finetune"],
-                        "after": s["features_captured_after_ft"],
-                        "n_features": res.mrp.final_corr.shape[2]}, _conditions(res))
+    return _measurement({"before": s["features_captured_before_ft"],
+                         "lost": s["features_lost_in_finetune"],
+                         "after": s["features_captured_after_ft"],
+                         "n_features": res.mrp.final_corr.shape[2]}, res, ("mrp", "finetune"))
 
 
 LOTTERY_RESOLUTION_EXPECTATION = (
@@ -362,26 +395,32 @@ def check_lottery_resolution(ctx: ClaimContext) -> Measurement:
     res = shared_run(ctx)
     r = lottery_resolution(torch.as_tensor(res.sl.view_corr[0]),
                            torch.as_tensor(res.sl.view_corr[-1]))
-    return Measurement({"resolution": r}, _conditions(res))
+    return _measurement({"resolution": r}, res, ("sl",))
 
 
-def _regime_map(quick: bool, device: str, seed: int, out_dir: str, progress: bool) -> dict:
-    """The leak x sigma_0/rho map the boundary claims read: in quick mode the 3-cell slice along
-    the leak axis at sigma_0/rho = 0.025 (2 seeds, 200 samples per set: ~40 s), otherwise the full
-    leak_gap grid (4 seeds, default sizes). Resumable store and figure in ``out_dir``."""
+def _regime_map(ctx: ClaimContext) -> dict:
+    """The leak x sigma_0/rho map the boundary claims read: in quick mode the 2-cell slice
+    along the leak axis at sigma_0/rho = 0.025 (:func:`~mrptheory.train.multiview_regime_map.
+    claim_slice`): the inside cell at the defaults' own leak ratio is the main comparison
+    (same configs and seeds, reused, not rerun) and the outside cell (leak 30) runs 2 seeds;
+    otherwise the full leak_gap grid (4 seeds). Resumable store and figure in ``out_dir``."""
     from pathlib import Path
 
-    from mrptheory.train.multiview_regime_map import CLAIM_SLICE, run_regime_map
+    from mrptheory.train.multiview_regime_map import claim_slice, run_regime_map
 
-    dev = resolve_device(device)
-    out = Path(out_dir)
+    dev = resolve_device(ctx.device)
+    out = Path(ctx.out_dir)
     name = "multiview_regime_leak_gap_claims"
+    base = _configs()
+    main = shared_run(ctx)
+    reuse = (base, main.sl.seeds, main)
     with cpu_threads(1, dev):
         # the store is the one `mrp multiview regime --out OUT` writes: cells are keyed by their
         # configs and seeds, so a map already run there (same seeds) is reused, not recomputed
-        payload = run_regime_map("leak_gap", _configs(), seed_list(2 if quick else 4, seed),
-                                 out / "multiview_regime_leak_gap.jsonl", quick=quick, device=dev,
-                                 show_progress=progress, grid=CLAIM_SLICE if quick else None)
+        payload = run_regime_map("leak_gap", base, seed_list(2 if ctx.quick else 4, ctx.seed),
+                                 out / "multiview_regime_leak_gap.jsonl", quick=ctx.quick,
+                                 device=dev, show_progress=ctx.progress,
+                                 grid=claim_slice(base) if ctx.quick else None, reuse=reuse)
     payload["figure_name"] = name
     write({name: payload}, out)
     return payload
@@ -391,13 +430,17 @@ def judge_boundary(pred: str, m: Measurement) -> ClaimResult:
     """Where prediction ``pred`` holds on the regime map. Expectation (fixed before measuring):
     it holds in every map cell inside the theorem's finite-k regime (confirmed); refuted if it
     fails in more than half of the inside cells; otherwise inconclusive. Cells outside the regime
-    are recorded (where the prediction stops holding), not judged.
+    are recorded (where the prediction stops holding), not judged; cells that did not converge
+    are listed and never counted, inside or outside.
 
-    Values: ``cells`` (per map cell: ``x``, ``y``, ``in_regime``, and the prediction's ``value``
-    and ``holds``)."""
+    Values: ``cells`` (per map cell: ``x``, ``y``, ``in_regime``, ``converged``, ``seeds``, and
+    the prediction's ``value`` and ``holds``)."""
     from mrptheory.train.multiview_regime_map import PREDICTIONS
 
     cells = m.values["cells"]
+    # a cell that did not converge is shown but never counts (its value is not end-of-training)
+    unconverged = [c for c in cells if not c.get("converged", False)]
+    cells = [c for c in cells if c.get("converged", False)]
     inside = [c for c in cells if c["in_regime"]]
     outside = [c for c in cells if not c["in_regime"]]
     ok_in = sum(c["holds"] for c in inside)
@@ -416,8 +459,9 @@ def judge_boundary(pred: str, m: Measurement) -> ClaimResult:
 
     title, stat, _ = PREDICTIONS[pred]
     return ClaimResult(
-        measured=(f"{stat} per cell (leak ratio, sigma_0/rho): inside the regime {fmt(inside)}; "
-                  f"outside {fmt(outside)}"),
+        measured=(f"{stat} per converged cell (leak ratio, sigma_0/rho): inside the regime "
+                  f"{fmt(inside)}; outside {fmt(outside)}"
+                  + (f"; not converged (not counted): {fmt(unconverged)}" if unconverged else "")),
         expectation=(f"{title} holds (same threshold as its main claim) in every cell inside the "
                      "theorem's finite-k regime (confirmed); refuted if it fails in more than half "
                      "of them. Outside cells only locate the boundary"),
@@ -427,12 +471,27 @@ def judge_boundary(pred: str, m: Measurement) -> ClaimResult:
 def measure_boundary(ctx: ClaimContext, pred: str) -> Measurement:
     """The regime map's cells for prediction ``pred`` (the map runs once per context)."""
     inputs = (ctx.quick, str(ctx.device), int(ctx.seed), str(ctx.out_dir), bool(ctx.progress))
-    pay = ctx.shared(("multiview.regime_map", *inputs), lambda: _regime_map(*inputs))
+    pay = ctx.shared(("multiview.regime_map", *inputs), lambda: _regime_map(ctx))
+    from mrptheory.train.multiview_regime_map import MIN_SEEDS_IN_REGIME, cell_converged
+
     cells = [{"x": c["x"], "y": c["y"], "in_regime": c["regime"]["in_regime"],
+              "converged": cell_converged(c), "seeds": len(c["seeds"]),
+              "budget": {n: (c.get("budget") or {}).get(n, {}).get("steps_run")
+                         for n in ("sl", "mrp")},
               **c["verdicts"][pred]} for c in pay["cells"]]
-    conditions = (f"regime map leak_gap, {'quick 3-cell slice at sigma_0/rho=0.025, 200 samples' if ctx.quick else 'full grid'}"
-                  f", {len(pay['seeds'])} seeds per cell; other settings at the regime defaults")
-    return Measurement({"cells": cells}, conditions)
+    conditions = (f"regime map leak_gap, {'quick 2-cell slice at sigma_0/rho=0.025 (the inside cell is the main comparison)' if ctx.quick else 'full grid'}"
+                  f", {len(pay['seeds'])} seeds per cell ({MIN_SEEDS_IN_REGIME} inside the "
+                  "regime); other settings at the regime defaults; each cell trained until "
+                  "converged from its own derived budget")
+    inside = [c for c in cells if c["in_regime"]]
+    done = [c for c in inside if c["converged"]]
+    convergence = {"inside cells converged": f"{len(done)} of {len(inside)}",
+                   "budgets (SL, MRP steps run) of the inside cells":
+                       ", ".join(f"({c['budget']['sl']}, {c['budget']['mrp']})" for c in inside),
+                   "rule": CONVERGENCE_RULE}
+    # the claim is judged only on converged inside cells: none of them -> "not converged"
+    return Measurement({"cells": cells}, conditions, converged=bool(done) or not inside,
+                       convergence=convergence)
 
 
 def _register_boundary_claims() -> None:

@@ -71,7 +71,10 @@ def _model_options(fn):
         click.option("--rho", type=float, default=None, help="Smoothed-ReLU threshold (0.2)."),
         click.option("--sigma-0", type=float, default=None, help="Init std sigma_0 (0.005)."),
         click.option("--lr", type=float, default=None, help="GD step size of SL and MRP (SL 8, MRP 4)."),
-        click.option("--steps", type=int, default=None, help="SL GD steps (500; not accepted by `mrp`)."),
+        click.option("--steps", type=int, default=None,
+                     help="SL GD steps [default: until converged, from the budget derived from "
+                          "the slowest class up to 5x it]; explicit steps run exactly (the run "
+                          "says whether it converged). Not accepted by `mrp`."),
         click.option("--n-train", type=int, default=None, help="Labelled samples per seed (400)."),
         click.option("--n-test", type=int, default=None, help="Test samples per set (500)."),
         click.option("--log-every", type=int, default=None, help="Log every N steps (20)."),
@@ -94,7 +97,9 @@ def _mrp_options(fn):
         click.option("--mrp-lr", type=float, default=None,
                      help="MRP pretraining step size (4; overrides --lr for MRP)."),
         click.option("--decoder-lr", type=float, default=None, help="Decoder step size (1.0)."),
-        click.option("--mrp-steps", type=int, default=None, help="MRP pretraining steps (500)."),
+        click.option("--mrp-steps", type=int, default=None,
+                     help="MRP pretraining steps [default: until converged, from the budget "
+                          "derived from the slowest feature up to 5x it]."),
         click.option("--probe-steps", type=int, default=None, help="Linear-probe steps (200)."),
         click.option("--ft-steps", type=int, default=None, help="Fine-tuning steps (100)."),
         click.option("--n-pretrain", type=int, default=None, help="Pretraining samples (400)."),
@@ -164,6 +169,12 @@ def _write(payloads: dict[str, dict], out: Path, prefix: str = "") -> list[Path]
 
 
 def _echo_summary(payloads: dict[str, dict]) -> None:
+    from mrptheory.plots.multiview import convergence_caption
+
+    conv = next((p.get("convergence") for p in payloads.values() if p.get("convergence")), None)
+    if conv:
+        click.echo("  " + ("" if conv["converged"] else "NOT CONVERGED -- ")
+                   + convergence_caption(conv))
     regime = next((p.get("regime") for p in payloads.values() if p.get("regime")), None)
     if regime is not None:
         label = regime["label"]
@@ -295,7 +306,8 @@ def compare(sweep_spec: str | None, **kw) -> None:
 @click.option("--map", "maps", type=click.Choice(["leak_gap", "mu_d", "all"]), default="all",
               show_default=True, help="Which regime map to run.")
 @click.option("--quick", is_flag=True,
-              help="2 x 2 grid per map, 200 samples per set (a few minutes on 2 CPU cores).")
+              help="3 x 2 grid per map, 2 seeds per cell (4 inside the regime); the cells' runs "
+                   "are not shortened.")
 def regime(maps: str, quick: bool, **kw) -> None:
     """Regime maps: 2-D sweeps (leak ratio x sigma_0/rho; mu x d) with each prediction's verdict
     per cell, heat maps with the boundary where it stops holding and the theory's regime

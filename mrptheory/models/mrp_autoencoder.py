@@ -44,8 +44,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mrptheory.models.conv_learner import (_buffer, conv_activate, conv_encode, conv_preact,
-                                          conv_weight_grad)
+from mrptheory.models.conv_learner import (_buffer, _log_softmax_small, conv_activate,
+                                          conv_activate_copy,
+                                          conv_encode, conv_preact, conv_weight_grad)
 
 
 def batch_norm_targets(h: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
@@ -160,29 +161,34 @@ class MRPAutoEncoder(nn.Module):
         """
         if self.target != "teacher":
             raise ValueError("closed-form gradients are implemented for the teacher target only")
-        w, dec = self.w.detach(), self.decoder.detach()
-        ws, wt = self._work_student, self._work_teacher
-        pre = conv_preact(xt, w, P, ws)
+        w, dec, wt_k = self.w.detach(), self.decoder.detach(), self.w_teacher
+        S, R, d = w.shape
+        N = xt.shape[2] // P
         st = self._teacher_state
-        if (st.get("xt") is xt and st.get("tau") is not None
-                and st["w_version"] == self.w._version
-                and st["wt_version"] == self.w_teacher._version):
-            st["pre"].mul_(st["tau"]).add_(pre, alpha=1.0 - st["tau"])
+        recur = (st.get("xt") is xt and st.get("tau") is not None
+                 and st["w_version"] == self.w._version
+                 and st["wt_version"] == self.w_teacher._version)
+        if not recur:
+            st["pre"] = torch.empty(S, R, P, N, dtype=w.dtype, device=w.device)
+        ws, wt = self._work_student, self._work_teacher
+        grad_w = _buffer(ws, "grad_w_out", (S, R, d), w)
+        grad_dec = _buffer(ws, "grad_dec_out", (S, R, R), w)
+        pre = conv_preact(xt, w, P, ws)
+        tpre_state = st["pre"]
+        if recur:
+            tpre_state.lerp_(pre, 1.0 - st["tau"])  # tau * teacher + (1 - tau) * student
         else:
-            st["pre"] = conv_preact(xt, self.w_teacher, P).clone()
-        st.update(xt=xt, tau=None, wt_version_pre=self.w_teacher._version)
-        tpre = _buffer(wt, "pre", pre.shape, pre).copy_(st["pre"])
-        tgt = self._normalise(conv_activate(tpre, self.q, self.rho, work=wt)[0])
+            tpre_state.copy_(conv_preact(xt, wt_k, P))
+        tgt = self._normalise(conv_activate_copy(tpre_state, self.q, self.rho, work=wt))
         h, D = conv_activate(pre, self.q, self.rho, keep, with_grad=True, work=ws)
         err = torch.bmm(h, dec.transpose(1, 2)).sub_(tgt)  # [S, N, R]
-        N = err.shape[1]
         loss = 0.5 * err.pow(2).sum(dim=-1).mean(dim=1)
         err.mul_(1.0 / N)
-        grad_dec = torch.bmm(err.transpose(1, 2), h)
+        torch.bmm(err.transpose(1, 2), h, out=grad_dec)
+        conv_weight_grad(xt, D, torch.bmm(err, dec), self.q, self.rho, out=grad_w)
+        st.update(xt=xt, tau=None, wt_version_pre=self.w_teacher._version)
         if self.decoder_shape == "diagonal":
-            grad_dec = grad_dec * torch.eye(grad_dec.shape[-1], device=grad_dec.device,
-                                            dtype=grad_dec.dtype)
-        grad_w = conv_weight_grad(xt, D, torch.bmm(err, dec), self.q, self.rho)
+            grad_dec.mul_(torch.eye(R, device=grad_dec.device, dtype=grad_dec.dtype))
         return loss, grad_w, grad_dec
 
     @torch.no_grad()
@@ -253,7 +259,8 @@ class LinearHead(nn.Module):
         A = self.A.detach()
         z = (h - self.mean) / self.std
         logits = torch.baddbmm(self.b.detach(), z, A.transpose(1, 2))
-        loss = -(torch.log_softmax(logits, dim=-1) * onehot).sum(dim=-1).mean(dim=1)
-        G = torch.softmax(logits, dim=-1).sub_(onehot).mul_(1.0 / N)  # [S, N, k]
+        logp = _log_softmax_small(logits)
+        loss = -(logp * onehot).sum(dim=-1).mean(dim=1)
+        G = logp.exp_().sub_(onehot).mul_(1.0 / N)  # [S, N, k]
         dh = torch.bmm(G, A).div_(self.std) if input_grad else None
         return loss, torch.bmm(G.transpose(1, 2), z), G.sum(dim=1, keepdim=True), dh

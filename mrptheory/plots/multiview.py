@@ -21,6 +21,7 @@ from mrptheory.text import plural
 def _save(fig, out_dir: Path, name: str, payload: dict | None = None) -> list[Path]:
     """Write ``fig`` as ``payload["figure_name"]`` (when given) or ``name`` into ``out_dir``."""
     _regime_note(fig, payload)
+    _convergence_note(fig, payload)
     if payload is not None and payload.get("figure_name"):
         name = slug(payload["figure_name"]) + ".png"
     return [save(fig, Path(out_dir) / name, dpi=120)]
@@ -37,12 +38,64 @@ def _regime_note(fig, payload: dict | None) -> None:
                  fontsize=7, color="C3")
 
 
+def convergence_caption(conv: dict | None) -> str:
+    """One line per run: converged or NOT, the fraction of units converged, steps run and the
+    step by which the rule was met (from a payload's ``convergence``); "" without one."""
+    if not conv:
+        return ""
+    parts = []
+    for name, label in (("sl", "SL"), ("mrp", "MRP"), ("finetune", "fine-tune")):
+        c = conv.get(name)
+        if not c:
+            continue
+        state = "converged" if c["converged"] else "NOT CONVERGED"
+        reached = (f", rule met at step {c['step_reached']}" if c.get("step_reached") is not None
+                   else "")
+        parts.append(f"{label}: {state} ({c['fraction_converged']:.2f} of {c['units']}, "
+                     f"{c['budget']} steps{reached})")
+    return "; ".join(parts)
+
+
+def _convergence_note(fig, payload: dict | None) -> None:
+    """Caption every figure with its runs' convergence (red when a run did not converge)."""
+    conv = (payload or {}).get("convergence")
+    text = convergence_caption(conv)
+    if text:
+        fig.text(0.5, 1.0, text, ha="center", va="bottom", fontsize=7,
+                 color="C7" if conv.get("converged") else "C3")
+
+
 def _band(ax, x, curves: np.ndarray, color: str, label: str) -> None:
     """Median and 10-90% band over the trailing axis of ``curves [L, n]``."""
     med = np.nanmedian(curves, axis=1)
     lo, hi = np.nanpercentile(curves, [10, 90], axis=1)
     ax.plot(x, med, color=color, label=label)
     ax.fill_between(x, lo, hi, color=color, alpha=0.2)
+
+
+def _mark_convergence(ax, payload: dict, run: str) -> None:
+    """Each unit's convergence step (rug of ticks at the bottom), the budget (solid grey) and the
+    steps run, and the recursion's predicted capture step of the slowest (budget quantile) and
+    median unit (dotted / dash-dot)."""
+    steps = payload.get(f"{run}_convergence_step")
+    if steps is not None:
+        st = np.asarray(steps, dtype=float).ravel()
+        ok = st[np.isfinite(st)]
+        if ok.size:
+            ax.plot(ok, np.zeros_like(ok), "|", transform=ax.get_xaxis_transform(), ms=10,
+                    color="C4", alpha=0.6,
+                    label=f"convergence step per {'class' if run == 'sl' else 'feature'} "
+                          f"({ok.size} of {st.size} converged)")
+    budget = payload.get(f"{run}_budget") or {}
+    if budget.get("min_steps") is not None:
+        ax.axvline(budget["min_steps"], color="k", lw=1.0, alpha=0.6,
+                   label=f"derived budget {budget['min_steps']} (cap {budget['cap']})")
+    th = payload.get(f"{run}_theory_capture") or {}
+    for key, ls in (("slowest", ":"), ("median", "-.")):
+        if th.get(key) is not None and np.isfinite(th[key]):
+            what = (f"{th['quantile']:g}-quantile" if key == "slowest" else "median")
+            ax.axvline(th[key], color="C3", ls=ls, lw=1.0,
+                       label=f"theory: capture step of the {what} unit ({th[key]:.0f})")
 
 
 @register_figure("multiview_capture_curves")
@@ -52,7 +105,10 @@ def plot_capture_curves(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     SL panel: per class, the view with the larger final correlation ("winner") and the other
     ("loser"), median and 10-90% band over classes x seeds, with the theory's early-phase growth
     prediction for the winner (dashed). MRP panel: max kernel correlation of each of the 2k
-    features during pretraining, then during fine-tuning.
+    features during pretraining, then during fine-tuning. Both panels mark each unit's
+    convergence step (ticks), the derived budget, and the recursion's predicted capture step of
+    the slowest (budget quantile) and the median unit; the caption says whether each run
+    converged.
     """
     thr = payload.get("capture_threshold", 0.5)
     panels = [p for p in ("sl", "mrp") if f"{p}_steps" in payload]
@@ -71,6 +127,7 @@ def plot_capture_curves(payload: dict[str, Any], out_dir: Path) -> list[Path]:
             if th.size == L:
                 ax.plot(steps, th, "k--", lw=1.2, label="theory recursion from the median "
                                                         "initial winner (cut past 2)")
+            _mark_convergence(ax, payload, "sl")
             # log scale: the early, polynomial phase (where the theory applies) spans decades
             ax.set_yscale("log")
             ax.set_ylim(max(1e-4, 0.3 * float(np.nanmin(np.abs(w[0])) or 1e-3)), None)
@@ -84,6 +141,7 @@ def plot_capture_curves(payload: dict[str, Any], out_dir: Path) -> list[Path]:
                 ff = np.asarray(payload["ft_feature_corr"], dtype=float)
                 _band(ax, fs, ff.reshape(len(fs), -1), "C3", "fine-tuning")
                 ax.axvline(steps[-1], color="grey", lw=0.8, ls=":")
+            _mark_convergence(ax, payload, "mrp")
             ax.set_title("MRP: max_r <w_r, v_f> per feature")
         ax.axhline(thr, color="grey", lw=0.8, ls="--", label=f"capture threshold {thr:g}")
         ax.set_xlabel("GD step")
@@ -225,6 +283,11 @@ def plot_sweep(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         fig.text(0.5, -0.02, "regime not recorded (a sweep run before the regime checks existed): "
                  "rerun it to have every point labelled", ha="center", va="top", fontsize=8,
                  color="C7")
+    unconv = [f"{param}={p['value']:g}" for p in pts
+              if not ((p.get("summary") or {}).get("convergence") or {}).get("converged", False)]
+    fig.text(0.5, 1.0, (f"NOT CONVERGED at {', '.join(unconv)} (values there are not "
+                        "end-of-training)") if unconv else "every point converged",
+             ha="center", va="bottom", fontsize=8, color="C3" if unconv else "C7")
     return _save(fig, out_dir, f"multiview_sweep_{slug(param)}.png")
 
 
@@ -250,9 +313,10 @@ def _log_pos(values: list[float], v: float | None) -> float | None:
 
 @register_figure("multiview_regime")
 def plot_regime(payload: dict[str, Any], out_dir: Path) -> list[Path]:
-    """Regime map: one heat-map panel per prediction (colour = its statistic, cell text = value
-    and verdict), the contour where the prediction stops holding (black), and the theory's
-    finite-k regime boundary (dashed red; the regime is its lower-left side)."""
+    """Regime map: one heat-map panel per prediction (colour = its statistic, cell text = value,
+    verdict and the SL / MRP steps run), the contour where the prediction stops holding (black;
+    drawn only when every cell converged), the theory's finite-k regime boundary (dashed red;
+    the regime is its lower-left side); cells that did not converge are hatched."""
     xs, ys, cells = payload["xs"], payload["ys"], payload["cells"]
     preds = payload["predictions"]
     fig, axes = plt.subplots(1, len(preds), figsize=(3.4 * len(preds), 3.6), squeeze=False)
@@ -277,11 +341,27 @@ def plot_regime(payload: dict[str, Any], out_dir: Path) -> list[Path]:
                         mk = index[(xs[j], ys[i])]["verdicts"][p]["multi_kernel_fraction"]
                         extra = f"\nmulti {mk:.2f}"
                     light = (val[i, j] - lo) / (hi - lo) > 0.55  # viridis is light up there
-                    ax.text(j, i, f"{val[i, j]:.2f}{extra}\n{'holds' if holds[i, j] else 'FAILS'}",
+                    cell = index[(xs[j], ys[i])]
+                    state = ('holds' if holds[i, j] else 'FAILS') if cell.get("converged") \
+                        else "not conv."
+                    b = cell.get("budget") or {}
+                    steps_run = "/".join(str((b.get(n) or {}).get("steps_run", "?"))
+                                         for n in ("sl", "mrp"))
+                    ax.text(j, i, f"{val[i, j]:.2f}{extra}\n{state}\n{steps_run} st.",
                             ha="center", va="center", fontsize=7, color="k" if light else "w")
-        if len(xs) > 1 and len(ys) > 1 and 0 < holds.sum() < holds.size:
+        conv = np.zeros_like(val, dtype=bool)
+        for i, y in enumerate(ys):
+            for j, x in enumerate(xs):
+                conv[i, j] = bool((index.get((x, y)) or {}).get("converged", False))
+        if len(xs) > 1 and len(ys) > 1 and 0 < holds.sum() < holds.size and conv.all():
             ax.contour(np.arange(len(xs)), np.arange(len(ys)), holds, levels=[0.5],
                        colors="k", linewidths=1.5)
+        for i, y in enumerate(ys):  # cells that did not converge: hatched, never counted
+            for j, x in enumerate(xs):
+                c = index.get((x, y))
+                if c is not None and not c.get("converged", False):
+                    ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1.0, 1.0, fill=False,
+                                               hatch="///", ec="w", lw=0.0, alpha=0.8))
         for i, y in enumerate(ys):  # cells meeting every condition of the regime check
             for j, x in enumerate(xs):
                 c = index.get((x, y))
@@ -301,11 +381,14 @@ def plot_regime(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         ax.set_xlabel(payload["axes"]["x"], fontsize=7)
         if ax is axes[0][0]:
             ax.set_ylabel(payload["axes"]["y"], fontsize=8)
-    n = len(payload.get("seeds", []))
-    fig.suptitle(f"Regime map '{payload['map']}' ({plural(n, 'seed')} per cell"
+    counts = sorted({len(c.get("seeds", payload.get("seeds", []))) for c in cells})
+    n_text = ("-".join(str(c) for c in counts) + " seeds" if len(counts) > 1
+              else plural(counts[0] if counts else len(payload.get("seeds", [])), "seed"))
+    fig.suptitle(f"Regime map '{payload['map']}' ({n_text} per cell"
                  f"{', quick grid' if payload.get('quick') else ''}): black = where the "
                  "prediction stops holding; red dashed = the theory's boundary on these axes "
                  f"({payload['axes']['inside']}); red box = cell meeting every regime condition "
-                 "(incl. step budget, memorisation)", fontsize=9)
+                 "(incl. memorisation); hatched = did not converge (never counted); cell text: "
+                 "value, verdict, SL/MRP steps run", fontsize=9)
     fig.tight_layout()
     return _save(fig, out_dir, f"multiview_regime_{slug(payload['map'])}.png", payload)

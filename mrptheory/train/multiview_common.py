@@ -57,8 +57,9 @@ def log_steps(steps: int, every: int) -> list[int]:
 
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:
-    """A float32 numpy copy of a tensor (detached, on the CPU)."""
-    return t.detach().float().cpu().numpy()
+    """A float32 numpy copy of a tensor (detached, on the CPU). Always a copy: a CPU float32
+    tensor's ``.numpy()`` shares its memory, and the trainers reuse their output buffers."""
+    return t.detach().float().cpu().numpy().copy()
 
 
 class DivergenceError(MrpError):

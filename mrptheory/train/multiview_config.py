@@ -90,7 +90,10 @@ class SLConfig(_HasConv):
         sigma_0: init std of every kernel coordinate, so <w, v> ~ N(0, sigma_0^2) at init
             (theory: sigma_0 = 1/poly(k), well below rho).
         lr: GD step size (theory: eta = 1/poly(k)).
-        steps: GD steps.
+        steps: GD steps; None (default) = train until converged, at least the budget derived
+            from the slowest class and at most ``BUDGET_CAP`` times it
+            (:mod:`mrptheory.train.multiview_budget`); an explicit number runs exactly that
+            many steps and the run says whether it converged.
         n_train: labelled training samples per seed (theory: N = poly(k); the single-view ones,
             about mu N, are memorised through their noise rather than learned through features).
         n_test: samples per seed in each fresh test set (multi-view only and single-view only).
@@ -99,9 +102,9 @@ class SLConfig(_HasConv):
             (order 1: the theory separates Omega(1) from O~(sigma_0)).
 
     Defaults are the theory-regime values of :mod:`mrptheory.train.multiview_regime`:
-    sigma_0 = 0.005 so that sigma_0 / rho = 0.025 (lottery gap); lr = 8 and 500 steps so that
-    the early-phase recursion from sigma_0 * E[max of m normals] reaches the capture threshold by
-    step ~230 <= steps / 2 (step budget); N = 400 with mu = 0.02 gives mu N = 8 <= k single-view
+    sigma_0 = 0.005 so that sigma_0 / rho = 0.025 (lottery gap); lr = 8, with the step budget
+    derived from the recursion at the slowest (5%-quantile) class (2000 steps at these values,
+    see :mod:`mrptheory.train.multiview_budget`); N = 400 with mu = 0.02 gives mu N = 8 <= k single-view
     training samples (memorisation). The ``noisy`` preset restores sigma_0 = 0.02, lr = 1, 300
     steps.
     """
@@ -111,7 +114,7 @@ class SLConfig(_HasConv):
     rho: float = 0.2
     sigma_0: float = 0.005
     lr: float = 8.0
-    steps: int = 500
+    steps: int | None = None
     n_train: int = 400
     n_test: int = 500
     log_every: int = 20
@@ -120,7 +123,8 @@ class SLConfig(_HasConv):
     def __post_init__(self) -> None:
         check_shared_fields(self)
         self.lr = check_float("lr", self.lr, 0.0, None, low_open=True)
-        self.steps = check_int("steps", self.steps, 1, 10_000_000)
+        if self.steps is not None:
+            self.steps = check_int("steps", self.steps, 1, 10_000_000)
 
 
 @dataclass
@@ -142,7 +146,8 @@ class MRPConfig(_HasConv):
         lr: encoder GD step size in pretraining.
         decoder_lr: decoder GD step size (the one-layer linear decoder is trained with the
             encoder, as in an auto-encoder; 0 keeps the identity-initialised decoder fixed).
-        steps: pretraining GD steps.
+        steps: pretraining GD steps; None (default) = until converged, between the budget
+            derived from the slowest feature and ``BUDGET_CAP`` times it (as for SL).
         n_pretrain: unlabelled pretraining samples per seed (same distribution, own stream).
         probe_steps, probe_lr: linear probe (frozen encoder) GD on the labelled set.
         ft_steps, ft_lr, ft_encoder_lr: fine-tuning (head + encoder) GD.
@@ -153,9 +158,10 @@ class MRPConfig(_HasConv):
     time scale: with per-kernel normalised targets, a kernel's target is of order sqrt(k) on the
     ~1/k of samples holding its feature, so its growth per step along that feature is about
     sqrt(k) (1 - mask_ratio) / (1 - 1/k) ~ 1.8 times SL's at equal step size, and
-    8 / 1.8 ~ 4; 500 steps as SL (lr 1, 2 and 4 were also run: capture 0.79 / 0.89 / 0.94 of
-    features in 500 steps, 4 seeds). The ``noisy`` preset restores sigma_0 = 0.02, lr = 1,
-    300 steps.
+    8 / 1.8 ~ 4 (lr 1, 2 and 4 were also run: capture 0.79 / 0.89 / 0.94 of features in 500
+    steps, 4 seeds); the step budget is derived and the run goes on until converged (see
+    ``steps``; at the defaults it settled after ~1200 steps). The ``noisy`` preset restores
+    sigma_0 = 0.02, lr = 1, 300 steps.
     """
 
     m: int = 4
@@ -170,7 +176,7 @@ class MRPConfig(_HasConv):
     decoder_shape: str = "full"
     lr: float = 4.0
     decoder_lr: float = 1.0
-    steps: int = 500
+    steps: int | None = None
     n_pretrain: int = 400
     probe_steps: int = 200
     probe_lr: float = 1.0
@@ -195,7 +201,8 @@ class MRPConfig(_HasConv):
             setattr(self, name, check_float(name, getattr(self, name), 0.0, None, low_open=True))
         for name in ("decoder_lr", "ft_encoder_lr"):
             setattr(self, name, check_float(name, getattr(self, name), 0.0, None))
-        self.steps = check_int("steps", self.steps, 1, 10_000_000)
+        if self.steps is not None:
+            self.steps = check_int("steps", self.steps, 1, 10_000_000)
         self.n_pretrain = check_int("n_pretrain", self.n_pretrain, 1, 10_000_000)
         self.probe_steps = check_int("probe_steps", self.probe_steps, 0, 10_000_000)
         self.ft_steps = check_int("ft_steps", self.ft_steps, 0, 10_000_000)

@@ -95,6 +95,8 @@ def build_payloads(common: dict, data_cfg: MultiViewConfig, sl_cfg: SLConfig, mr
     common = to_jsonable({**common, "regime": combined_report(
         data_cfg, sl_cfg if sl is not None else None,
         mrp_cfg if mrp is not None else None).to_dict()})
+    conv = run_convergence(sl, mrp)
+    common = {**common, "convergence": to_jsonable(conv)}
     curves: dict[str, Any] = {"figure_kind": "multiview_capture_curves", **common,
                               "capture_threshold": sl_cfg.capture_threshold}
     counts: dict[str, Any] = {"figure_kind": "multiview_captured_views", **common,
@@ -103,11 +105,21 @@ def build_payloads(common: dict, data_cfg: MultiViewConfig, sl_cfg: SLConfig, mr
     if sl is not None:
         c0 = sl.view_corr[0]  # [S, k, 2]
         winner0 = np.take_along_axis(c0, sl.view_corr[-1].argmax(-1)[..., None], -1)[..., 0]
+        from mrptheory.metrics.feature_capture import sl_class_convergence
+
+        b = sl.budget["derived"]
         curves.update({
             "sl_steps": sl.steps, "sl_view_corr": sl.view_corr,  # [L, S, k, 2]
             # [L] early-phase theory for the winning view (NaN past Gamma = 2)
             "sl_theory_winner": sl_theory_growth(data_cfg, sl_cfg, float(np.median(winner0)),
                                                  sl.steps),
+            # [S, k] step from which each class met the convergence rule (NaN: never)
+            "sl_convergence_step": sl_class_convergence(sl.view_corr, sl.steps,
+                                                        sl_cfg.capture_threshold)["step"],
+            "sl_budget": sl.budget,
+            # the recursion's capture step of the slowest (budget quantile) and median class
+            "sl_theory_capture": {"slowest": b["capture_slowest"], "median": b["capture_median"],
+                                  "quantile": b["quantile"]},
         })
         sl_counts = np.asarray(sl.summary["captured_views_per_class"])
         counts.update({"sl_hist": [int((sl_counts == c).sum()) for c in (0, 1, 2)],
@@ -126,7 +138,14 @@ def build_payloads(common: dict, data_cfg: MultiViewConfig, sl_cfg: SLConfig, mr
             "chance": 0.5,
         }
     if mrp is not None:
+        from mrptheory.metrics.feature_capture import feature_convergence
+
+        b = mrp.budget["derived"]
         curves.update({
+            "mrp_convergence_step": feature_convergence(mrp.feature_corr, mrp.steps)["step"],
+            "mrp_budget": mrp.budget,
+            "mrp_theory_capture": {"slowest": b["capture_slowest"], "median": b["capture_median"],
+                                   "quantile": b["quantile"]},
             "mrp_steps": mrp.steps, "mrp_feature_corr": mrp.feature_corr,  # [L, S, 2k]
             "mrp_multi_kernels": mrp.multi_kernels,
             "ft_steps": mrp.ft_steps, "ft_feature_corr": mrp.ft_feature_corr,
@@ -150,6 +169,19 @@ def build_payloads(common: dict, data_cfg: MultiViewConfig, sl_cfg: SLConfig, mr
     return {k: to_jsonable(v) for k, v in out.items()}
 
 
+def run_convergence(sl: SLResult | None, mrp: MRPResult | None) -> dict[str, Any]:
+    """The convergence records of a comparison's runs and the verdict over all of them:
+    ``converged`` is True only when SL, MRP pretraining and fine-tuning (those that ran) all
+    met the rule (``metrics.feature_capture.convergence_record``)."""
+    parts: dict[str, Any] = {}
+    if sl is not None:
+        parts["sl"] = {**sl.convergence, "budget_detail": sl.budget}
+    if mrp is not None:
+        parts["mrp"] = {**mrp.convergence, "budget_detail": mrp.budget}
+        parts["finetune"] = mrp.ft_convergence
+    return {"converged": all(p["converged"] for p in parts.values()), **parts}
+
+
 def compare_summary(res: CompareResult) -> dict[str, Any]:
     """Headline numbers (mean and sd over seeds) of a comparison."""
     sl, mrp = res.sl.summary, res.mrp.summary
@@ -164,6 +196,7 @@ def compare_summary(res: CompareResult) -> dict[str, Any]:
         "mrp_kernels_capturing_two_or_more": _mean_sd(mrp["kernels_capturing_two_or_more"]),
         "mrp_features_lost_in_finetune": _mean_sd(mrp["features_lost_in_finetune"]),
         "acc": res.payloads["multiview_accuracy"]["summary"],
+        "convergence": run_convergence(res.sl, res.mrp),
     }
 
 

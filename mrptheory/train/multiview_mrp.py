@@ -22,7 +22,9 @@ import torch
 from mrptheory.data.multiview import (STREAM_DECODER, STREAM_INIT, STREAM_MASK, MultiViewConfig,
                                       stream_generator)
 from mrptheory.device import resolve_device
-from mrptheory.metrics.feature_capture import (accuracy, kernel_assignment,
+from mrptheory.metrics.feature_capture import (CONVERGED_FRACTION, accuracy,
+                                               convergence_record, feature_convergence,
+                                               kernel_assignment,
                                                kernel_feature_correlations,
                                                max_feature_correlations, mrp_summary)
 from mrptheory.models.conv_learner import (conv_encode_fused, conv_weight_grad, gaussian_kernels,
@@ -30,6 +32,7 @@ from mrptheory.models.conv_learner import (conv_encode_fused, conv_weight_grad, 
 from mrptheory.models.mrp_autoencoder import LinearHead, MRPAutoEncoder
 from mrptheory.progress import progress
 from mrptheory.text import plural
+from mrptheory.train.multiview_budget import step_plan
 from mrptheory.train.multiview_common import (MultiViewData, check_finite, log_steps, make_data,
                                               to_numpy)
 from mrptheory.train.multiview_config import MRPConfig
@@ -55,6 +58,9 @@ class MRPResult:
     w_pretrained: np.ndarray | None = None  # [S, R, d]
     w_finetuned: np.ndarray | None = None  # [S, R, d]
     summary: dict = field(default_factory=dict)
+    budget: dict = field(default_factory=dict)  # StepPlan.to_dict of pretraining
+    convergence: dict = field(default_factory=dict)  # pretraining, per feature
+    ft_convergence: dict = field(default_factory=dict)  # fine-tuning, per feature
 
 
 def _masks(seeds: list[int], gens: list[torch.Generator], n: int, P: int, keep_prob: float,
@@ -117,7 +123,10 @@ def train_mrp(data_cfg: MultiViewConfig, cfg: MRPConfig, seeds: list[int], *,
     Pretraining: full-batch GD on the reconstruction loss with fresh masks each step; the EMA
     teacher follows the student after every step. Probe: frozen encoder, linear head.
     Fine-tuning: head + encoder, starting from the pretrained encoder; the 2k feature
-    correlations are logged during fine-tuning (does the captured set shrink?).
+    correlations are logged during fine-tuning (does the captured set shrink?). Pretraining
+    steps: ``cfg.steps`` exactly when given, else until converged between the derived budget
+    and its cap (:func:`~mrptheory.train.multiview_budget.step_plan`); the convergence records
+    of pretraining and fine-tuning are in ``convergence`` / ``ft_convergence``.
     """
     device = resolve_device(device)
     if data is None or data.pretrain is None:
@@ -137,17 +146,19 @@ def train_mrp(data_cfg: MultiViewConfig, cfg: MRPConfig, seeds: list[int], *,
     xpt = patches_t(xp)
     closed_form = cfg.target == "teacher"  # the pixel variant keeps autograd
     keep_prob = 1.0 - cfg.mask_ratio
-    log_at = set(log_steps(cfg.steps, cfg.log_every))
+    plan = step_plan(data_cfg, cfg, "mrp")
+    last = plan.max_steps
+    log_at = set(log_steps(last, cfg.log_every))
     hist: dict[str, list] = {n: [] for n in ("steps", "feature_corr", "multi_kernels", "loss")}
     start = time.perf_counter()
-    bar = progress(total=cfg.steps, desc=f"MRP, {plural(len(seeds), 'seed')}", enabled=show_progress)
-    for step in range(cfg.steps + 1):
+    bar = progress(total=last, desc=f"MRP, {plural(len(seeds), 'seed')}", enabled=show_progress)
+    for step in range(last + 1):
         keep = _masks(seeds, mask_gens, xp.shape[1], P, keep_prob, device)
         if closed_form:
             loss, grad_w, grad_dec = model.loss_and_grads(xpt, keep, P)
         else:
             loss = model.loss(xp, keep)
-        if step in log_at or step == cfg.steps:
+        if step in log_at or step == last:
             check_finite("MRP pretraining", step, f"lr={cfg.lr:g}, decoder_lr={cfg.decoder_lr:g}",
                          seeds, loss, model.w, model.decoder)
         if step in log_at:
@@ -159,7 +170,11 @@ def train_mrp(data_cfg: MultiViewConfig, cfg: MRPConfig, seeds: list[int], *,
                     corr, cfg.capture_threshold)["multi"]))
                 hist["loss"].append(to_numpy(loss))
             bar.set_postfix(loss=f"{float(loss.detach().mean()):.3g}")
-        if step == cfg.steps:
+            if plan.until_converged and step >= plan.min_steps:
+                settled = feature_convergence(np.stack(hist["feature_corr"]), hist["steps"])
+                if settled["converged"].mean() >= CONVERGED_FRACTION:
+                    break  # every seed stops here: pretraining met the convergence rule
+        if step == last:
             break
         if not closed_form:
             grad_w, grad_dec = torch.autograd.grad(loss.sum(), [model.w, model.decoder])
@@ -220,6 +235,12 @@ def train_mrp(data_cfg: MultiViewConfig, cfg: MRPConfig, seeds: list[int], *,
         final_corr=to_numpy(final_corr), seconds=time.perf_counter() - start,
         w_pretrained=to_numpy(w_pre), w_finetuned=to_numpy(w_ft))
     res.summary = summarise_mrp(res, cfg.capture_threshold)
+    res.budget = plan.to_dict(steps_run=res.steps[-1])
+    res.convergence = convergence_record(feature_convergence(res.feature_corr, res.steps),
+                                         res.steps[-1], "features", res.budget["source"])
+    res.ft_convergence = convergence_record(
+        feature_convergence(res.ft_feature_corr, res.ft_steps, floor=cfg.capture_threshold),
+        cfg.ft_steps, "features", "explicit ft_steps")
     return res
 
 

@@ -20,11 +20,14 @@ import torch
 
 from mrptheory.data.multiview import STREAM_INIT, MultiViewConfig
 from mrptheory.device import resolve_device
-from mrptheory.metrics.feature_capture import accuracy, sl_summary, sl_view_correlations
+from mrptheory.metrics.feature_capture import (CONVERGED_FRACTION, accuracy, convergence_record,
+                                               sl_class_convergence, sl_summary,
+                                               sl_view_correlations)
 from mrptheory.models.conv_learner import ConvLearner, gaussian_kernels, patches_t
 from mrptheory.progress import progress
 from mrptheory.text import plural
 from mrptheory.theory.multiview_growth import sl_growth_curve
+from mrptheory.train.multiview_budget import step_plan
 from mrptheory.train.multiview_common import (MultiViewData, check_finite, log_steps, make_data,
                                               to_numpy)
 from mrptheory.train.multiview_config import SLConfig
@@ -44,6 +47,15 @@ class SLResult:
     seconds: float = 0.0
     w_final: np.ndarray | None = None  # [S, k, m, d]
     summary: dict = field(default_factory=dict)
+    budget: dict = field(default_factory=dict)  # StepPlan.to_dict: steps run, budget, cap
+    convergence: dict = field(default_factory=dict)  # metrics.feature_capture.convergence_record
+
+
+def _sl_converged(hist: dict, threshold: float) -> bool:
+    """Whether the history so far meets the convergence rule (checked at a log step)."""
+    vc = np.stack(hist["view_corr"])
+    conv = sl_class_convergence(vc, hist["steps"], threshold)["converged"]
+    return bool(conv.mean() >= CONVERGED_FRACTION)
 
 
 def train_sl(data_cfg: MultiViewConfig, cfg: SLConfig, seeds: list[int], *,
@@ -52,7 +64,10 @@ def train_sl(data_cfg: MultiViewConfig, cfg: SLConfig, seeds: list[int], *,
     """Train S = len(seeds) supervised conv learners at once with full-batch GD on cross-entropy.
 
     Returns histories of the k x 2 view-correlation matrix Gamma_{i,l} = max_r <w_{i,r}, v_{i,l}>,
-    loss, train accuracy and accuracy on fresh multi-view and single-view test sets.
+    loss, train accuracy and accuracy on fresh multi-view and single-view test sets, the step
+    plan (``budget``) and the convergence record (``convergence``). Steps: ``cfg.steps`` exactly
+    when given; otherwise until the run meets the convergence rule, from the budget derived from
+    the slowest class up to the cap (:func:`~mrptheory.train.multiview_budget.step_plan`).
     """
     device = resolve_device(device)
     if data is None:
@@ -69,16 +84,18 @@ def train_sl(data_cfg: MultiViewConfig, cfg: SLConfig, seeds: list[int], *,
     onehot = torch.nn.functional.one_hot(y, k).to(data.train.x.dtype)
     w = model.w  # updated in place
     work_train, work_eval = {}, {}  # reused scratch buffers (D lives in work_train)
-    log_at = set(log_steps(cfg.steps, cfg.log_every))
+    plan = step_plan(data_cfg, cfg, "sl")
+    last = plan.max_steps
+    log_at = set(log_steps(last, cfg.log_every))
     hist: dict[str, list] = {n: [] for n in ("steps", "view_corr", "loss", "train_acc",
                                              "acc_multi", "acc_single")}
     start = time.perf_counter()
-    bar = progress(total=cfg.steps, desc=f"SL, {plural(len(seeds), 'seed')}", enabled=show_progress)
+    bar = progress(total=last, desc=f"SL, {plural(len(seeds), 'seed')}", enabled=show_progress)
     with torch.no_grad():
-        for step in range(cfg.steps + 1):
-            loss, logits, grad_w = model.loss_and_grads(xt, onehot, P, with_grad=step < cfg.steps,
+        for step in range(last + 1):
+            loss, logits, grad_w = model.loss_and_grads(xt, onehot, P, with_grad=step < last,
                                                         work=work_train)
-            if step in log_at or step == cfg.steps:
+            if step in log_at or step == last:
                 check_finite("SL training", step, f"lr={cfg.lr:g}", seeds, loss, w)
             if step in log_at:
                 hist["steps"].append(step)
@@ -91,7 +108,10 @@ def train_sl(data_cfg: MultiViewConfig, cfg: SLConfig, seeds: list[int], *,
                                                                            work=work_eval)[0],
                                                         batch.y)))
                 bar.set_postfix(loss=f"{float(loss.mean()):.3f}")
-            if step == cfg.steps:
+                if (plan.until_converged and step >= plan.min_steps
+                        and _sl_converged(hist, cfg.capture_threshold)):
+                    break  # every seed stops here: the run met the convergence rule
+            if step == last:
                 break
             w.sub_(grad_w, alpha=cfg.lr)
             bar.update(1)
@@ -100,6 +120,10 @@ def train_sl(data_cfg: MultiViewConfig, cfg: SLConfig, seeds: list[int], *,
                    **{n: np.stack(hist[n]) for n in hist if n != "steps"},
                    seconds=time.perf_counter() - start, w_final=to_numpy(model.w))
     res.summary = sl_summary(res.view_corr, cfg.capture_threshold)
+    res.budget = plan.to_dict(steps_run=res.steps[-1])
+    res.convergence = convergence_record(
+        sl_class_convergence(res.view_corr, res.steps, cfg.capture_threshold),
+        res.steps[-1], "classes", res.budget["source"])
     res.summary["final_acc_multi"] = res.acc_multi[-1].tolist()
     res.summary["final_acc_single"] = res.acc_single[-1].tolist()
     return res

@@ -113,11 +113,11 @@ def test_lottery_resolution_ladder(far_hits, far_n, verdict) -> None:
     assert "near ties (< 1.25): 3/6" in res.measured
 
 
-def _cells(inside: list[bool], outside: list[bool]) -> list[dict]:
-    return ([{"x": 1.0, "y": 0.025, "in_regime": True, "value": 0.9 if h else 0.3, "holds": h}
-             for h in inside]
-            + [{"x": 9.0, "y": 0.025, "in_regime": False, "value": 0.9 if h else 0.3, "holds": h}
-               for h in outside])
+def _cells(inside: list[bool], outside: list[bool], converged: bool = True) -> list[dict]:
+    return ([{"x": 1.0, "y": 0.025, "in_regime": True, "value": 0.9 if h else 0.3, "holds": h,
+              "converged": converged} for h in inside]
+            + [{"x": 9.0, "y": 0.025, "in_regime": False, "value": 0.9 if h else 0.3, "holds": h,
+                "converged": True} for h in outside])
 
 
 @pytest.mark.parametrize("inside, verdict", [
@@ -128,3 +128,46 @@ def test_boundary_ladder(inside, verdict) -> None:
     assert res.verdict == verdict, res.measured
     assert "SL one view per class holds" in res.expectation
     assert "outside (9, 0.025): 0.30 fails" in res.measured
+
+
+def test_unconverged_regime_cells_never_count_towards_a_boundary_claim() -> None:
+    # two failing inside cells would refute P1, but they did not converge: not counted
+    cells = _cells([True], []) + _cells([False, False], [], converged=False)
+    res = mv.judge_boundary("P1", Measurement({"cells": cells}, COND))
+    assert res.verdict == C, res.measured
+    assert "not converged (not counted): (1, 0.025): 0.30 fails" in res.measured
+    assert "inside the regime (1, 0.025): 0.90 holds; outside" in res.measured
+
+
+def test_boundary_claim_with_no_converged_inside_cell_reads_not_converged() -> None:
+    from mrptheory.claims.registry import all_claims
+
+    claim = all_claims()["multiview.regime_boundary.P1"]
+    m = Measurement({"cells": _cells([False, False], [True], converged=False)}, COND,
+                    converged=False, convergence={"inside cells converged": "0 of 2"})
+    res = claim.judge_measurement(m)
+    assert res.verdict == Verdict.NOT_CONVERGED
+    assert "inside cells converged 0 of 2" in res.measured
+
+
+def test_a_deliberately_short_run_is_labelled_not_converged_and_never_judged() -> None:
+    """A real (tiny) SL + MRP run cut to 10 steps: every main claim's measurement says it did
+    not converge and the registry's gate keeps the judge's ladder from confirming or refuting."""
+    from mrptheory.data.multiview import MultiViewConfig
+    from mrptheory.train.multiview import MRPConfig, SLConfig
+    from mrptheory.train.multiview_experiment import run_compare
+
+    data = MultiViewConfig(k=3, d=20, P=8)
+    small = dict(n_train=30, n_test=30, log_every=5)
+    res = run_compare(data, SLConfig(steps=10, **small),
+                      MRPConfig(steps=10, n_pretrain=30, probe_steps=5, ft_steps=3, **small),
+                      [0, 1], device="cpu", show_progress=False)
+    assert not res.sl.convergence["converged"] and res.sl.budget["source"] == "explicit steps"
+    m = mv._measurement({"hit_rate_per_seed": [1.0, 1.0], "hit_rate_one_view": [1.0, 1.0],
+                         "n_classes": 6}, res, ("sl",))
+    assert m.converged is False and "of 6 classes converged" in m.convergence["sl"]
+    claim = all_claims()["multiview.lottery"]
+    out = claim.judge_measurement(m)
+    assert out.verdict == Verdict.NOT_CONVERGED  # the judge alone would say confirmed
+    assert mv.judge_lottery(m).verdict == C
+    assert out.measured.startswith("not converged (sl ") and "after 10 steps" in out.measured

@@ -55,6 +55,12 @@ def test_compare_writes_figures_and_json_and_plot_redraws(tmp_path):
         assert payload["figure_kind"] == f"multiview_{kind}"
         assert payload["seeds"] == [0, 1]
         assert (out / f"multiview_{kind}.png").stat().st_size > 0
+        # a run cut short (explicit 10 steps) says so in every result JSON and on the console
+        conv = payload["convergence"]
+        assert conv["converged"] is False and conv["sl"]["budget"] == 10
+        assert conv["sl"]["budget_detail"]["source"] == "explicit steps"
+        assert {"fraction_converged", "step_reached", "per_seed", "rule"} <= set(conv["mrp"])
+    assert "NOT CONVERGED -- SL: NOT CONVERGED (" in result.output
     redo = CliRunner().invoke(main, ["plot", str(out / "multiview_accuracy.json"), "--out",
                                      str(tmp_path / "redo")])
     assert redo.exit_code == 0, redo.output

@@ -109,3 +109,92 @@ def test_mrp_summary_on_hand_built_correlations():
     assert s["features_lost_in_finetune"] == [1]
     assert s["ft_acc_multi"] == [1.0] and s["ft_acc_single"] == [0.75]
     assert s["probe_acc_single"] == [pytest.approx(0.45)]
+
+
+# --- convergence rule on synthetic curves ---------------------------------------------------
+
+from mrptheory.metrics.feature_capture import (CONVERGED_FRACTION, convergence_record,  # noqa: E402
+                                               feature_convergence, sl_class_convergence,
+                                               window_drift)
+
+STEPS = np.arange(0, 1001, 20)  # 51 log points
+
+
+def _sl(winner: np.ndarray, loser: np.ndarray) -> np.ndarray:
+    """[L, S=1, k=1, 2] from two curves on STEPS."""
+    return np.stack([winner, loser], axis=-1)[:, None, None, :]
+
+
+def test_window_drift_is_the_change_over_a_fifth_for_a_straight_line() -> None:
+    line = 0.01 * STEPS.astype(float)  # slope 0.01 per step
+    d = window_drift(line[:, None], STEPS)[:, 0]
+    # last fifth (800, 1000] has mean 910, the fifth before (600, 800] mean 710: 200 steps
+    assert d[-1] == pytest.approx(0.01 * 200)
+
+
+def test_sl_class_with_a_plateaued_winner_is_converged_and_says_when() -> None:
+    win = np.where(STEPS < 200, 0.005, 3.0)  # captured by step 200, flat after
+    res = sl_class_convergence(_sl(win, np.full(STEPS.size, 0.005)), STEPS, 0.5)
+    assert res["converged"].tolist() == [[True]]
+    # the fifth before the last, (0.6 t, 0.8 t], must hold no pre-jump point (the last one is
+    # step 180): 0.6 t >= 180 -> t = 300
+    assert res["step"][0, 0] == 300
+
+
+def test_sl_class_still_being_captured_or_never_grown_is_not_converged() -> None:
+    rising = np.where(STEPS < 900, 0.005, 3.0)  # captured within the last fifth
+    flat_low = np.full(STEPS.size, 0.005)  # the winner never grew: SL's loss cannot settle
+    late_loser = np.clip((STEPS - 800) / 100.0, 0.005, 2.0)  # second view being captured now
+    for win, lose in ((rising, flat_low), (flat_low, flat_low), (np.full(STEPS.size, 3.0),
+                                                                 late_loser)):
+        res = sl_class_convergence(_sl(win, lose), STEPS, 0.5)
+        assert res["converged"].tolist() == [[False]]
+        assert np.isnan(res["step"][0, 0])
+
+
+def test_sl_logarithmic_late_growth_counts_as_converged() -> None:
+    # after capture at step 100 the margin grows like log t: Gamma = 3 + 0.5 ln(t / 100)
+    win = np.where(STEPS < 100, 0.005, 3.0 + 0.5 * np.log(np.maximum(STEPS, 1) / 100.0))
+    res = sl_class_convergence(_sl(win, np.full(STEPS.size, 0.005)), STEPS, 0.5)
+    assert res["converged"].all()
+
+
+def test_feature_rule_tolerates_mask_noise_but_not_drift() -> None:
+    # +-15% from one log step to the next around a fixed level (what fresh masks do): the end
+    # points of the window differ by 30%, the block means by ~1.5%
+    noisy_flat = 2.5 * (1 + 0.15 * (-1.0) ** np.arange(STEPS.size))
+    drifting = 1.0 + 0.004 * STEPS  # +0.8 over a fifth at level 5: 16%
+    res = feature_convergence(np.stack([noisy_flat, drifting], -1)[:, None, :], STEPS)
+    assert res["converged"].tolist() == [[True, False]]
+
+
+def test_convergence_record_pools_units_and_needs_the_stated_fraction() -> None:
+    n = 40
+    conv = np.ones((2, n // 2), dtype=bool)
+    step = np.full((2, n // 2), 300.0)
+    step[0, 0] = 700.0
+    rec = convergence_record({"converged": conv, "step": step}, 1000, "classes")
+    assert rec["converged"] and rec["fraction_converged"] == 1.0
+    assert rec["slowest_step"] == 700 and rec["step_reached"] == 300
+    assert rec["per_seed"] == [1.0, 1.0]
+    k_bad = n - int(np.ceil(CONVERGED_FRACTION * n)) + 1  # one more than allowed
+    conv.ravel()[:k_bad] = False
+    step.ravel()[:k_bad] = np.nan
+    rec = convergence_record({"converged": conv, "step": step}, 1000, "classes")
+    assert not rec["converged"] and rec["step_reached"] is None and rec["slowest_step"] is None
+    assert rec["fraction_converged"] == pytest.approx(1 - k_bad / n)
+    assert "last 0.2 of the run" in rec["rule"]
+
+
+def test_one_view_fraction_is_exact_at_a_threshold() -> None:
+    """32 of 40 classes (4 seeds) with exactly one view is 0.8, not 0.79999999 (float32)."""
+    from mrptheory.metrics.feature_capture import sl_summary
+
+    one_view_classes = [8, 9, 7, 8]
+    vc = np.zeros((2, 4, 10, 2), dtype=np.float32)
+    vc[0] = 0.01
+    for s, n in enumerate(one_view_classes):
+        vc[1, s, :, 0] = 2.0
+        vc[1, s, n:, 1] = 2.0  # the other classes keep both views
+    frac = sl_summary(vc, 0.5)["frac_classes_one_view"]
+    assert float(np.mean(frac)) >= 0.8 and np.mean(frac) == pytest.approx(0.8, abs=1e-12)
