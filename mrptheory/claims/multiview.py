@@ -455,7 +455,7 @@ def judge_boundary(pred: str, m: Measurement) -> ClaimResult:
 
     def fmt(cells):
         return ", ".join(f"({c['x']:g}, {c['y']:g}): {c['value']:.2f} "
-                         f"{'holds' if c['holds'] else 'fails'}" for c in cells)
+                         f"{'holds' if c['holds'] else 'fails'}" for c in cells) or "(no converged cell)"
 
     title, stat, _ = PREDICTIONS[pred]
     return ClaimResult(

@@ -138,7 +138,8 @@ def gate(measurement: Measurement) -> ClaimResult | None:
     """
     m = measurement
     if m.not_run:
-        return ClaimResult(measured=f"not run: {m.not_run}", expectation="",
+        reason = m.not_run.removeprefix("not run: ")  # a loader's message may already say so
+        return ClaimResult(measured=f"not run: {reason}", expectation="",
                            verdict=Verdict.NOT_RUN, conditions=m.conditions)
     reasons = []
     verdict = None

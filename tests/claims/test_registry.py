@@ -123,3 +123,9 @@ def test_not_run_rows_are_never_final_and_counts_list_every_verdict():
     line = counts_line([{"verdict": "confirmed"}, {"verdict": "not converged"}])
     assert line == "1 confirmed, 0 refuted, 0 inconclusive, 1 not converged"
     assert verdict_legend().count("\n") == len(Verdict) - 1
+
+
+def test_a_not_run_reason_that_already_says_not_run_is_not_repeated():
+    from mrptheory.claims.registry import Measurement, gate
+
+    assert gate(Measurement(not_run="not run: MNIST not found")).measured == "not run: MNIST not found"
