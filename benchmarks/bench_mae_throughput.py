@@ -8,8 +8,12 @@ Images per second of a full training step (forward + backward + AdamW step) of
 
 * ``package``: :class:`mrptheory.models.mae.MaskedAutoencoder` at the quick protocol's size, and
 * ``reference``: the same-size MAE whose blocks are torch's own ``nn.TransformerEncoderLayer``
-  (pre-norm, GELU) with the attention computed by ``F.scaled_dot_product_attention`` on the
-  layer's own projection weights -- the same patching, masking, decoder and loss,
+  (pre-norm, GELU, batch first; its ``nn.MultiheadAttention`` computes the attention with
+  ``F.scaled_dot_product_attention`` when no weights are returned, as here) -- the same patching,
+  masking, decoder and loss;
+* ``reference_direct``: the same, with the layer's self-attention block replaced by a direct
+  ``F.scaled_dot_product_attention`` call on the layer's own projection weights (the leanest
+  torch-built equivalent: what is left of the gap is the package's own overhead),
 
 measured in the same process, alternating the two models over ``--repeats`` rounds (the median
 is reported), so machine load affects both alike. The ratio ``package / reference`` is printed.
@@ -37,14 +41,18 @@ from mrptheory.train.mae import adamw_options
 from mrptheory.train.mae_eval import autocast
 
 
-class SDPALayer(nn.TransformerEncoderLayer):
-    """``nn.TransformerEncoderLayer`` (pre-norm, GELU, batch first) whose self-attention block
-    calls ``F.scaled_dot_product_attention`` with the layer's own in/out projections."""
+class TorchLayer(nn.TransformerEncoderLayer):
+    """``nn.TransformerEncoderLayer``: pre-norm, GELU, batch first, no dropout."""
 
     def __init__(self, dim: int, heads: int, mlp_ratio: float):
         super().__init__(dim, heads, int(round(dim * mlp_ratio)), dropout=0.0, activation="gelu",
                          batch_first=True, norm_first=True)
         self.heads = heads
+
+
+class SDPALayer(TorchLayer):
+    """:class:`TorchLayer` whose self-attention block calls ``F.scaled_dot_product_attention``
+    directly with the layer's own in/out projections."""
 
     def _sa_block(self, x, attn_mask, key_padding_mask, is_causal=False):  # noqa: ARG002
         """x: ``[N, T, D]`` -> ``[N, T, D]``."""
@@ -59,20 +67,20 @@ class SDPALayer(nn.TransformerEncoderLayer):
 class ReferenceMAE(nn.Module):
     """The package MAE's computation with torch's transformer layers (for timing only)."""
 
-    def __init__(self, cfg: MAEConfig):
+    def __init__(self, cfg: MAEConfig, layer: type = TorchLayer):
         super().__init__()
         self.cfg = cfg
         d, dd = cfg.embed_dim, cfg.decoder_embed_dim
         self.patch_embed = nn.Linear(cfg.patch_dim, d)
         self.cls = nn.Parameter(torch.zeros(1, 1, d))
         self.register_buffer("pos", sincos_2d(d, *cfg.grid, cls_token=True).unsqueeze(0))
-        self.enc = nn.ModuleList(SDPALayer(d, cfg.num_heads, cfg.mlp_ratio)
+        self.enc = nn.ModuleList(layer(d, cfg.num_heads, cfg.mlp_ratio)
                                  for _ in range(cfg.depth))
         self.enc_norm = nn.LayerNorm(d)
         self.dec_embed = nn.Linear(d, dd)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, dd))
         self.register_buffer("dpos", sincos_2d(dd, *cfg.grid, cls_token=True).unsqueeze(0))
-        self.dec = nn.ModuleList(SDPALayer(dd, cfg.decoder_num_heads, cfg.mlp_ratio)
+        self.dec = nn.ModuleList(layer(dd, cfg.decoder_num_heads, cfg.mlp_ratio)
                                  for _ in range(cfg.decoder_depth))
         self.dec_norm = nn.LayerNorm(dd)
         self.pred = nn.Linear(dd, cfg.patch_dim)
@@ -149,7 +157,8 @@ def bench(device: str = "cpu", batch: int = 256, steps: int = 10, repeats: int =
     dev = resolve_device(device)
     cfg = protocol_model()
     torch.manual_seed(seed)
-    models = {"package": MaskedAutoencoder(cfg).to(dev), "reference": ReferenceMAE(cfg).to(dev)}
+    models = {"package": MaskedAutoencoder(cfg).to(dev), "reference": ReferenceMAE(cfg).to(dev),
+              "reference_direct": ReferenceMAE(cfg, SDPALayer).to(dev)}
     steps_fn = {k: make_step(m, dev, batch) for k, m in models.items()}
     rates: dict[str, list[float]] = {k: [] for k in models}
     for _ in range(repeats):               # alternate, so load drifts hit both alike
@@ -160,6 +169,7 @@ def bench(device: str = "cpu", batch: int = 256, steps: int = 10, repeats: int =
             "steps": steps, "repeats": repeats, "model": f"ViT d={cfg.embed_dim} depth={cfg.depth} "
             f"patch {cfg.patch_size} mask {cfg.mask_ratio:g}", "images_per_s": med,
             "all_rates": rates, "ratio_package_over_reference": med["package"] / med["reference"],
+            "ratio_package_over_reference_direct": med["package"] / med["reference_direct"],
             "optimizer": adamw_options(dev) or {"fused": False},
             "autocast": "bf16" if dev.type == "cuda" else "off (float32)",
             "platform": platform.platform(), "torch": torch.__version__}
@@ -178,8 +188,11 @@ def main() -> None:
     row = bench(args.device, args.batch_size, args.steps, args.repeats)
     print(f"{row['model']}, {row['device']}, {row['threads']} thread(s), batch {row['batch']}:")
     for k, v in row["images_per_s"].items():
-        print(f"  {k:9s} {v:8.0f} images/s (fwd+bwd+AdamW)")
-    print(f"  ratio package / reference: {row['ratio_package_over_reference']:.2f}x")
+        print(f"  {k:16s} {v:8.0f} images/s (fwd+bwd+AdamW)")
+    print(f"  ratio package / reference (nn.TransformerEncoderLayer): "
+          f"{row['ratio_package_over_reference']:.2f}x")
+    print(f"  ratio package / reference_direct (same layer, direct SDPA): "
+          f"{row['ratio_package_over_reference_direct']:.2f}x")
     if args.out:
         Path(args.out).write_text(json.dumps(row, indent=2) + "\n")
 

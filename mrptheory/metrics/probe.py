@@ -98,7 +98,7 @@ def mlp_probe_accuracy(train_features: np.ndarray | torch.Tensor,
                        train_labels: np.ndarray | torch.Tensor,
                        test_features: np.ndarray | torch.Tensor,
                        test_labels: np.ndarray | torch.Tensor,
-                       hidden: int = 256, steps: int = 300, lr: float = 3e-3,
+                       hidden: int = 128, steps: int = 200, lr: float = 5e-3,
                        weight_decay: float = 1e-4, seed: int = 0,
                        num_classes: int | None = None) -> float:
     """Accuracy of a one-hidden-layer MLP probe (standardise -> Linear -> ReLU -> Linear).

@@ -219,7 +219,7 @@ def plot_perception(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     ep = np.asarray(payload["epoch"])
     for key, label, marker, color in (("probe_acc", "linear probe", "o-", "C0"),
                                       ("mlp_acc", "MLP probe", "s-", "C3"),
-                                      ("knn_acc", "k-NN", "^--", "C2")):
+                                      ("knn_acc", "k-NN", "^--", "C5")):
         vals = payload.get(key) or []
         if len(vals) == len(ep) and any(v is not None for v in vals):
             ax.plot(ep, np.asarray([np.nan if v is None else v for v in vals], dtype=float),
@@ -231,6 +231,9 @@ def plot_perception(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     for name, vals in payload.get("baselines", {}).items():
         ax.axhline(vals["probe_acc"], color=_color(name), ls=":", lw=1.2,
                    label=f"{name}, linear probe")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("pretraining epoch")
     ax.set_ylabel("test accuracy (frozen encoder)")
     ax.set_title("perception at every checkpoint", fontsize=10)
@@ -245,6 +248,7 @@ def plot_perception(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         verdict = "plateaued" if conv.get("converged") else "still falling"
         bx.axvspan(lo, hi, color="C1", alpha=0.15,
                    label=f"last fifth: {conv.get('relative_improvement', 0):.1%} better ({verdict})")
+    bx.xaxis.set_major_locator(MaxNLocator(integer=True))
     bx.set_xlabel("pretraining epoch")
     bx.set_ylabel("test reconstruction loss (masked patches)")
     bx.set_title(f"MAE {payload.get('reference', '')}: reconstruction", fontsize=10)
@@ -262,7 +266,7 @@ def plot_label_budget(payload: dict[str, Any], out_dir: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(6.2, 4.6))
     b = np.asarray([r["budget"] for r in rows], dtype=float)
     for key, label, color, marker in (("finetune", "MAE pretrained + fine-tuned", "C4", "o-"),
-                                      ("scratch", "from scratch (own lr)", "C3", "s--")):
+                                      ("scratch", "from scratch", "C3", "s--")):
         ax.errorbar(b, [r[f"{key}_mean"] for r in rows], yerr=[r[f"{key}_std"] for r in rows],
                     fmt=marker, color=color, capsize=3, ms=5, label=label)
     if payload.get("crossover_budget") is not None:

@@ -4,13 +4,11 @@ The standard semi-supervised plot (Pan et al. claim the benefit of mask-reconstr
 where labels are scarce). At every budget ``b`` both classifiers have the same architecture (the
 pretrained encoder's, with a linear head), the same ``b`` labelled images, epochs, batch size,
 schedule and augmentation, and the same pixel standardisation; only the encoder's starting point
-and the learning rate differ:
-
-* fine-tuning uses the recipe's learning rate (``finetune_lr``, fixed);
-* from scratch gets its own learning rate, chosen per budget from ``scratch_lrs`` by the rule fixed
-  here: the highest accuracy on the validation split (``val_samples`` train-split images that are
-  never in a label budget; ties: the first in the grid), measured on the first seed; the other
-  seeds reuse that choice.
+and the learning rate differ. Each classifier gets its own learning rate, chosen per budget from
+the grid ``lrs`` by the rule fixed here: the highest accuracy on the validation split
+(``val_samples`` train-split images that are never in a label budget; ties: the first, smallest,
+in the grid), measured on the first seed; the other seeds reuse that choice. (The same rule for
+both: a fixed fine-tuning lr against a tuned scratch lr would handicap pretraining.)
 
 Splits (deterministic): a fixed permutation of the train split gives the validation images first
 and the label pool after them; seed ``s`` draws its budgets as nested prefixes of its own
@@ -59,12 +57,25 @@ def _take(split: ImageDataset, idx: np.ndarray) -> ImageDataset:
 def unit_config(p: MAEProtocol, pre_cfg: MAETrainConfig, budget: int, lr: float, seed: int
                 ) -> MAETrainConfig:
     """The classifier run at ``budget`` labelled images (shared by fine-tuning and scratch)."""
-    ft = FinetuneConfig(epochs=p.finetune_epochs(budget), batch_size=128, lr=lr,
+    ft = FinetuneConfig(epochs=p.finetune_epochs(budget), batch_size=p.finetune_batch, lr=lr,
                         warmup_epochs=1.0, train_samples=None)
     cfg = finetune_config(dataclasses.replace(pre_cfg, seed=seed, mlp_probe=False), ft,
                           eval_every=0)
     return dataclasses.replace(cfg, test_samples=None,
                                probe_train_samples=max(2, min(budget, 500)))
+
+
+def _unit_key(p: MAEProtocol, pre_cfg: MAETrainConfig, pre_key: str, method: str, b: int,
+              lr: float, seed: int, data_id: str) -> tuple[str, MAETrainConfig]:
+    cfg = unit_config(p, pre_cfg, b, lr, seed)
+    key = f"{method}-b{b}-lr{lr:g}-seed{seed}-" + fingerprint(
+        {"config": cfg.fingerprint(), "pretrained": pre_key, "data": data_id, "val": p.val_samples,
+         "test": p.test_samples, "split_seed": SPLIT_SEED})
+    return key, cfg
+
+
+def _protocol(p_dict: dict[str, Any]) -> MAEProtocol:
+    return MAEProtocol(**{k: tuple(v) if isinstance(v, list) else v for k, v in p_dict.items()})
 
 
 def _budget_unit(p_dict: dict[str, Any], pre_cfg_dict: dict[str, Any], pre_key: str,
@@ -73,15 +84,12 @@ def _budget_unit(p_dict: dict[str, Any], pre_cfg_dict: dict[str, Any], pre_key: 
     """Train one classifier (worker entry point) and store its record."""
     from mrptheory.train.mae_finetune import load_pretrained
 
-    p = MAEProtocol(**{k: tuple(v) if isinstance(v, list) else v for k, v in p_dict.items()})
+    p = _protocol(p_dict)
     pre_cfg = MAETrainConfig.from_dict(pre_cfg_dict)
     data = resolve_data(source)
     val_idx, lab_idx = split_indices(len(data.train), p.val_samples, budget, seed)
     b = len(lab_idx)
-    cfg = unit_config(p, pre_cfg, b, lr, seed)
-    key = f"{method}-b{b}-lr{lr:g}-seed{seed}-" + fingerprint(
-        {"config": cfg.fingerprint(), "pretrained": pre_key, "data": data_id, "val": p.val_samples,
-         "test": p.test_samples, "split_seed": SPLIT_SEED})
+    key, cfg = _unit_key(p, pre_cfg, pre_key, method, b, lr, seed, data_id)
     store = JsonlStore(Path(out_dir) / f"mae_budget_{p.name}.jsonl")
 
     def compute() -> dict[str, Any]:
@@ -104,53 +112,77 @@ def _budget_unit(p_dict: dict[str, Any], pre_cfg_dict: dict[str, Any], pre_key: 
     return store.get_or_run(key, compute)
 
 
+def _run_units(jobs: list[tuple], workers: int, show_progress: bool | None) -> list[dict]:
+    """Records of the budget units ``jobs`` (arguments of :func:`_budget_unit`): stored ones read
+    here, the others trained ``workers`` at a time."""
+    found: dict[int, dict[str, Any]] = {}
+    for i, job in enumerate(jobs):
+        p_dict, pre_cfg, pre_key, method, budget, lr, seed, source, data_id, out_dir = job
+        p = _protocol(p_dict)
+        n_train = len(resolve_data(source).train)
+        b = len(split_indices(n_train, p.val_samples, budget, seed)[1])
+        key, _ = _unit_key(p, MAETrainConfig.from_dict(pre_cfg), pre_key, method, b, lr, seed,
+                           data_id)
+        rec = JsonlStore(Path(out_dir) / f"mae_budget_{p.name}.jsonl").get(key)
+        if rec is not None:
+            found[i] = rec
+    todo = [i for i in range(len(jobs)) if i not in found]
+    done = run_jobs(_budget_unit, [jobs[i] for i in todo], workers, show_progress,
+                    "label-budget units")
+    found.update(zip(todo, done))
+    return [found[i] for i in range(len(jobs))]
+
+
 def run_budget_curve(p: MAEProtocol, pre_record: dict[str, Any], source: DataSource,
-                     data_id: str, out_dir: str | Path, workers: int = 1) -> dict[str, Any]:
+                     data_id: str, out_dir: str | Path, workers: int = 1,
+                     show_progress: bool | None = None) -> dict[str, Any]:
     """Every unit of the curve (stored ones reused) and its summary (:func:`summarise`)."""
     pre_cfg = pre_record["config"]
     common = (dataclasses.asdict(p), pre_cfg, pre_record["key"])
     tail = (source, data_id, str(out_dir))
     first = p.seeds[0]
-    jobs = []
-    for b in p.label_budgets:
-        jobs.append((*common, "finetune", b, p.finetune_lr, first, *tail))
-        jobs += [(*common, "scratch", b, lr, first, *tail) for lr in p.scratch_lrs]
-    records = run_jobs(_budget_unit, jobs, workers)
-    chosen = choose_scratch_lr(records, p.scratch_lrs)
+    jobs = [(*common, method, b, lr, first, *tail) for b in p.label_budgets
+            for method in ("finetune", "scratch") for lr in p.lrs]
+    records = _run_units(jobs, workers, show_progress)
+    chosen = {m: choose_lr(records, p.lrs, m) for m in ("finetune", "scratch")}
     jobs = []
     for b in p.label_budgets:
         budget_n = next(r["budget"] for r in records if r["requested_budget"] == b)
         for s in p.seeds[1:]:
-            jobs.append((*common, "finetune", b, p.finetune_lr, s, *tail))
-            jobs.append((*common, "scratch", b, chosen[budget_n], s, *tail))
-    records += run_jobs(_budget_unit, jobs, workers)
+            jobs += [(*common, m, b, chosen[m][budget_n], s, *tail) for m in ("finetune", "scratch")]
+    records += _run_units(jobs, workers, show_progress)
     return summarise(records, chosen)
 
 
-def choose_scratch_lr(records: list[dict[str, Any]], grid: tuple[float, ...]) -> dict[int, float]:
-    """Per budget: the grid lr with the highest validation accuracy (first seed; ties: grid order)."""
+def choose_lr(records: list[dict[str, Any]], grid: tuple[float, ...], method: str
+              ) -> dict[int, float]:
+    """Per budget: the grid lr with the highest validation accuracy of ``method`` on the first
+    seed (ties: the first in the grid)."""
     out = {}
     seed0 = min(r["seed"] for r in records)
     for b in sorted({r["budget"] for r in records}):
         by_lr = {r["lr"]: r["val_acc"] for r in records
-                 if r["method"] == "scratch" and r["budget"] == b and r["seed"] == seed0}
+                 if r["method"] == method and r["budget"] == b and r["seed"] == seed0}
         out[b] = max((lr for lr in grid if lr in by_lr), key=lambda lr: (by_lr[lr], -grid.index(lr)))
     return out
 
 
-def summarise(records: list[dict[str, Any]], chosen: dict[int, float]) -> dict[str, Any]:
-    """Per budget: mean / std / per-seed test accuracy of both classifiers and their difference;
-    the crossover budget (the smallest budget from which scratch is no worse on average, after a
-    smaller budget where fine-tuning was ahead), None when there is none."""
+def summarise(records: list[dict[str, Any]], chosen: dict[str, dict[int, float]]
+              ) -> dict[str, Any]:
+    """Per budget: mean / std / per-seed test accuracy of both classifiers (each at its chosen
+    lr) and their paired difference; the crossover budget (the smallest budget from which scratch
+    is no worse on average, after a smaller budget where fine-tuning was ahead), None when there
+    is none."""
     budgets = sorted({r["budget"] for r in records})
     rows = []
     for b in budgets:
-        ft = sorted((r for r in records if r["method"] == "finetune" and r["budget"] == b),
-                    key=lambda r: r["seed"])
-        sc = sorted((r for r in records if r["method"] == "scratch" and r["budget"] == b
-                     and r["lr"] == chosen[b]), key=lambda r: r["seed"])
-        f, s = [r["test_acc"] for r in ft], [r["test_acc"] for r in sc]
+        picked = {m: sorted((r for r in records if r["method"] == m and r["budget"] == b
+                             and r["lr"] == chosen[m][b]), key=lambda r: r["seed"])
+                  for m in ("finetune", "scratch")}
+        f = [r["test_acc"] for r in picked["finetune"]]
+        s = [r["test_acc"] for r in picked["scratch"]]
         paired = [a - c for a, c in zip(f, s)]
+        ft = picked["finetune"]
         rows.append({"budget": b, "epochs": ft[0]["epochs"] if ft else None,
                      "finetune": f, "scratch": s, "finetune_mean": float(np.mean(f)),
                      "scratch_mean": float(np.mean(s)),
@@ -159,14 +191,15 @@ def summarise(records: list[dict[str, Any]], chosen: dict[int, float]) -> dict[s
                      "difference": float(np.mean(paired)),
                      "difference_se": (float(np.std(paired, ddof=1) / math.sqrt(len(paired)))
                                        if len(paired) > 1 else None),
-                     "scratch_lr": chosen[b], "n_test": ft[0]["n_test"] if ft else None,
-                     "n_seeds": len(paired)})
+                     "finetune_lr": chosen["finetune"][b], "scratch_lr": chosen["scratch"][b],
+                     "n_test": ft[0]["n_test"] if ft else None, "n_seeds": len(paired)})
     crossover = None
     for i, row in enumerate(rows):
         if row["difference"] <= 0 and any(r["difference"] > 0 for r in rows[:i]):
             crossover = row["budget"]
             break
-    return {"rows": rows, "crossover_budget": crossover, "scratch_lr_chosen": chosen,
+    return {"rows": rows, "crossover_budget": crossover,
+            "lr_chosen": {m: {str(b): lr for b, lr in c.items()} for m, c in chosen.items()},
             "records": records}
 
 
@@ -176,6 +209,5 @@ def budget_payload(summary: dict[str, Any], protocol: MAEProtocol, dataset: str)
             "dataset": dataset, "rows": summary["rows"],
             "crossover_budget": summary["crossover_budget"], "protocol": protocol.fields(),
             "conditions": protocol.summary(),
-            "lr_rule": "scratch lr: highest validation accuracy over "
-                       f"{list(protocol.scratch_lrs)} (first seed), fine-tuning lr "
-                       f"{protocol.finetune_lr:g} fixed"}
+            "lr_rule": "each classifier's lr: highest validation accuracy over "
+                       f"{list(protocol.lrs)} at each budget (first seed; ties: the smaller)"}

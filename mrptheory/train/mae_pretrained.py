@@ -105,21 +105,29 @@ def _pretrain_unit(cfg_dict: dict[str, Any], source: DataSource, data_id: str, o
     return store.get_or_run(key, compute) if found is None else {**compute(), "key": key}
 
 
-def run_jobs(fn: Callable[..., Any], jobs: Sequence[tuple], workers: int = 1) -> list[Any]:
+def run_jobs(fn: Callable[..., Any], jobs: Sequence[tuple], workers: int = 1,
+             show_progress: bool | None = None, desc: str = "MAE units") -> list[Any]:
     """``[fn(*job) for job in jobs]``, in up to ``workers`` spawned processes (1: in this one).
 
-    Each worker runs torch with one thread. Results come back in job order; the first failure is
-    re-raised.
+    Each worker runs torch with one thread (a bar counts finished jobs). Results come back in job
+    order; the first failure is re-raised. A script calling this must keep its own work under
+    ``if __name__ == "__main__"`` (spawned workers re-import it).
     """
     if workers <= 1 or len(jobs) <= 1:
         return [fn(*job) for job in jobs]
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from mrptheory.progress import progress
 
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx,
                              initializer=_one_thread) as pool:
         futures = [pool.submit(fn, *job) for job in jobs]
+        with progress(total=len(futures), desc=f"{desc} ({workers} workers)",
+                      enabled=show_progress, unit="unit") as bar:
+            for _ in as_completed(futures):
+                bar.update(1)
         return [f.result() for f in futures]
 
 
@@ -133,9 +141,19 @@ def ensure_pretrained(cfgs: Sequence[MAETrainConfig], source: DataSource, data_i
                       out_dir: str | Path, *, workers: int = 1,
                       show_progress: bool | None = None) -> list[dict[str, Any]]:
     """The records of ``cfgs`` (stored ones reused, the others trained, ``workers`` at a time)."""
-    jobs = [(cfg.to_dict(), source, data_id, str(out_dir), show_progress if workers <= 1 else False)
-            for cfg in cfgs]
-    return run_jobs(_pretrain_unit, jobs, workers)
+    store = JsonlStore(Path(out_dir) / STORE_NAME)
+    found: dict[int, dict[str, Any]] = {}
+    for i, cfg in enumerate(cfgs):     # stored units are read here: no worker needed for them
+        key = unit_key(cfg, data_id)
+        rec = store.get(key)
+        if rec is not None and (run_dir_of(out_dir, key) / CHECKPOINT_NAME).exists():
+            found[i] = rec
+    todo = [i for i in range(len(cfgs)) if i not in found]
+    jobs = [(cfgs[i].to_dict(), source, data_id, str(out_dir),
+             show_progress if workers <= 1 else False) for i in todo]
+    done = run_jobs(_pretrain_unit, jobs, workers, show_progress, desc="MAE pretraining units")
+    found.update(zip(todo, done))
+    return [found[i] for i in range(len(cfgs))]
 
 
 def encoder_of(record: dict[str, Any], out_dir: str | Path):

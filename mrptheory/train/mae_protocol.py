@@ -45,16 +45,16 @@ class MAEProtocol:
         pretrain_samples: unlabelled pretraining images (None: the whole train split; labels unused).
         epochs / batch_size / lr / warmup_epochs: pretraining schedule (cosine after warm-up).
         probe_train_samples: labelled training-split images the probes are fitted on.
-        test_samples: test-split images every test metric uses (None: all).
+        test_samples: test-split images every test metric uses (None: the whole test split).
         val_samples: training-split images held out (never in a label budget) to choose the
             from-scratch learning rate.
         label_budgets: labelled images of the fine-tuning curve (None: every non-held-out image).
         finetune_images: images seen per fine-tuning run; epochs at budget ``b`` are
             ``clip(ceil(finetune_images / b), min_ft_epochs, max_ft_epochs)``, the same for the
             fine-tuned and the from-scratch classifier.
-        finetune_lr: fine-tuning learning rate (the recipe's, fixed).
-        scratch_lrs: the grid the from-scratch learning rate is chosen from, per budget, by the
-            highest validation accuracy (ties: the first in the grid), on seed ``seeds[0]``.
+        finetune_batch: batch size of both classifiers.
+        lrs: the grid each classifier's learning rate is chosen from, per budget, by the highest
+            validation accuracy (ties: the first in the grid), on seed ``seeds[0]``.
         seeds: seeds of the label-budget curve (label subsets and initialisations).
         noise_std: the Gaussian DAE's noise (standardised pixels), pretrained like the MAE.
         sweep_ratios / sweep_patches: the ranking sweep's settings; sweep_samples / sweep_epochs:
@@ -77,14 +77,14 @@ class MAEProtocol:
     lr: float = 2e-3
     warmup_epochs: float = 1.0
     probe_train_samples: int = 2000
-    test_samples: int | None = 2000
+    test_samples: int | None = None
     val_samples: int = 2000
     label_budgets: tuple[int | None, ...] = (500, 1000, 5000)
-    finetune_images: int = 10000
+    finetune_images: int = 12000
     min_ft_epochs: int = 3
     max_ft_epochs: int = 30
-    finetune_lr: float = 1e-3
-    scratch_lrs: tuple[float, ...] = (5e-4, 1e-3, 2e-3)
+    finetune_batch: int = 64
+    lrs: tuple[float, ...] = (1e-3, 2e-3, 4e-3)
     seeds: tuple[int, ...] = (0, 1)
     noise_std: float = 0.5
     sweep_ratios: tuple[float, ...] = (0.5, 0.75, 0.9)
@@ -98,8 +98,8 @@ class MAEProtocol:
         check_int("val_samples", self.val_samples, 1)
         check_int("probe_train_samples", self.probe_train_samples, 2)
         check_float("mask_ratio", self.mask_ratio, 0.0, 1.0, high_open=True)
-        if not self.label_budgets or not self.seeds or not self.scratch_lrs:
-            raise ConfigError("label_budgets, seeds and scratch_lrs must not be empty")
+        if not self.label_budgets or not self.seeds or not self.lrs:
+            raise ConfigError("label_budgets, seeds and lrs must not be empty")
         for b in self.label_budgets:
             if b is not None:
                 check_int("label budget", b, 10)
@@ -219,7 +219,7 @@ def default_protocol() -> MAEProtocol:
     """The full run: longer schedules, a deeper encoder, the whole-split label budget, 3 seeds."""
     return MAEProtocol(name="default", depth=4, epochs=20, label_budgets=(500, 1000, 5000, None),
                        finetune_images=60000, max_ft_epochs=60, seeds=(0, 1, 2),
-                       sweep_samples=20000, sweep_epochs=10, test_samples=None,
+                       lrs=(1e-3, 2e-3, 4e-3, 8e-3), sweep_samples=20000, sweep_epochs=10,
                        probe_train_samples=5000, val_samples=5000)
 
 

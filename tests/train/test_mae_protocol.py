@@ -11,7 +11,7 @@ import pytest
 from mrptheory.data.dataset import DatasetSplits, ImageDataset
 from mrptheory.train import mae_pretrained as pre
 from mrptheory.train.mae import small_dataset
-from mrptheory.train.mae_budget import choose_scratch_lr, split_indices, summarise
+from mrptheory.train.mae_budget import choose_lr, split_indices, summarise
 from mrptheory.train.mae_protocol import (PLATEAU_TOL, MAEProtocol, data_identity, deviations,
                                           plateau, quick_protocol)
 
@@ -54,7 +54,7 @@ def test_deviations_name_the_missed_condition(change, text) -> None:
 
 def test_finetune_epochs_rule() -> None:
     p = quick_protocol()
-    assert p.finetune_epochs(500) == 20 and p.finetune_epochs(1000) == 10
+    assert p.finetune_epochs(500) == 24 and p.finetune_epochs(1000) == 12
     assert p.finetune_epochs(5000) == 3 and p.finetune_epochs(100) == 30
 
 
@@ -141,35 +141,17 @@ def _unit(method, budget, lr, seed, val, test) -> dict:
             "test_acc": test, "epochs": 10, "n_test": 2000}
 
 
-def test_scratch_lr_rule_and_crossover() -> None:
+def test_lr_rule_and_crossover() -> None:
+    grid = (5e-4, 1e-3, 2e-3)
     recs = [_unit("scratch", 500, 1e-3, 0, 0.60, 0.61), _unit("scratch", 500, 2e-3, 0, 0.65, 0.62),
             _unit("scratch", 500, 5e-4, 0, 0.65, 0.50),             # tie: the grid's first wins
             _unit("scratch", 5000, 1e-3, 0, 0.80, 0.86), _unit("scratch", 5000, 2e-3, 0, 0.7, 0.7),
-            _unit("finetune", 500, 1e-3, 0, 0.7, 0.70), _unit("finetune", 5000, 1e-3, 0, 0.8, 0.85)]
-    chosen = choose_scratch_lr(recs, (5e-4, 1e-3, 2e-3))
-    assert chosen == {500: 5e-4, 5000: 1e-3}
+            _unit("scratch", 500, 1e-3, 1, 0.99, 0.99),             # other seeds do not choose
+            _unit("finetune", 500, 1e-3, 0, 0.7, 0.70), _unit("finetune", 500, 2e-3, 0, 0.8, 0.72),
+            _unit("finetune", 5000, 1e-3, 0, 0.8, 0.85)]
+    chosen = {m: choose_lr(recs, grid, m) for m in ("finetune", "scratch")}
+    assert chosen == {"scratch": {500: 5e-4, 5000: 1e-3}, "finetune": {500: 2e-3, 5000: 1e-3}}
     summary = summarise(recs, chosen)
-    assert [r["difference"] for r in summary["rows"]] == pytest.approx([0.20, -0.01])
+    assert [r["difference"] for r in summary["rows"]] == pytest.approx([0.22, -0.01])
     assert summary["crossover_budget"] == 5000
-
-
-def test_the_mae_sweep_store_is_keyed_by_data_content(tmp_path, one_torch_thread) -> None:
-    from mrptheory.models.mae import MAEConfig
-    from mrptheory.train.mae import MAETrainConfig
-    from mrptheory.train.mae_sweep import SweepConfig, run_mae_sweep, store_for
-
-    model = MAEConfig(image_shape=(1, 8, 8), patch_size=2, embed_dim=16, depth=1, num_heads=2,
-                      decoder_embed_dim=8, decoder_num_heads=2, num_classes=3)
-    base = MAETrainConfig(model=model, epochs=1, batch_size=16, train_samples=None,
-                          test_samples=None, probe_train_samples=16, knn_k=3, eval_every=0,
-                          device="cpu")
-    cfg = SweepConfig(name="t", base=base, mask_ratios=(0.75,), patch_sizes=(2,), grid=False,
-                      methods=("mae",))
-    data = small_dataset(32, 16)
-    first = run_mae_sweep(data, cfg, tmp_path, show_progress=False)
-    again = run_mae_sweep(small_dataset(32, 16), cfg, tmp_path, show_progress=False)
-    assert [r["key"] for r in again] == [r["key"] for r in first]
-    assert len(list(store_for(tmp_path, cfg).records())) == 1           # reused, not re-run
-    other = run_mae_sweep(small_dataset(32, 16, seed=5), cfg, tmp_path, show_progress=False)
-    assert other[0]["key"] != first[0]["key"] and other[0]["data_id"] != first[0]["data_id"]
-    assert len(list(store_for(tmp_path, cfg).records())) == 2           # new data: re-run
+    assert summary["rows"][0]["finetune_lr"] == 2e-3 and summary["rows"][0]["scratch_lr"] == 5e-4

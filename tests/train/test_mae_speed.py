@@ -27,11 +27,12 @@ def test_bf16_autocast_only_on_cuda() -> None:
 
 
 def test_benchmark_reference_is_the_same_size_and_trains(one_torch_thread) -> None:
-    from benchmarks.bench_mae_throughput import ReferenceMAE, bench, protocol_model
+    from benchmarks.bench_mae_throughput import ReferenceMAE, SDPALayer, bench, protocol_model
     from mrptheory.models.mae import MaskedAutoencoder
 
     cfg = protocol_model()
-    n = [sum(p.numel() for p in m.parameters()) for m in (MaskedAutoencoder(cfg), ReferenceMAE(cfg))]
-    assert n[0] == n[1]
+    n = [sum(p.numel() for p in m.parameters())
+         for m in (MaskedAutoencoder(cfg), ReferenceMAE(cfg), ReferenceMAE(cfg, SDPALayer))]
+    assert n[0] == n[1] == n[2]
     row = bench("cpu", batch=8, steps=1, repeats=1)
     assert row["ratio_package_over_reference"] > 0 and row["optimizer"] == {"fused": False}
