@@ -109,12 +109,13 @@ class ReferenceMAE(nn.Module):
         return (loss * mask).sum() / mask.sum()
 
 
-def protocol_model() -> MAEConfig:
-    """The quick protocol's reference MAE (train.mae_protocol.quick_protocol)."""
+def protocol_model(patch_size: int | None = None) -> MAEConfig:
+    """The quick protocol's reference MAE (train.mae_protocol.quick_protocol), optionally with
+    another patch size."""
     from mrptheory.train.mae_protocol import quick_protocol
 
     p = quick_protocol()
-    return MAEConfig(patch_size=p.patch_size, embed_dim=p.embed_dim, depth=p.depth,
+    return MAEConfig(patch_size=patch_size or p.patch_size, embed_dim=p.embed_dim, depth=p.depth,
                      num_heads=p.num_heads, decoder_embed_dim=p.decoder_dim,
                      decoder_depth=p.decoder_depth, decoder_num_heads=4, mlp_ratio=p.mlp_ratio,
                      mask_ratio=p.mask_ratio, norm_pix_loss=p.norm_pix)
@@ -153,9 +154,9 @@ def images_per_s(step, batch: int, steps: int, device: torch.device) -> float:
 
 
 def bench(device: str = "cpu", batch: int = 256, steps: int = 10, repeats: int = 5,
-          seed: int = 0) -> dict:
+          seed: int = 0, patch_size: int | None = None) -> dict:
     dev = resolve_device(device)
-    cfg = protocol_model()
+    cfg = protocol_model(patch_size)
     torch.manual_seed(seed)
     models = {"package": MaskedAutoencoder(cfg).to(dev), "reference": ReferenceMAE(cfg).to(dev),
               "reference_direct": ReferenceMAE(cfg, SDPALayer).to(dev)}
@@ -182,10 +183,12 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--patch-size", type=int, default=None, help="default: the quick protocol's (7)")
     ap.add_argument("--out", default=None, help="write the result as JSON here")
     args = ap.parse_args()
     set_cpu_threads(args.threads)
-    row = bench(args.device, args.batch_size, args.steps, args.repeats)
+    row = bench(args.device, args.batch_size, args.steps, args.repeats,
+                patch_size=args.patch_size)
     print(f"{row['model']}, {row['device']}, {row['threads']} thread(s), batch {row['batch']}:")
     for k, v in row["images_per_s"].items():
         print(f"  {k:16s} {v:8.0f} images/s (fwd+bwd+AdamW)")

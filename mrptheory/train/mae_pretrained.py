@@ -14,7 +14,6 @@ each: these small ViTs run fastest single-threaded), :func:`run_jobs`.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -154,14 +153,3 @@ def ensure_pretrained(cfgs: Sequence[MAETrainConfig], source: DataSource, data_i
     done = run_jobs(_pretrain_unit, jobs, workers, show_progress, desc="MAE pretraining units")
     found.update(zip(todo, done))
     return [found[i] for i in range(len(cfgs))]
-
-
-def encoder_of(record: dict[str, Any], out_dir: str | Path):
-    """(config, encoder state dict, pixel standardisation) of a stored pretraining unit."""
-    from mrptheory.train.mae_finetune import load_pretrained
-
-    return load_pretrained(run_dir_of(out_dir, record["key"]))
-
-
-def with_seed(cfg: MAETrainConfig, seed: int) -> MAETrainConfig:
-    return dataclasses.replace(cfg, seed=seed)
