@@ -271,8 +271,11 @@ def plot_label_budget(payload: dict[str, Any], out_dir: Path) -> list[Path]:
                     fmt=marker, color=color, capsize=3, ms=5, label=label)
     if payload.get("crossover_budget") is not None:
         ax.axvline(payload["crossover_budget"], color="k", ls=":", lw=1, label="crossover")
+    from matplotlib.ticker import NullFormatter
+
     ax.set_xscale("log")
     ax.set_xticks(b, [str(int(x)) for x in b])
+    ax.xaxis.set_minor_formatter(NullFormatter())   # only the budgets are labelled
     ax.set_xlabel("labelled training images")
     ax.set_ylabel("test accuracy")
     n_seeds = max((r.get("n_seeds", 1) for r in rows), default=1)
