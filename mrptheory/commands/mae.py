@@ -96,6 +96,9 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
 
     refuse_unused({"--mask-ratio": "mask_ratio"}, "the MAE (--method mae)", method == "mae")
     refuse_unused({"--noise-std": "noise_std"}, "the Gaussian DAE (--method dae)", method == "dae")
+    refuse_unused({"--norm-pix/--no-norm-pix": "norm_pix"},
+                  "the autoencoders' reconstruction target (--method mae, ae or dae)",
+                  method != "supervised")
     shape, classes = dataset_shape(dataset)
     # explicit options win over the --quick sizes; every value is validated by the configs below
     sizes = PRETRAIN_QUICK if quick else PRETRAIN_DEFAULTS
@@ -116,6 +119,14 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
                           train_samples=train_samples or None, test_samples=test_samples or None,
                           probe_train_samples=probe_samples, eval_every=eval_every,
                           hflip=shape[0] == 3, seed=seed, device=device)
+    from mrptheory.resources import check_fits
+    from mrptheory.train.mae import estimated_bytes
+
+    # estimated before loading: a whole split ("0") is counted as 60,000 images
+    n_train = train_samples or 60000
+    check_fits(estimated_bytes(cfg, n_train, probe_samples + (test_samples or 10000)),
+               f"the ViT (embed dim {embed_dim}, depth {depth}, batch {batch_size})",
+               "--embed-dim/--depth/--batch-size")
     set_cpu_threads(threads)
     data = load_splits(dataset, data_root)
     label = f"{method}-p{patch_size}-r{mask_ratio:g}-seed{seed}-{cfg.fingerprint()}"

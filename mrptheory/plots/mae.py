@@ -8,6 +8,10 @@ Kinds (``payload["figure_kind"]``):
   patch size, with the plain AE and Gaussian DAE as reference lines.
 * ``mae_reconstructions`` -- masked test images and their reconstructions.
 * ``mae_alignment_rank`` -- linear task alignment of each mask setting vs the MAE's probe accuracy.
+* ``mae_perception`` -- the shared MAE's linear / MLP / k-NN probes at every epoch beside its test
+  reconstruction loss (the plateau window shaded).
+* ``mae_label_budget`` -- MAE-fine-tuned vs from-scratch test accuracy against the label budget,
+  error bars over seeds.
 """
 
 from __future__ import annotations
@@ -84,7 +88,8 @@ def plot_probe_curves(payload: dict[str, Any], out_dir: Path) -> list[Path]:
         if prog.get("t_recon_90") is not None:
             ax.axvline(prog["t_recon_90"], color="C0", ls=":", lw=1,
                        label="loss has made 90% of its drop")
-            ax.legend(fontsize=8, loc="upper center")
+            # below the axes: inside, the box covered the epoch-1 probe marker
+            ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
         ax.set_xlabel("epoch")
         ax.set_title(f"MAE {payload.get('reference', '')}: reconstruction vs perception")
         ax.grid(alpha=0.3)
@@ -203,3 +208,80 @@ def plot_alignment_rank(payload: dict[str, Any], out_dir: Path) -> list[Path]:
                  f"Kendall {payload.get('kendall', float('nan')):.2f}", fontsize=9)
     ax.grid(alpha=0.3)
     return _save(fig, out_dir, payload.get("name", "mae_alignment_rank"))
+
+
+@register_figure("mae_perception")
+def plot_perception(payload: dict[str, Any], out_dir: Path) -> list[Path]:
+    """Left: probe accuracies vs epoch (linear, MLP, k-NN; controls and baselines as lines).
+    Right: test reconstruction loss vs epoch, the plateau rule's window shaded. Legends sit below
+    the axes so no marker is covered."""
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11.5, 4.6), gridspec_kw={"wspace": 0.3})
+    ep = np.asarray(payload["epoch"])
+    for key, label, marker, color in (("probe_acc", "linear probe", "o-", "C0"),
+                                      ("mlp_acc", "MLP probe", "s-", "C3"),
+                                      ("knn_acc", "k-NN", "^--", "C5")):
+        vals = payload.get(key) or []
+        if len(vals) == len(ep) and any(v is not None for v in vals):
+            ax.plot(ep, np.asarray([np.nan if v is None else v for v in vals], dtype=float),
+                    marker, ms=4, color=color, label=f"MAE {label}")
+    for i, (name, vals) in enumerate(payload.get("controls", {}).items()):
+        if vals.get("probe_acc") is not None:
+            ax.axhline(vals["probe_acc"], color=_color(name), ls="--", lw=1,
+                       label=f"{name}, linear probe (end)")
+    for name, vals in payload.get("baselines", {}).items():
+        ax.axhline(vals["probe_acc"], color=_color(name), ls=":", lw=1.2,
+                   label=f"{name}, linear probe")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("pretraining epoch")
+    ax.set_ylabel("test accuracy (frozen encoder)")
+    ax.set_title("perception at every checkpoint", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
+    loss = np.asarray([np.nan if v is None else v for v in payload["test_loss"]], dtype=float)
+    bx.plot(ep, loss, "s-", ms=4, color="C0", label="test reconstruction loss")
+    bx.set_yscale("log")
+    conv = payload.get("convergence", {})
+    if conv.get("window"):
+        lo, hi = conv["window"]
+        verdict = "plateaued" if conv.get("converged") else "still falling"
+        bx.axvspan(lo, hi, color="C1", alpha=0.15,
+                   label=f"last fifth: {conv.get('relative_improvement', 0):.1%} better ({verdict})")
+    bx.xaxis.set_major_locator(MaxNLocator(integer=True))
+    bx.set_xlabel("pretraining epoch")
+    bx.set_ylabel("test reconstruction loss (masked patches)")
+    bx.set_title(f"MAE {payload.get('reference', '')}: reconstruction", fontsize=10)
+    bx.grid(alpha=0.3)
+    bx.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
+    fig.suptitle(f"{payload.get('dataset', '')}: perception vs reconstruction over pretraining",
+                 fontsize=10)
+    return _save(fig, out_dir, payload.get("name", "mae_perception"))
+
+
+@register_figure("mae_label_budget")
+def plot_label_budget(payload: dict[str, Any], out_dir: Path) -> list[Path]:
+    """Test accuracy vs label budget (log x), MAE+fine-tune vs scratch, error bars = seed std."""
+    rows = payload["rows"]
+    fig, ax = plt.subplots(figsize=(6.2, 4.6))
+    b = np.asarray([r["budget"] for r in rows], dtype=float)
+    for key, label, color, marker in (("finetune", "MAE pretrained + fine-tuned", "C4", "o-"),
+                                      ("scratch", "from scratch", "C3", "s--")):
+        ax.errorbar(b, [r[f"{key}_mean"] for r in rows], yerr=[r[f"{key}_std"] for r in rows],
+                    fmt=marker, color=color, capsize=3, ms=5, label=label)
+    if payload.get("crossover_budget") is not None:
+        ax.axvline(payload["crossover_budget"], color="k", ls=":", lw=1, label="crossover")
+    from matplotlib.ticker import NullFormatter
+
+    ax.set_xscale("log")
+    ax.set_xticks(b, [str(int(x)) for x in b])
+    ax.xaxis.set_minor_formatter(NullFormatter())   # only the budgets are labelled
+    ax.set_xlabel("labelled training images")
+    ax.set_ylabel("test accuracy")
+    n_seeds = max((r.get("n_seeds", 1) for r in rows), default=1)
+    ax.set_title(f"label-budget curve ({n_seeds} seed{'s' if n_seeds != 1 else ''}; "
+                 f"bars: std over seeds)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False, ncol=2)
+    fig.suptitle(f"{payload.get('dataset', '')}: MAE fine-tuning vs scratch", fontsize=10)
+    return _save(fig, out_dir, payload.get("name", "mae_label_budget"))

@@ -38,6 +38,8 @@ REQUIRED: dict[str, dict[str, Any]] = {
     "subspace_budget": {"summary": LIST},
     "subspace_images": {"image_shape": LIST, "original": LIST, "projections": LIST},
     "dynamics": {"eigenvalues": LIST, "models": DICT},
+    "mae_perception": {"epoch": LIST, "test_loss": LIST},
+    "mae_label_budget": {"rows": LIST},
     "classifier_lag": {"times": LIST, "reconstruction_closed": LIST, "n_learned": LIST,
                        "archs": DICT, "n_train": (int, 1, None), "n_test": (int, 1, None)},
 }
@@ -67,6 +69,7 @@ NUMBER_LISTS: dict[str, tuple[str, ...]] = {
     "multiview_lottery": ("hit_rate_all",),
     "dynamics": ("eigenvalues",),
     "classifier_lag": ("times", "reconstruction_closed", "n_learned"),
+    "mae_perception": ("epoch", "test_loss"),
 }
 
 

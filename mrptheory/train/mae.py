@@ -57,6 +57,7 @@ class MAETrainConfig:
         test_samples: test images used for every test metric (None: the whole test split).
         eval_every: evaluate every this many epochs (0: only before training and at the end).
         knn_k: neighbours of the k-NN probe.
+        mlp_probe: also fit the deep (MLP) probe at every evaluation (``mlp_acc``).
         hflip: random horizontal flips (off for Fashion-MNIST by default: it has no mirror symmetry
             to exploit at this size; on for CIFAR-10).
         seed: seeds the subset choice, the initialisation, data order, masks and noise.
@@ -75,6 +76,7 @@ class MAETrainConfig:
     test_samples: int | None = 2000
     eval_every: int = 1
     knn_k: int = 20
+    mlp_probe: bool = False
     hflip: bool = False
     seed: int = 0
     device: str = "auto"
@@ -113,6 +115,8 @@ class MAETrainConfig:
         """Short hash of everything that changes the result (not the device)."""
         d = self.to_dict()
         d.pop("device")
+        if not d.get("mlp_probe"):   # runs from before the deep probe keep their fingerprint
+            d.pop("mlp_probe", None)
         return fingerprint(d)
 
 
@@ -146,6 +150,42 @@ class TrainResult:
         return {"config": self.config.to_dict(), "history": self.history, "final": self.final,
                 "epochs_done": self.epochs_done, "timing": self.timing,
                 "run_dir": str(self.run_dir) if self.run_dir else None}
+
+
+def estimated_bytes(cfg: MAETrainConfig, n_train: int, n_eval: int) -> float:
+    """Rough peak memory of one training run (bytes), for :func:`mrptheory.resources.check_fits`.
+
+    Parameters: a pre-norm block of width ``d`` and MLP ratio ``r`` holds about ``(4 + 2 r) d^2``
+    weights (QKV, projection, two MLP layers); each weight costs 16 bytes in training (float32
+    value, gradient and AdamW's two moments). Activations kept for the backward pass: about
+    ``(12 + 4 r)`` floats per token, width unit and block, plus the attention matrices
+    (``heads x T^2`` per image and block), for one batch of ``B`` images. Data: the uint8 training
+    images plus the float32 probe-train and test images (``n_eval`` of them).
+    """
+    m = cfg.model
+    tokens = m.num_patches + 1
+    d, dd, r = m.embed_dim, m.decoder_embed_dim, m.mlp_ratio
+    params = (m.depth * (4 + 2 * r) * d * d + m.patch_dim * d + m.num_classes * d)
+    if m.method != "supervised":
+        params += m.decoder_depth * (4 + 2 * r) * dd * dd + d * dd + dd * m.patch_dim
+    acts = cfg.batch_size * tokens * (
+        m.depth * ((12 + 4 * r) * d + m.num_heads * tokens)
+        + (0 if m.method == "supervised"
+           else m.decoder_depth * ((12 + 4 * r) * dd + m.decoder_num_heads * tokens)))
+    c, h, w = m.image_shape
+    data = n_train * c * h * w + 4 * n_eval * c * h * w
+    return 16.0 * params + 4.0 * acts + data
+
+
+def adamw_options(device: torch.device | str) -> dict[str, Any]:
+    """Extra ``torch.optim.AdamW`` arguments for ``device``: the fused (single-kernel) update on
+    CUDA when this torch offers it, nothing on CPU (the for-each update is the fastest there)."""
+    import inspect
+
+    dev = torch.device(device)
+    if dev.type == "cuda" and "fused" in inspect.signature(torch.optim.AdamW).parameters:
+        return {"fused": True}
+    return {}
 
 
 def learning_rate(step: int, total_steps: int, warmup_steps: int, peak: float) -> float:
@@ -184,6 +224,17 @@ class MAEData:
         return (x.float() / 255.0 - self.mean) / self.std
 
 
+def _tensor(array: np.ndarray) -> torch.Tensor:
+    """A tensor sharing ``array``'s memory when it is writable, else of a writable copy.
+
+    The data loaders return read-only (memory-mapped) arrays; ``torch.as_tensor`` on those warns
+    that writing through the tensor would be undefined, so such an array is copied once here.
+    """
+    if not array.flags.writeable:
+        array = np.array(array, copy=True)
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
 def prepare_data(cfg: MAETrainConfig, data: DatasetSplits, device: torch.device,
                  norm: tuple[list[float], list[float]] | None = None) -> MAEData:
     """Subset, move and standardise the data of one run (deterministic in ``cfg.seed``).
@@ -194,7 +245,7 @@ def prepare_data(cfg: MAETrainConfig, data: DatasetSplits, device: torch.device,
     check_compatible(cfg, data)
     train = data.train.subset(cfg.train_samples, seed=cfg.seed)
     test = data.test.subset(cfg.test_samples, seed=cfg.seed + 1)
-    x = torch.as_tensor(train.images)
+    x = _tensor(train.images)
     if norm is None:
         xf = x.float() / 255.0
         mean = xf.mean(dim=(0, 2, 3))
@@ -206,21 +257,22 @@ def prepare_data(cfg: MAETrainConfig, data: DatasetSplits, device: torch.device,
         :min(cfg.probe_train_samples, len(train))])
 
     def std_(images: np.ndarray) -> torch.Tensor:
-        return (torch.as_tensor(images).to(device).float() / 255.0 - mean) / std
+        return (_tensor(images).to(device).float() / 255.0 - mean) / std
 
     ev = EvalData(
         probe_train_x=std_(train.images[probe_idx]),
-        probe_train_y=torch.as_tensor(train.labels[probe_idx]).to(device),
+        probe_train_y=_tensor(train.labels[probe_idx]).to(device),
         test_x=std_(test.images),
-        test_y=torch.as_tensor(test.labels).to(device),
+        test_y=_tensor(test.labels).to(device),
     )
-    return MAEData(x.to(device), torch.as_tensor(train.labels).to(device), mean, std, ev)
+    return MAEData(x.to(device), _tensor(train.labels).to(device), mean, std, ev)
 
 
 def evaluate(model: torch.nn.Module, prepared: MAEData, cfg: MAETrainConfig) -> dict[str, float]:
     """Probe and k-NN accuracy of the encoder, plus test reconstruction loss or test accuracy."""
     amp = cfg.amp
-    out = probe_encoder(model.encoder, prepared.eval, knn_k=cfg.knn_k, amp=amp)
+    out = probe_encoder(model.encoder, prepared.eval, knn_k=cfg.knn_k, amp=amp,
+                        mlp=cfg.mlp_probe)
     if cfg.model.method == "supervised":
         out["test_acc"] = classifier_accuracy(model, prepared.eval.test_x, prepared.eval.test_y,
                                               amp=amp)
@@ -232,13 +284,13 @@ def evaluate(model: torch.nn.Module, prepared: MAEData, cfg: MAETrainConfig) -> 
 
 def _empty_history() -> dict[str, list]:
     return {"epoch": [], "train_loss": [], "lr": [], "eval_epoch": [], "probe_acc": [],
-            "knn_acc": [], "test_loss": [], "test_acc": []}
+            "knn_acc": [], "mlp_acc": [], "test_loss": [], "test_acc": []}
 
 
 def _record_eval(history: dict[str, list], epoch: int, metrics: dict[str, float]) -> None:
     history["eval_epoch"].append(epoch)
-    for key in ("probe_acc", "knn_acc", "test_loss", "test_acc"):
-        history[key].append(metrics.get(key))
+    for key in ("probe_acc", "knn_acc", "mlp_acc", "test_loss", "test_acc"):
+        history.setdefault(key, []).append(metrics.get(key))
 
 
 def train(cfg: MAETrainConfig, data: DatasetSplits, run_dir: str | Path | None = None, *,
@@ -268,7 +320,7 @@ def train(cfg: MAETrainConfig, data: DatasetSplits, run_dir: str | Path | None =
         (no_decay if p.ndim < 2 or name.endswith("token") else decay).append(p)
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=cfg.lr, betas=(0.9, 0.95),
+        lr=cfg.lr, betas=(0.9, 0.95), **adamw_options(device),
     )
     perm_gen = torch.Generator()              # data order (CPU)
     perm_gen.manual_seed(cfg.seed + 101)
@@ -357,8 +409,9 @@ def train(cfg: MAETrainConfig, data: DatasetSplits, run_dir: str | Path | None =
     bar.close()
 
     last = len(history["eval_epoch"]) - 1
-    final = {k: history[k][last] for k in ("probe_acc", "knn_acc", "test_loss", "test_acc")
-             if history[k] and history[k][last] is not None}
+    final = {k: history[k][last] for k in ("probe_acc", "knn_acc", "mlp_acc", "test_loss",
+                                            "test_acc")
+             if history.get(k) and history[k][last] is not None}
     timing_out = dict(timing)
     timing_out["images_per_s"] = timing["images"] / max(timing["total_s"], 1e-9)
     timing_out["data_share"] = timing["data_s"] / max(timing["total_s"], 1e-9)
@@ -401,4 +454,4 @@ def small_dataset(n_train: int = 64, n_test: int = 32, shape: tuple[int, int, in
 
 
 __all__ = ["MAETrainConfig", "TrainResult", "MAEData", "train", "evaluate", "prepare_data",
-           "learning_rate", "load_run", "small_dataset"]
+           "learning_rate", "estimated_bytes", "adamw_options", "load_run", "small_dataset"]

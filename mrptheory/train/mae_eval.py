@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from mrptheory.metrics.knn import knn_accuracy
-from mrptheory.metrics.probe import logistic_probe_accuracy
+from mrptheory.metrics.probe import logistic_probe_accuracy, mlp_probe_accuracy
 
 
 @dataclass
@@ -54,16 +54,20 @@ def extract_features(encoder: nn.Module, images: torch.Tensor, batch_size: int =
     return torch.cat(out)
 
 
-def probe_encoder(encoder: nn.Module, data: EvalData, knn_k: int = 20, amp: bool = True
-                  ) -> dict[str, float]:
-    """Linear-probe (logistic, L-BFGS) and cosine k-NN test accuracy of the frozen encoder."""
+def probe_encoder(encoder: nn.Module, data: EvalData, knn_k: int = 20, amp: bool = True,
+                  mlp: bool = False) -> dict[str, float]:
+    """Linear-probe (logistic, L-BFGS) and cosine k-NN test accuracy of the frozen encoder, and
+    with ``mlp`` the deep probe's (:func:`mrptheory.metrics.probe.mlp_probe_accuracy`)."""
     ftr = extract_features(encoder, data.probe_train_x, amp=amp).cpu()
     fte = extract_features(encoder, data.test_x, amp=amp).cpu()
     ytr, yte = data.probe_train_y.cpu(), data.test_y.cpu()
-    return {
+    out = {
         "probe_acc": logistic_probe_accuracy(ftr, ytr, fte, yte),
         "knn_acc": knn_accuracy(ftr, ytr, fte, yte, k=min(knn_k, len(ytr))),
     }
+    if mlp:
+        out["mlp_acc"] = mlp_probe_accuracy(ftr, ytr, fte, yte)
+    return out
 
 
 @torch.no_grad()

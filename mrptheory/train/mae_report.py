@@ -42,8 +42,11 @@ def mean_over_seeds(records: list[dict[str, Any]], metric: str = "probe_acc"
     return {k: (float(np.mean(v)), float(np.std(v)), len(v)) for k, v in groups.items()}
 
 
-def progress_curves(history: dict[str, list]) -> dict[str, Any]:
+def progress_curves(history: dict[str, list], metric: str = "probe_acc") -> dict[str, Any]:
     """Reconstruction and perception progress of one run, each scaled to 0 at init and 1 at the end.
+
+    ``metric``: the probe read (``probe_acc`` linear, ``mlp_acc`` deep, ``knn_acc``); the output
+    keys keep the ``probe_*`` names whichever probe it is.
 
     reconstruction(t) = (L_0 - L_t) / (L_0 - L_end) for the test reconstruction loss L;
     perception(t) = (A_t - A_0) / (A_end - A_0) for the linear-probe accuracy A.
@@ -52,7 +55,7 @@ def progress_curves(history: dict[str, list]) -> dict[str, Any]:
     """
     ep = list(history["eval_epoch"])
     loss = np.asarray([np.nan if v is None else v for v in history["test_loss"]], dtype=float)
-    acc = np.asarray([np.nan if v is None else v for v in history["probe_acc"]], dtype=float)
+    acc = np.asarray([np.nan if v is None else v for v in history[metric]], dtype=float)
     dl, da = loss[0] - loss[-1], acc[-1] - acc[0]
     rec = (loss[0] - loss) / dl if dl != 0 else np.full_like(loss, np.nan)
     per = (acc - acc[0]) / da if da != 0 else np.full_like(acc, np.nan)
@@ -231,3 +234,21 @@ def summary_table(records: list[dict[str, Any]],
                      f"{fmt([r['final'].get('test_acc') for r in recs])} | "
                      f"{np.mean([r['timing']['images_per_s'] for r in recs]):.0f} |")
     return "\n".join(lines) + "\n"
+
+
+def perception_payload(study: dict[str, Any], dataset: str = "") -> dict[str, Any]:
+    """Payload of the ``mae_perception`` figure: the shared MAE's probes (linear, MLP, k-NN) at
+    every epoch's checkpoint beside its test reconstruction loss and the plateau window; the AE /
+    DAE controls' final probes and the trivial baselines as reference lines."""
+    p = study["protocol"]
+    h = study["mae"]["history"]
+    controls = {label_of(study[m]): {"probe_acc": study[m]["final"].get("probe_acc"),
+                                     "mlp_acc": study[m]["final"].get("mlp_acc")}
+                for m in ("ae", "dae")}
+    return {"figure_kind": "mae_perception", "name": f"mae_perception_{p.name}",
+            "dataset": dataset, "reference": f"r={p.mask_ratio:g} p={p.patch_size}",
+            "epoch": h["eval_epoch"], "test_loss": h["test_loss"], "probe_acc": h["probe_acc"],
+            "mlp_acc": h.get("mlp_acc", []), "knn_acc": h["knn_acc"],
+            "convergence": study["mae"]["convergence"], "controls": controls,
+            "baselines": study.get("baselines", {}), "conditions": p.summary(),
+            "protocol": p.fields(), "data_id": study["data_id"]}

@@ -29,7 +29,7 @@ from mrptheory.data.dataset import DatasetSplits
 from mrptheory.errors import ConfigError
 from mrptheory.models.mae import MAEConfig
 from mrptheory.models.patches import num_visible
-from mrptheory.results import JsonlStore
+from mrptheory.results import JsonlStore, fingerprint
 from mrptheory.train.mae import MAETrainConfig, train
 from mrptheory.train.mae_finetune import FinetuneConfig, finetune_config
 from mrptheory.validation import check_float, check_int
@@ -111,17 +111,34 @@ class SweepPoint:
     seed: int
     config: MAETrainConfig
     init_from: str | None = None   # key of the point whose encoder a fine-tuning run starts from
+    data_id: str = ""              # content fingerprint of the data (mae_protocol.data_identity)
 
     @property
     def key(self) -> str:
         label = (f"{self.method}-p{self.patch_size}-r{self.mask_ratio:g}-s{self.noise_std:g}"
                  f"-seed{self.seed}")
-        init = f"-from-{self.init_from.split('-')[-1]}" if self.init_from else ""
-        return f"{label}-{self.config.fingerprint()}{init}"
+        init = f"-from-{fingerprint(self.init_from, 6)}" if self.init_from else ""
+        data = f"-d{fingerprint(self.data_id, 6)}" if self.data_id else ""
+        return f"{label}-{self.config.fingerprint()}{init}{data}"
 
 
-def sweep_points(cfg: SweepConfig) -> list[SweepPoint]:
-    """Every point of the sweep in run order (a fine-tuning point after the run it starts from)."""
+def sweep_points(cfg: SweepConfig, data_id: str = "") -> list[SweepPoint]:
+    """Every point of the sweep in run order (a fine-tuning point after the run it starts from);
+    ``data_id`` (the data's content fingerprint) is part of every key."""
+    points = _points(cfg)
+    if not data_id:
+        return points
+    keyed: list[SweepPoint] = []
+    renamed: dict[str, str] = {}
+    for p in points:
+        new = dataclasses.replace(p, data_id=data_id,
+                                  init_from=renamed.get(p.init_from) if p.init_from else None)
+        renamed[p.key] = new.key
+        keyed.append(new)
+    return keyed
+
+
+def _points(cfg: SweepConfig) -> list[SweepPoint]:
     points: list[SweepPoint] = []
     ref_ratio, ref_patch = cfg.ref
     for seed in cfg.seeds:
@@ -168,11 +185,18 @@ def store_for(out_dir: Path, cfg: SweepConfig) -> JsonlStore:
 
 def run_mae_sweep(data: DatasetSplits, cfg: SweepConfig, out_dir: str | Path,
                   show_progress: bool | None = None,
-                  log: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
-    """Run (or resume) every point; returns the records of this sweep's points in run order."""
+                  log: Callable[[str], None] | None = None,
+                  data_id: str | None = None) -> list[dict[str, Any]]:
+    """Run (or resume) every point; returns the records of this sweep's points in run order.
+
+    Every point's key holds ``data_id`` (default: the content fingerprint of ``data``'s arrays,
+    :func:`mrptheory.train.mae_protocol.data_identity`), so replacing the data re-runs it."""
+    from mrptheory.train.mae_protocol import data_identity
+
     out_dir = Path(out_dir)
     store = store_for(out_dir, cfg)
-    points = sweep_points(cfg)
+    data_id = data_id or data_identity(data)
+    points = sweep_points(cfg, data_id)
     wanted = {p.key for p in points}
     records = {r["key"]: r for r in store.records() if r.get("key") in wanted}
     for i, point in enumerate(points, 1):
@@ -182,7 +206,8 @@ def run_mae_sweep(data: DatasetSplits, cfg: SweepConfig, out_dir: str | Path,
         computed: list[dict[str, Any]] = []
 
         def compute(point=point, desc=desc) -> dict[str, Any]:
-            computed.append(_run_point(point, points, cfg, data, out_dir, desc, show_progress))
+            computed.append(_run_point(point, points, cfg, data, out_dir, desc, show_progress,
+                                       data_id))
             return computed[-1]
 
         # claimed: a concurrent run waits for this point's record instead of training it too
@@ -194,7 +219,8 @@ def run_mae_sweep(data: DatasetSplits, cfg: SweepConfig, out_dir: str | Path,
 
 
 def _run_point(point: Any, points: list[Any], cfg: SweepConfig, data: DatasetSplits,
-               out_dir: Path, desc: str, show_progress: bool | None) -> dict[str, Any]:
+               out_dir: Path, desc: str, show_progress: bool | None,
+               data_id: str) -> dict[str, Any]:
     """Train one sweep point (from its reference run's encoder when it fine-tunes one)."""
     from mrptheory.train.mae_finetune import load_pretrained
 
@@ -216,6 +242,7 @@ def _run_point(point: Any, points: list[Any], cfg: SweepConfig, data: DatasetSpl
                                        point.config.model.effective_mask_ratio)
         if point.method in ("mae", "ae", "dae") else None,
         "init_from": point.init_from, "config": point.config.to_dict(),
+        "data_id": data_id,
         "history": result.history, "final": result.final, "timing": result.timing,
         "seconds": round(time.perf_counter() - start, 2),
     }

@@ -32,15 +32,40 @@ def test_a_sweep_that_could_not_run_is_not_measured(judge) -> None:
     assert res.verdict == I and res.measured == "not measured: fashion-mnist not found"
 
 
-@pytest.mark.parametrize("ft, sc, verdict", [(0.90, 0.80, C), (0.80, 0.90, R), (0.85, 0.845, I)])
-def test_finetune_ladder(ft, sc, verdict) -> None:
-    res = mae.judge_finetune_beats_scratch(Measurement(
-        {"finetune_acc": ft, "scratch_acc": sc, "n_test": N, "pretrain_epochs": 4,
-         "budget": {"epochs": 1, "train_samples": 100, "lr": 1e-3}}, COND))
-    tol = 2 * math.sqrt(2) * math.sqrt((ft + sc) / 2 * (1 - (ft + sc) / 2) / N)
-    assert res.verdict == verdict
-    assert res.details["tolerance"] == pytest.approx(tol)
-    assert f">= +{tol:.4f}" in res.expectation and res.conditions == COND
+def _row(budget, ft, sc, se=None, n=N) -> dict:
+    return {"budget": budget, "finetune_mean": ft, "scratch_mean": sc, "difference": ft - sc,
+            "difference_se": se, "n_test": n, "scratch_lr": 1e-3, "epochs": 10, "n_seeds": 2}
+
+
+def _budget(*rows, cross=None) -> Measurement:
+    return Measurement({"rows": list(rows), "small_budget_max": 1000, "crossover_budget": cross},
+                       COND)
+
+
+@pytest.mark.parametrize("rows, verdict", [
+    ([_row(500, 0.80, 0.70), _row(1000, 0.84, 0.78), _row(5000, 0.86, 0.87)], C),
+    ([_row(500, 0.80, 0.70), _row(1000, 0.78, 0.84)], R),           # scratch wins at 1000
+    ([_row(500, 0.80, 0.70), _row(1000, 0.80, 0.795)], I),          # 1000 within noise
+    ([_row(500, 0.80, 0.75, se=0.04)], I),                          # seeds disagree: tol 0.08
+    ([_row(5000, 0.90, 0.80)], I),                                  # no small budget measured
+])
+def test_finetune_ladder(rows, verdict) -> None:
+    res = mae.judge_finetune_beats_scratch(_budget(*rows))
+    assert res.verdict == verdict, res.measured
+    assert "crossover budget: none" in res.measured and res.conditions == COND
+    for r in rows:
+        if r["budget"] <= 1000:
+            binom = 2 * math.sqrt(2) * math.sqrt(
+                (r["finetune_mean"] + r["scratch_mean"]) / 2
+                * (1 - (r["finetune_mean"] + r["scratch_mean"]) / 2) / N)
+            tol = max(binom, 2 * (r["difference_se"] or 0))
+            assert res.details["tolerances"][r["budget"]] == pytest.approx(tol)
+
+
+def test_finetune_reports_the_crossover() -> None:
+    res = mae.judge_finetune_beats_scratch(_budget(_row(500, 0.8, 0.7), _row(5000, 0.85, 0.86),
+                                                   cross=5000))
+    assert "crossover budget: 5000" in res.measured and res.details["crossover_budget"] == 5000
 
 
 def _progress(t_recon, late_gain, net, end=0.8, last=10) -> dict:
@@ -62,6 +87,20 @@ def test_perception_late_ladder(prog, verdict, why) -> None:
         {"progress": prog, "n_test": N, "ref": (0.75, 4), "controls": {}}, COND))
     assert res.verdict == verdict, res.measured
     assert why in res.measured and "MAE r=0.75 p=4" in res.measured
+
+
+@pytest.mark.parametrize("linear, deep, verdict", [
+    (_progress(2, 0.10, 0.3), _progress(2, 0.08, 0.3), C),
+    (_progress(2, -0.01, 0.3), _progress(2, -0.02, 0.3), R),
+    (_progress(2, 0.10, 0.3), _progress(2, -0.01, 0.3), I),        # the probes disagree
+])
+def test_perception_late_needs_both_probes(linear, deep, verdict) -> None:
+    res = mae.judge_perception_late(Measurement(
+        {"progress": linear, "progress_mlp": deep, "n_test": N, "ref": (0.75, 4),
+         "controls": {}}, COND))
+    assert res.verdict == verdict, res.measured
+    assert "linear probe" in res.measured and "MLP probe" in res.measured
+    assert set(res.details["per_probe"]) == {"linear", "MLP"}
 
 
 def _gauss(mae_acc, ae, dae) -> Measurement:

@@ -135,3 +135,46 @@ def test_probe_rejects_knn_k_larger_than_the_probe_set(tmp_path, tiny_data) -> N
     assert "--knn-k" in res.output and "48" in res.output
     res = runner.invoke(main, ["mae", "probe", run_dir, "--knn-k", "0", "--device", "cpu"])
     assert res.exit_code == 2 and "--knn-k" in res.output
+
+
+def test_whole_split_pretraining_prints_no_warning(tmp_path) -> None:
+    """`--train-samples 0` on read-only (memory-mapped) arrays, with UserWarnings as errors, in a
+    fresh interpreter (torch prints its not-writable warning only once per process)."""
+    import os
+    import subprocess
+    import sys
+
+    script = f"""
+import numpy as np
+from click.testing import CliRunner
+from mrptheory.cli import main
+from mrptheory.commands import mae as mae_cmd
+from mrptheory.train.mae import small_dataset
+data = small_dataset(48, 32)
+for split in (data.train, data.test):
+    split.images.setflags(write=False)
+    split.labels.setflags(write=False)
+mae_cmd.load_splits = lambda dataset, root: data
+mae_cmd.dataset_shape = lambda dataset: ((1, 8, 8), 3)
+res = CliRunner().invoke(main, ["mae", "pretrain", "--out", {str(tmp_path)!r}, *{TINY!r}])
+assert res.exit_code == 0, (res.output, res.exception)
+"""
+    proc = subprocess.run([sys.executable, "-W", "error::UserWarning", "-c", script],
+                          capture_output=True, text=True, env={**os.environ}, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Warning" not in proc.stderr, proc.stderr[-2000:]
+
+
+def test_a_model_too_big_for_memory_is_refused_before_loading() -> None:
+    from tests.cli_checks import refused
+
+    line = refused("mae", "pretrain", "--embed-dim", "100000", "--data-root", "/nonexistent/x")
+    assert "--embed-dim" in line and "memory" in line
+
+
+@pytest.mark.parametrize("flag", ["--norm-pix", "--no-norm-pix"])
+def test_norm_pix_is_refused_for_the_supervised_method(flag) -> None:
+    from tests.cli_checks import refused
+
+    line = refused("mae", "pretrain", "--method", "supervised", flag, "--data-root", "/nonexistent/x")
+    assert "--norm-pix" in line and "supervised" not in line.split("only")[0]

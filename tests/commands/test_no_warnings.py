@@ -76,8 +76,7 @@ def _fill(args: list[str], data: str, out: Path) -> list[str]:
 
 
 #: Known warnings fixed on other branches (remove the entry once merged).
-PENDING = {"mae pretrain": "torch's 'NumPy array is not writable' warning from train/mae.py "
-                           "(read-only memory-mapped split): fixed on the MAE branch"}
+PENDING: dict[str, str] = {}  # command -> why its warning is expected (none at present)
 
 
 @pytest.mark.parametrize("name", [

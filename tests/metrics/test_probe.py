@@ -73,3 +73,16 @@ def test_probe_shape_errors():
         ridge_probe_accuracy(f, y[:9], f, y)
     with pytest.raises(ConfigError):
         logistic_probe_accuracy(f, y, np.zeros((5, 4)), np.zeros(5, dtype=int))
+
+
+def test_mlp_probe_reads_what_a_linear_probe_cannot(one_torch_thread) -> None:
+    """XOR of two feature signs: no linear read-out beats chance, a one-hidden-layer MLP does."""
+    from mrptheory.metrics.probe import logistic_probe_accuracy, mlp_probe_accuracy
+
+    rng = np.random.default_rng(0)
+    f = rng.normal(size=(600, 2))
+    y = ((f[:, 0] > 0) ^ (f[:, 1] > 0)).astype(np.int64)
+    lin = logistic_probe_accuracy(f[:400], y[:400], f[400:], y[400:])
+    mlp = mlp_probe_accuracy(f[:400], y[:400], f[400:], y[400:], steps=150)
+    assert lin < 0.65 and mlp > 0.9
+    assert mlp == mlp_probe_accuracy(f[:400], y[:400], f[400:], y[400:], steps=150)
