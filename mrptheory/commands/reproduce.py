@@ -203,7 +203,9 @@ def _reproduce(quick, patterns, list_only, fresh, out_dir, data_root, device, se
         if not ran:
             click.echo(f"[resume] {cid}: {record['verdict']} (from {store.path})")
             continue
-        click.echo(f"      {record['verdict']}: {record['measured']}")
+        said = record["measured"]  # a "not run: ..." row already starts with its verdict
+        click.echo(f"      {said}" if said.startswith(record["verdict"])
+                   else f"      {record['verdict']}: {said}")
         if "error" in record:
             click.echo(record["details"].get("traceback", ""), err=True)
     rows = table_rows(list(store.records()), all_claims(), mode, seed, inputs)
