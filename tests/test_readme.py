@@ -29,4 +29,5 @@ def test_readme_credits_the_alignment_rank_figure_to_reproduce():
     commands = (ROOT / "mrptheory" / "commands" / "mae.py").read_text()
     assert "mae_alignment_rank" in claims and "mae_alignment_rank" not in commands
     text = " ".join((ROOT / "README.md").read_text().split())
-    assert re.search(r"mae_alignment_rank_default\.png`\) is drawn by `mrp reproduce`", text)
+    assert re.search(r"run \(`mrp reproduce`, protocol `default`\) draws `mae_alignment_rank_default\.png`",
+                     text)
