@@ -201,7 +201,8 @@ class Claim:
 
         A gated measurement keeps the gate's verdict and the judge's expectation; where the judge
         can still read its numbers they are appended (``numbers: ...``) so the row shows what was
-        measured (never for ``not run``). Convergence numbers are added to every judged row's details.
+        measured. A ``not run`` row shows the judge's text only when the claim was measured in
+        part (it does not start with "not run", e.g. a proof whose real-data check is missing). Convergence numbers are added to every judged row's details.
         """
         assert self.judge is not None
         gated = gate(measurement)
@@ -216,8 +217,13 @@ class Claim:
             return gated
         gated.expectation = judged.expectation
         gated.conditions = gated.conditions or judged.conditions
-        if gated.verdict is not Verdict.NOT_RUN:  # a missing input leaves no numbers to show
+        if gated.verdict is not Verdict.NOT_RUN:
             gated.measured = f"{gated.measured}; numbers: {judged.measured}"
+            gated.details = {**judged.details, **gated.details}
+        elif not judged.measured.startswith("not run"):
+            # a claim measured in part (a proof without its real-data check): the judge's text
+            # says what was measured and what was not
+            gated.measured = judged.measured
             gated.details = {**judged.details, **gated.details}
         return gated
 

@@ -129,3 +129,18 @@ def test_a_not_run_reason_that_already_says_not_run_is_not_repeated():
     from mrptheory.claims.registry import Measurement, gate
 
     assert gate(Measurement(not_run="not run: MNIST not found")).measured == "not run: MNIST not found"
+
+
+def test_a_claim_measured_in_part_keeps_what_was_measured_under_not_run():
+    from mrptheory.claims.registry import Measurement
+
+    def judge(m):
+        if m.not_run:
+            return ClaimResult(f"symbolic proof: yes; real data: not run ({m.not_run})", "e",
+                               Verdict.INCONCLUSIVE)
+        return ClaimResult("all", "e", Verdict.CONFIRMED)
+
+    claim = Claim("c", "p", "s", lambda ctx: None, judge)
+    result = claim.judge_measurement(Measurement({}, not_run="no data"))
+    assert result.verdict is Verdict.NOT_RUN
+    assert result.measured == "symbolic proof: yes; real data: not run (no data)"
