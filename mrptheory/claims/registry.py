@@ -202,7 +202,8 @@ class Claim:
         A gated measurement keeps the gate's verdict and the judge's expectation; where the judge
         can still read its numbers they are appended (``numbers: ...``) so the row shows what was
         measured. A ``not run`` row shows the judge's text only when the claim was measured in
-        part (it does not start with "not run", e.g. a proof whose real-data check is missing). Convergence numbers are added to every judged row's details.
+        part (it starts with none of :data:`NOT_RUN_MARKERS`, e.g. a proof whose real-data check
+        is missing). Convergence numbers are added to every judged row's details.
         """
         assert self.judge is not None
         gated = gate(measurement)
@@ -220,7 +221,7 @@ class Claim:
         if gated.verdict is not Verdict.NOT_RUN:
             gated.measured = f"{gated.measured}; numbers: {judged.measured}"
             gated.details = {**judged.details, **gated.details}
-        elif not judged.measured.startswith("not run"):
+        elif not judged.measured.startswith(NOT_RUN_MARKERS):
             # a claim measured in part (a proof without its real-data check): the judge's text
             # says what was measured and what was not
             gated.measured = judged.measured

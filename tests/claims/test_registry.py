@@ -144,3 +144,12 @@ def test_a_claim_measured_in_part_keeps_what_was_measured_under_not_run():
     result = claim.judge_measurement(Measurement({}, not_run="no data"))
     assert result.verdict is Verdict.NOT_RUN
     assert result.measured == "symbolic proof: yes; real data: not run (no data)"
+
+
+def test_a_judge_text_that_only_says_not_measured_gives_way_to_the_gate():
+    from mrptheory.claims.registry import Measurement
+
+    claim = Claim("c", "p", "s", lambda ctx: None,
+                  lambda m: ClaimResult(f"not measured: {m.not_run}", "e", Verdict.INCONCLUSIVE))
+    result = claim.judge_measurement(Measurement({}, not_run="no sweep"))
+    assert (result.verdict, result.measured) == (Verdict.NOT_RUN, "not run: no sweep")
