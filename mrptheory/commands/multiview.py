@@ -54,7 +54,7 @@ def _data_options(fn):
         click.option("--k", type=int, default=None, help="Classes (default 10)."),
         click.option("--d", type=int, default=None, help="Patch dimension (default 100)."),
         click.option("--patches", type=int, default=None, help="Patches per sample P (12)."),
-        click.option("--mu", type=float, default=None, help="Single-view probability (0.02)."),
+        click.option("--mu", type=float, default=None, help="Single-view probability of the training data (0: the regime at d < 10 N P)."),
         click.option("--gamma", type=float, default=None, help="Per-patch feature noise (1e-4)."),
         click.option("--sigma-p", type=float, default=None,
                      help="Gaussian patch-noise std (1e-4; noisy preset: 1/sqrt(d))."),

@@ -102,8 +102,8 @@ class MultiViewConfig:
         test_feature_noise_range: (min, max) total weight of each off-target feature in
             single-view test samples (None: as in training); default (0.2, 0.4).
 
-    Defaults: the theory-regime values (gamma = sigma_p = 1e-4, mu = 0.02, theory-like single-view
-    test data), derived from the finite-k conditions in :mod:`mrptheory.train.multiview_regime`;
+    Defaults: the theory-regime values (gamma = sigma_p = 1e-4, mu = 0: no single-view training
+    samples, whose noise cannot be memorised at d = 100; theory-like single-view test data), derived from the finite-k conditions in :mod:`mrptheory.train.multiview_regime`;
     ``mrptheory.train.multiview_regime.PRESETS["noisy"]`` restores the first release's values
     (gamma 0.03, sigma_p 1/sqrt(d), mu 0.1, test data = training distribution).
     """
@@ -111,7 +111,7 @@ class MultiViewConfig:
     k: int = 10
     d: int = 100
     P: int = 12
-    mu: float = 0.02
+    mu: float = 0.0
     patches_per_view: int = 2
     view_weight_range: tuple[float, float] = (1.0, 2.0)
     single_view_weak_weight: float = 0.1

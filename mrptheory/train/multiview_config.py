@@ -104,8 +104,8 @@ class SLConfig(_HasConv):
     Defaults are the theory-regime values of :mod:`mrptheory.train.multiview_regime`:
     sigma_0 = 0.005 so that sigma_0 / rho = 0.025 (lottery gap); lr = 8, with the step budget
     derived from the recursion at the slowest (5%-quantile) class (2000 steps at these values,
-    see :mod:`mrptheory.train.multiview_budget`); N = 400 with mu = 0.02 gives mu N = 8 <= k single-view
-    training samples (memorisation). The ``noisy`` preset restores sigma_0 = 0.02, lr = 1, 300
+    see :mod:`mrptheory.train.multiview_budget`); N = 400 with the data's mu = 0 (no single-view
+    training samples: at d < 10 N P their noise cannot be memorised; memorisation condition). The ``noisy`` preset restores sigma_0 = 0.02, lr = 1, 300
     steps.
     """
 
@@ -147,7 +147,7 @@ class MRPConfig(_HasConv):
         decoder_lr: decoder GD step size (the one-layer linear decoder is trained with the
             encoder, as in an auto-encoder; 0 keeps the identity-initialised decoder fixed).
         steps: pretraining GD steps; None (default) = until converged, between the budget
-            derived from the slowest feature and ``BUDGET_CAP`` times it (as for SL).
+            derived from the slowest feature and ``MRP_BUDGET_CAP`` (20) times it.
         n_pretrain: unlabelled pretraining samples per seed (same distribution, own stream).
         probe_steps, probe_lr: linear probe (frozen encoder) GD on the labelled set.
         ft_steps, ft_lr, ft_encoder_lr: fine-tuning (head + encoder) GD.

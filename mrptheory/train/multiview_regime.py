@@ -30,8 +30,18 @@ The conditions, with their margins (fixed before any result at these defaults wa
    budgets come from the slowest class / feature (:mod:`mrptheory.train.multiview_budget`); a
    run cut short is "not converged", never "outside the regime".
 4. **Memorisation**: single-view training samples (about mu N of them) can only be fitted without
-   learning the losing view by memorising their noise, which needs d >> N P; otherwise there must
-   be few of them: mu N <= k (about one per class) or d >= 10 N P.
+   learning the losing view by memorising their noise, which needs d >> N P. Otherwise there must
+   be none: mu N = 0, or d >= 10 N P. The first form allowed "few of them" instead (mu N <= k,
+   about one per class). The data refuted that branch once runs were trained until the losing
+   views settled: at mu = 0.02 (mu N = 8 at N = 400, d = 100) the 4 quick seeds lost one-view
+   classes steadily (one-view fraction 0.825 at step 1,000, 0.80 at 2,000, 0.70 at 5,000, 0.675
+   at 7,500 and 10,000) and SL did not settle within 10,000 steps (0.80 of 40 classes), while
+   the same seeds and configs at mu = 0 settled by step 1,440 and stayed settled to step 6,000
+   (1.00 of 40 classes, one-view fraction 0.85). A single-view sample whose strong view is the
+   losing one keeps a loss of order 1, and with sigma_p = 1e-4 its noise cannot be memorised,
+   so its gradient (which, unlike the multi-view samples', does not decay as they are fitted)
+   slowly pulls the losing view over the threshold: the late captures are this mechanism, not
+   the theorem's dynamics.
 5. **Single-view test data**: the weak view's weight at most half the smallest off-target
    feature weight (factor 2 so that an off-target feature that is a learned view beats the weak
    view clearly), and at least 3 off-target features (so that with probability >= 1 - 2^-3 one of
@@ -40,7 +50,7 @@ The conditions, with their margins (fixed before any result at these defaults wa
 
 Presets (``--preset``): ``theory`` = the dataclass defaults, derived from these inequalities
 (gamma = sigma_p = 1e-4 from (1) with sigma_0 = 0.005 from (2); SL lr = 8, budgets derived (3);
-mu = 0.02 with N = 400 from (4); test data from (5)); ``noisy`` = the first release's setting
+mu = 0 with N = 400 from (4); test data from (5)); ``noisy`` = the first release's setting
 (gamma 0.03, sigma_p = 1/sqrt(d), mu 0.1, sigma_0 0.02, 300 steps at lr 1, test data = training
 distribution), which is outside the regime (leak 5-17x the initial signal) and kept to show the
 contrast. Explicit options win over presets.
@@ -180,8 +190,8 @@ def regime_check(data_cfg: MultiViewConfig, cfg, gamma_final: float | None = Non
     ]
     n_single = data_cfg.mu * cfg.n_train
     memorise = data_cfg.d >= MEMORISE_D_FACTOR * cfg.n_train * data_cfg.P
-    checks.append(RegimeCheck("memorisation", "mu*N <= k (or d >= 10*N*P)", n_single,
-                              float(data_cfg.k), n_single <= data_cfg.k or memorise))
+    checks.append(RegimeCheck("memorisation", "mu*N = 0 (or d >= 10*N*P)", n_single,
+                              0.0, n_single == 0 or memorise))
     t = data_cfg.single_view_test_config()
     checks.append(RegimeCheck("single-view test weak weight",
                               "weak <= 0.5 * min off-target weight", t.single_view_weak_weight,

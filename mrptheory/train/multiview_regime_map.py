@@ -7,8 +7,8 @@ Two maps, each a grid of cells; a cell is one SL-versus-MRP comparison
   in units of the losing view's initial signal; gamma = sigma_p set from it), y = sigma_0 / rho
   (sigma_0 set from it). Theory boundary: x = 0.1 and y = 0.025
   (:mod:`mrptheory.train.multiview_regime`).
-* ``mu_d``: x = d, y = mu (the rest at the regime defaults). Theory boundary: mu N = k
-  (memorisation; d >= 10 N P lies beyond the grid).
+* ``mu_d``: x = d, y = mu (the rest at the regime defaults). Theory boundary: mu N = 0
+  (memorisation: the mu = 0 row is inside; d >= 10 N P lies beyond the grid).
 
 Per cell and prediction we record the statistic, and a verdict with the same thresholds as the
 registered claims (:mod:`mrptheory.claims.multiview`), fixed before any map was run:
@@ -58,9 +58,9 @@ PREDICTIONS = {
 #: grids (x values, y values) per map; full: 4 seeds per cell by default, quick: 2 seeds
 GRIDS = {
     False: {"leak_gap": ([0.03, 0.3, 3.0, 30.0], [0.0125, 0.025, 0.1]),
-            "mu_d": ([60, 100, 200], [0.02, 0.1, 0.2])},
+            "mu_d": ([60, 100, 200], [0.0, 0.02, 0.1, 0.2])},
     True: {"leak_gap": ([0.03, 1.0, 30.0], [0.025, 0.1]),
-           "mu_d": ([60, 160], [0.02, 0.1, 0.2])},
+           "mu_d": ([60, 160], [0.0, 0.02, 0.2])},
 }
 #: the slice `mrp reproduce --quick` measures for the regime-boundary claims, at the default
 #: sigma_0 / rho = 0.025: the inside cell the claims judge, at the defaults' own leak ratio (so it
@@ -199,9 +199,8 @@ def run_regime_map(map_name: str, base: tuple, seeds: list[int], store_path: str
                 "y": "sigma_0 / rho", "x_boundary": LEAK_MARGIN, "y_boundary": MAX_SIGMA0_OVER_RHO,
                 "inside": "x <= x_boundary and y <= y_boundary"}
     else:
-        n = cell_configs(map_name, xs[0], ys[0], base, quick)[1].n_train
-        axes = {"x": "d", "y": "mu", "x_boundary": None, "y_boundary": data.k / n,
-                "inside": "y <= y_boundary (mu N <= k)"}
+        axes = {"x": "d", "y": "mu", "x_boundary": None, "y_boundary": 0.0,
+                "inside": "y == 0 (mu N = 0: no single-view training samples)"}
     return to_jsonable({"figure_kind": "multiview_regime", "map": map_name, "quick": quick,
                         "xs": xs, "ys": ys, "seeds": seeds, "axes": axes, "cells": cells,
                         "predictions": PREDICTIONS,

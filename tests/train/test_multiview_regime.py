@@ -36,6 +36,8 @@ def test_theory_defaults_are_inside_and_noisy_preset_outside():
     (dict(gamma=1e-3), "feature-noise leak"),
     (dict(sigma_p=1e-3), "patch-noise leak"),
     (dict(mu=0.1), "memorisation"),
+    # the refuted "few single-view samples" branch: mu N = 8 <= k is no longer inside
+    (dict(mu=0.02), "memorisation"),
     (dict(test_weak_weight=0.15), "single-view test weak weight"),
     (dict(test_num_noise_features=2), "single-view test off-target features"),
 ])
