@@ -3,8 +3,8 @@ recommended: D = 784, longer horizons so that directions down to index ~500 are 
 """
 
 from mrptheory.data.registry import load_dataset
-from mrptheory.plots.real_data import plot_dynamics
-from mrptheory.train.linear_dynamics import DynamicsConfig, dynamics_summary, run_dynamics
+from mrptheory.experiments.subspace.figures import plot_dynamics
+from mrptheory.experiments.dynamics.experiment import DynamicsConfig, dynamics_summary, run_dynamics
 
 OUT = "paper_figs"
 

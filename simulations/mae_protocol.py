@@ -5,7 +5,7 @@
 
 Same as ``mrp reproduce [--quick] --only 'mae-*'``: one shared pretraining on the whole
 Fashion-MNIST train split (stored in ``--out`` and reused by every claim and by a re-run), the
-label-budget curve, and the ranking sweep (:mod:`mrptheory.claims.mae`). Independent units run in
+label-budget curve, and the ranking sweep (:mod:`mrptheory.experiments.mae.claims`). Independent units run in
 two worker processes, which is why this script keeps its work under ``if __name__ == "__main__"``.
 """
 

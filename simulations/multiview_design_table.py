@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mrptheory.data.multiview import MultiViewConfig
+from mrptheory.experiments.multiview.data import MultiViewConfig
 from mrptheory.device import set_cpu_threads
 from mrptheory.results import JsonlStore, save_json, to_jsonable
-from mrptheory.train.multiview_common import make_data, seed_list
-from mrptheory.train.multiview_config import MRPConfig
-from mrptheory.train.multiview_mrp import train_mrp
+from mrptheory.experiments.multiview.common import make_data, seed_list
+from mrptheory.experiments.multiview.config import MRPConfig
+from mrptheory.experiments.multiview.mrp import train_mrp
 
 ROWS = [
     ("defaults (identity full decoder, EMA 0.99, batch norm, mask 0.5)", {}),

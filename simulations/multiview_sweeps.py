@@ -7,11 +7,11 @@
 import sys
 from pathlib import Path
 
-from mrptheory.data.multiview import MultiViewConfig
+from mrptheory.experiments.multiview.data import MultiViewConfig
 from mrptheory.results import write
-from mrptheory.train.multiview_common import seed_list
-from mrptheory.train.multiview_config import MRPConfig, SLConfig
-from mrptheory.train.multiview_experiment import run_multiview_sweep
+from mrptheory.experiments.multiview.common import seed_list
+from mrptheory.experiments.multiview.config import MRPConfig, SLConfig
+from mrptheory.experiments.multiview.experiment import run_multiview_sweep
 
 SWEEPS = {
     "mu": [0.0, 0.05, 0.1, 0.2],

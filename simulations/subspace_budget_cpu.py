@@ -9,8 +9,8 @@ steps, which the command line does not expose. Measured wall time on the shared 
 """
 
 from mrptheory.data.registry import load_dataset
-from mrptheory.plots.real_data import plot_subspace_budget
-from mrptheory.train.projection_budget import BudgetConfig, run_budget
+from mrptheory.experiments.subspace.figures import plot_subspace_budget
+from mrptheory.experiments.subspace.budget import BudgetConfig, run_budget
 
 OUT = "paper_figs"
 

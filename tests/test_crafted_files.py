@@ -14,9 +14,9 @@ from click.testing import CliRunner
 
 from mrptheory.cli import main
 from mrptheory.errors import CorruptCheckpointError
-from mrptheory.train.checkpoint import load_checkpoint, save_checkpoint
+from mrptheory.checkpoint import load_checkpoint, save_checkpoint
 from tests.cli_checks import assert_one_line_error
-from tests.commands.test_mae_cli import TINY, tiny_data  # noqa: F401  (fixture)
+from tests.experiments.mae.test_cli import TINY, tiny_data  # noqa: F401  (fixture)
 
 
 class Marker:

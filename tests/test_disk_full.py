@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from mrptheory.cli import main
-from mrptheory.commands.outputs import disk_full_error, is_disk_full
+from mrptheory.cli_support.outputs import disk_full_error, is_disk_full
 from tests.cli_checks import assert_one_line_error
 from tests.data.test_loaders import write_mnist_folder
 

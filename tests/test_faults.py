@@ -102,7 +102,7 @@ def test_plot_out_under_a_file_is_one_line_exit_2(tmp_path):
 
 
 def test_missing_parents_of_out_are_created_with_a_note(tmp_path):
-    from mrptheory.commands.outputs import ensure_writable_dir
+    from mrptheory.cli_support.outputs import ensure_writable_dir
 
     target = tmp_path / "new" / "deeper" / "out"
     notes: list[str] = []

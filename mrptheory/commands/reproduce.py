@@ -30,7 +30,7 @@ from typing import Any
 
 import click
 
-from mrptheory.commands.options import data_root_option, device_option, out_option, progress_option, seed_option
+from mrptheory.cli_support.options import data_root_option, device_option, out_option, progress_option, seed_option
 from mrptheory.errors import ConfigError
 
 
@@ -159,8 +159,9 @@ def reproduce(quick, patterns, list_only, fresh, image_folder, out_dir, data_roo
 
 
 def _reproduce(quick, patterns, list_only, fresh, out_dir, data_root, device, seed, progress):
-    from mrptheory.claims.registry import (ClaimContext, all_claims, counts_line, is_final,
-                                           markdown_table, run_claim, verdict_legend)
+    from mrptheory.catalog import all_claims
+    from mrptheory.claims.registry import (ClaimContext, counts_line, is_final, markdown_table,
+                                           run_claim, verdict_legend)
     from mrptheory.device import resolve_device
     from mrptheory.results import JsonlStore, fingerprint, save_json
 
