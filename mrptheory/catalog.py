@@ -34,6 +34,14 @@ FIGURE_MODULES: list[str] = [
 ]
 
 
+def experiment_of(claim: Claim) -> str:
+    """The experiment a claim belongs to (``"multiview"`` for a claim registered by
+    ``mrptheory.experiments.multiview.claims``), or ``""`` for one registered elsewhere (a test's).
+    ``mrp reproduce --out OUT`` writes that experiment's figures and numbers to ``OUT/<name>/``."""
+    parts = claim.measure.__module__.split(".")
+    return parts[2] if parts[:2] == ["mrptheory", "experiments"] and len(parts) > 2 else ""
+
+
 def all_claims() -> dict[str, Claim]:
     """Every experiment's claims (their modules imported), in registration order."""
     return _registered_claims(CLAIM_MODULES)

@@ -3,7 +3,7 @@ Gaussian and masked DAE by minibatch gradient descent vs closed forms (same as `
 """
 
 from mrptheory.data.registry import load_dataset
-from mrptheory.experiments.subspace.figures import plot_dynamics
+from mrptheory.experiments.dynamics.figures import plot_dynamics
 from mrptheory.experiments.dynamics.experiment import DynamicsConfig, dynamics_summary, run_dynamics
 
 OUT = "paper_figs"

@@ -3,7 +3,7 @@ recommended: D = 784, longer horizons so that directions down to index ~500 are 
 """
 
 from mrptheory.data.registry import load_dataset
-from mrptheory.experiments.subspace.figures import plot_dynamics
+from mrptheory.experiments.dynamics.figures import plot_dynamics
 from mrptheory.experiments.dynamics.experiment import DynamicsConfig, dynamics_summary, run_dynamics
 
 OUT = "paper_figs"

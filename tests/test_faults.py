@@ -246,9 +246,10 @@ def test_mae_pretrain_killed_and_resumed_equals_an_uninterrupted_run(tmp_path, m
 
 def register_fake_claims(registry) -> None:
     """Six instant deterministic claims in place of the real ones (0.25 s each)."""
+    from mrptheory import catalog
     from mrptheory.claims.registry import ClaimResult, Verdict, register_claim
 
-    registry.CLAIM_MODULES[:] = []
+    catalog.CLAIM_MODULES[:] = []
     registry._REGISTRY.clear()
     for i in range(6):
         def check(ctx, i=i):
@@ -280,7 +281,7 @@ def test_reproduce_killed_and_resumed_equals_an_uninterrupted_run(tmp_path, monk
     clean, killed = tmp_path / "clean", tmp_path / "killed"
     proc = _reproduce(killed)
     monkeypatch.setattr(registry, "_REGISTRY", {})
-    monkeypatch.setattr(registry, "CLAIM_MODULES", [])
+    monkeypatch.setattr("mrptheory.catalog.CLAIM_MODULES", [])
     register_fake_claims(registry)
     assert _kill_when(proc, lambda: _lines_in("claims.jsonl", killed) >= 2)
     result = CliRunner().invoke(main, ["reproduce", "--quick", "--no-progress", "--out", str(clean)])

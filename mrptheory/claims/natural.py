@@ -81,4 +81,5 @@ def register_bound(paper: str, claim_id: str, judge, statement: str, measure_fn,
         return measure_fn(ctx=ctx, **bound)
 
     measure.__qualname__ = f"measure_{claim_id.replace('-', '_')}"
+    measure.__module__ = measure_fn.__module__  # the claim belongs to its experiment's module
     register_claim(claim_id, paper=paper, judge=judge, statement=statement)(measure)

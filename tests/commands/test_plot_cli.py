@@ -60,7 +60,7 @@ STORED = _one_payload_per_kind()
 
 
 def test_every_figure_kind_declares_a_schema_that_the_stored_results_meet():
-    from mrptheory.plots.registry import figure_kinds
+    from mrptheory.catalog import figure_kinds
 
     assert set(REQUIRED) == set(figure_kinds())
     for path in sorted(PAPER_FIGS.glob("*.json")):

@@ -32,7 +32,7 @@ def test_image_folder_env_is_restored(monkeypatch, tmp_path):
 
 def test_reproduce_measures_a_cifar_row_from_the_sample(cifar_sample, monkeypatch, tmp_path):
     """The alignment row on the shared sample, pooled 8x (D = 48), one mask ratio, to keep the test short."""
-    import mrptheory.experiments.subspace.claims as rd
+    import mrptheory.experiments.alignment.natural_claims as rd
 
     sample, cache = cifar_sample
     monkeypatch.setenv("MRP_CACHE_DIR", str(cache))

@@ -14,7 +14,8 @@ from pathlib import Path
 import matplotlib.figure
 import pytest
 
-from mrptheory.plots.registry import draw, figure_kinds
+from mrptheory.catalog import figure_kinds
+from mrptheory.plots.registry import draw
 from tests.plots.layout import overlaps, text_boxes
 
 REPO = Path(__file__).resolve().parents[2]

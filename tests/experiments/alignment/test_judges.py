@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mrptheory.experiments.alignment import claims as lin
-from mrptheory.claims.registry import Measurement, Verdict, all_claims
+from mrptheory.catalog import all_claims
+from mrptheory.claims.registry import Measurement, Verdict
 
 C, R, I = Verdict.CONFIRMED, Verdict.REFUTED, Verdict.INCONCLUSIVE
 COND = "toy conditions"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mrptheory.experiments.subspace.figures import plot_dynamics
+from mrptheory.experiments.dynamics.figures import plot_dynamics
 
 
 def payload() -> dict:
@@ -23,7 +23,7 @@ def payload() -> dict:
 
 @pytest.fixture(scope="module")
 def figures(tmp_path_factory):
-    import mrptheory.experiments.subspace.figures as real_data
+    import mrptheory.experiments.dynamics.figures as real_data
 
     kept = {}
     original = real_data.save

@@ -8,8 +8,9 @@ import dataclasses
 import pytest
 import torch
 
-from mrptheory.experiments.mae import claims as claims
-from mrptheory.claims.registry import ClaimContext, Verdict, all_claims, run_claim
+from mrptheory.experiments.mae import claims
+from mrptheory.catalog import all_claims
+from mrptheory.claims.registry import ClaimContext, Verdict, run_claim
 from mrptheory.experiments.mae.training import small_dataset
 from mrptheory.experiments.mae.baselines import RANDOM, RAW
 from mrptheory.experiments.mae.protocol import MAEProtocol, plateau

@@ -7,7 +7,8 @@ import math
 import pytest
 
 from mrptheory.experiments.mae import claims as mae
-from mrptheory.claims.registry import Measurement, Verdict, all_claims
+from mrptheory.catalog import all_claims
+from mrptheory.claims.registry import Measurement, Verdict
 from mrptheory.experiments.mae.baselines import RANDOM, RAW
 
 C, R, I = Verdict.CONFIRMED, Verdict.REFUTED, Verdict.INCONCLUSIVE

@@ -11,7 +11,8 @@ import math
 import pytest
 
 from mrptheory.experiments.multiview import claims as mv
-from mrptheory.claims.registry import Measurement, Verdict, all_claims
+from mrptheory.catalog import all_claims
+from mrptheory.claims.registry import Measurement, Verdict
 
 C, R, I = Verdict.CONFIRMED, Verdict.REFUTED, Verdict.INCONCLUSIVE
 COND = "toy conditions"
@@ -140,7 +141,7 @@ def test_unconverged_regime_cells_never_count_towards_a_boundary_claim() -> None
 
 
 def test_boundary_claim_with_no_converged_inside_cell_reads_not_converged() -> None:
-    from mrptheory.claims.registry import all_claims
+    from mrptheory.catalog import all_claims
 
     claim = all_claims()["multiview.regime_boundary.P1"]
     m = Measurement({"cells": _cells([False, False], [True], converged=False)}, COND,
