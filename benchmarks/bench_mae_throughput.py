@@ -110,7 +110,7 @@ class ReferenceMAE(nn.Module):
 
 
 def protocol_model(patch_size: int | None = None) -> MAEConfig:
-    """The quick protocol's reference MAE (train.mae_protocol.quick_protocol), optionally with
+    """The quick protocol's reference MAE (experiments.mae.protocol.quick_protocol), optionally with
     another patch size."""
     from mrptheory.experiments.mae.protocol import quick_protocol
 

@@ -1,6 +1,7 @@
 """The ``mrp`` command line.
 
-Sub-commands live in ``mrptheory.commands.<name>`` and are imported lazily, so ``mrp --help`` is
+Sub-commands live in the experiments (``mrptheory.experiments.<name>.cli``) and, for the
+cross-experiment ones, in ``mrptheory.commands.<name>``; they are imported lazily, so ``mrp --help`` is
 fast and one command's heavy imports never slow another. Every user-actionable error
 (:class:`~mrptheory.errors.MrpError`, and click's own option-parsing errors) becomes a one-line
 message and exit code 2, never a traceback or a usage block. Ctrl-C ends with one line and exit

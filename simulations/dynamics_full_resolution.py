@@ -6,7 +6,7 @@ from mrptheory.data.registry import load_dataset
 from mrptheory.experiments.dynamics.figures import plot_dynamics
 from mrptheory.experiments.dynamics.experiment import DynamicsConfig, dynamics_summary, run_dynamics
 
-OUT = "paper_figs"
+OUT = "paper_figs/dynamics"
 
 if __name__ == "__main__":
     config = DynamicsConfig(dataset="fashion-mnist", downsample=1, train_size=60000,

@@ -9,7 +9,7 @@ from mrptheory.experiments.mae.baselines import sweep_baselines
 from mrptheory.experiments.mae.report import summary_table, write_sweep_outputs
 from mrptheory.experiments.mae.sweep import default_sweep_config, run_mae_sweep
 
-OUT = "paper_figs"
+OUT = "paper_figs/mae"
 
 if __name__ == "__main__":
     data = load_dataset("fashion-mnist")

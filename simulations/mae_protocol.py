@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import argparse
 
-from mrptheory.claims.registry import ClaimContext, all_claims, run_claim
+from mrptheory.catalog import all_claims
+from mrptheory.claims.registry import ClaimContext, run_claim
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--full", action="store_true", help="the default (non-quick) protocol")
-    ap.add_argument("--out", default="paper_figs")
+    ap.add_argument("--out", default="paper_figs/mae")
     ap.add_argument("--data-root", default=None)
     args = ap.parse_args()
     ctx = ClaimContext(quick=not args.full, out_dir=args.out, data_root=args.data_root)

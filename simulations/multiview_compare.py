@@ -21,6 +21,6 @@ SEEDS = seed_list(8)
 
 if __name__ == "__main__":
     res = run_compare(DATA, SL, MRP, SEEDS)
-    out = Path("paper_figs")
+    out = Path("paper_figs/multiview")
     write(res.payloads, out)
     print(compare_summary(res))

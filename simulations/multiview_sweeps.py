@@ -25,7 +25,7 @@ SWEEPS = {
 SEEDS = seed_list(4)
 
 if __name__ == "__main__":
-    out = Path("paper_figs")
+    out = Path("paper_figs/multiview")
     for param in sys.argv[1:] or list(SWEEPS):
         payload = run_multiview_sweep(MultiViewConfig(), SLConfig(), MRPConfig(), param,
                                       SWEEPS[param], SEEDS, out / f"multiview_sweep_{param}.jsonl")

@@ -12,7 +12,7 @@ from mrptheory.data.registry import load_dataset
 from mrptheory.experiments.subspace.figures import plot_subspace_budget
 from mrptheory.experiments.subspace.budget import BudgetConfig, run_budget
 
-OUT = "paper_figs"
+OUT = "paper_figs/subspace"
 
 if __name__ == "__main__":
     data = load_dataset("fashion-mnist")

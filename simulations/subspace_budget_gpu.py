@@ -13,7 +13,7 @@ from mrptheory.data.registry import load_dataset
 from mrptheory.experiments.subspace.figures import plot_subspace_budget
 from mrptheory.experiments.subspace.budget import BudgetConfig, run_budget
 
-OUT = "paper_figs"
+OUT = "paper_figs/subspace"
 
 if __name__ == "__main__":
     name = sys.argv[1] if len(sys.argv) > 1 else "fashion-mnist"

@@ -58,7 +58,7 @@ def _natural_alignment(ctx: ClaimContext) -> tuple[dict, str]:
 
 
 def judge_natural_masking(m: Measurement) -> ClaimResult:
-    """The rule of ``bl-masking-effect-varies`` (claims.linear: both signs beyond the real-change
+    """The rule of ``bl-masking-effect-varies`` (experiments.alignment.claims: both signs beyond the real-change
     threshold and a size factor across settings) on CIFAR-10, plus where masking raises the
     alignment. Values: ``changes`` ({mask: changes in percent at K >= 32}), ``ks`` (those K)."""
     from mrptheory.experiments.alignment.claims import judge_masking_effect_varies

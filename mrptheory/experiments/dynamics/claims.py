@@ -238,7 +238,7 @@ CLASSIFIER_LAG_EXPECTATION = (
 
 
 def judge_classifier_lag(m: Measurement) -> ClaimResult:
-    """Values: ``summary`` (per arch: train.dynamics_classifier.lag_summary rows)."""
+    """Values: ``summary`` (per arch: experiments.dynamics.classifier_lag.lag_summary rows)."""
     verdicts, parts = [], []
     for arch, s in m.values["summary"].items():
         r, c = s["reconstruction_closed_at_t90"], s["accuracy_closed_at_t90"]

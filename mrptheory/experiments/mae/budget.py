@@ -204,7 +204,7 @@ def summarise(records: list[dict[str, Any]], chosen: dict[str, dict[int, float]]
 
 
 def budget_payload(summary: dict[str, Any], protocol: MAEProtocol, dataset: str) -> dict[str, Any]:
-    """Payload of the ``mae_label_budget`` figure (numbers first; drawn by plots.mae)."""
+    """Payload of the ``mae_label_budget`` figure (numbers first; drawn by experiments.mae.figures)."""
     return {"figure_kind": "mae_label_budget", "name": f"mae_label_budget_{protocol.name}",
             "dataset": dataset, "rows": summary["rows"],
             "crossover_budget": summary["crossover_budget"], "protocol": protocol.fields(),

@@ -256,7 +256,7 @@ def _late_verdict(prog: dict[str, Any], n: int) -> tuple[Verdict, str, float]:
 
 
 def judge_perception_late(m: Measurement) -> ClaimResult:
-    """Values: ``progress`` (train.mae_report.progress_curves of the reference MAE run's linear
+    """Values: ``progress`` (experiments.mae.report.progress_curves of the reference MAE run's linear
     probe: ``epoch``, ``t_recon_90``, ``t_probe_90``, ``late_gain``, ``probe_gain``,
     ``probe_at_init``, ``probe_at_end``), optionally ``progress_mlp`` (the same for the deep
     probe), ``n_test``, ``ref`` ((mask ratio, patch)) and ``controls`` (AE / DAE curves, reported).

@@ -6,7 +6,7 @@ winner is smallest, which a median ignores, need several times longer. A class's
 is sigma_0 times the max of 2m standard normals (its two views, m kernels each), so the budget
 is read from the recursion :func:`mrptheory.experiments.multiview.growth.sl_growth_curve` started at
 the ``BUDGET_QUANTILE`` (5%) quantile of that max -- the class exceeded by 95% of classes, the
-same fraction a run must converge (``metrics.feature_capture.CONVERGED_FRACTION``) -- times a
+same fraction a run must converge (``experiments.multiview.feature_capture.CONVERGED_FRACTION``) -- times a
 safety factor ``BUDGET_SAFETY`` = 2 (the recursion matched the simulation's capture steps within
 25-40% class by class, and after capture the run still needs the last fifth of its steps to show
 a plateau), rounded up to 100 steps.
@@ -24,13 +24,13 @@ recursion puts at ~40 000 steps -- one extreme draw would set the budget of ever
 
 Default (``steps=None``): train until converged, with the budget as the minimum and
 ``BUDGET_CAP`` = 5 times it as the cap (:func:`step_plan`): the convergence rule
-(``metrics.feature_capture``) is checked at every log step from the budget on, and the seeds,
+(``experiments.multiview.feature_capture``) is checked at every log step from the budget on, and the seeds,
 batched, stop together once the run meets it. Why both: the recursion predicts the capture
 step of the quantile unit, not the later settling (SL classes share the softmax, so one late
 capture moves its seed's other classes; MRP's kernels compete for features), and in numbers the
 recursion's MRP budget (300 steps at the defaults) is far below where MRP's features settle. An
 explicit ``steps`` always wins: the run takes exactly that many steps and says whether it
-converged (``metrics.feature_capture.convergence_record``).
+converged (``experiments.multiview.feature_capture.convergence_record``).
 """
 
 from __future__ import annotations

@@ -358,7 +358,7 @@ def judge_lottery_resolution(m: Measurement) -> ClaimResult:
     allowance covers the leak terms, discrete steps and m = 4 kernels per view at k = 10.
     Classes nearer a tie are reported, not judged.
 
-    Values: ``resolution`` (metrics.feature_capture.lottery_resolution: ``edges`` of the
+    Values: ``resolution`` (experiments.multiview.feature_capture.lottery_resolution: ``edges`` of the
     initial-ratio bins, and per bin ``counts`` of classes and ``hits``)."""
     r = m.values["resolution"]
     far = [i for i, lo in enumerate(r["edges"][:-1]) if lo >= 1.25]

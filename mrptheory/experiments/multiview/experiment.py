@@ -172,7 +172,7 @@ def build_payloads(common: dict, data_cfg: MultiViewConfig, sl_cfg: SLConfig, mr
 def run_convergence(sl: SLResult | None, mrp: MRPResult | None) -> dict[str, Any]:
     """The convergence records of a comparison's runs and the verdict over all of them:
     ``converged`` is True only when SL, MRP pretraining and fine-tuning (those that ran) all
-    met the rule (``metrics.feature_capture.convergence_record``)."""
+    met the rule (``experiments.multiview.feature_capture.convergence_record``)."""
     parts: dict[str, Any] = {}
     if sl is not None:
         parts["sl"] = {**sl.convergence, "budget_detail": sl.budget}

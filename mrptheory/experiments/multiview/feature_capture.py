@@ -194,7 +194,7 @@ def mrp_summary(final_corr: np.ndarray, ft_feature_corr: np.ndarray,
 #   seeds pooled) are: the initial max correlation of the slowest class has a long lower tail
 #   (the expected smallest winner of 160 classes starts at ~0.075 sigma_0 and needs ~40 000 GD
 #   steps by the recursion), so "every unit" would tie the budget to one extreme draw; the step
-#   budget is derived from the 5% quantile instead (theory.multiview_growth.step_budget).
+#   budget is derived from the 5% quantile instead (experiments.multiview.growth.step_budget).
 PLATEAU_WINDOW = 0.2
 PLATEAU_TOL = 0.1
 CONVERGED_FRACTION = 0.95

@@ -2,7 +2,7 @@
 
 ``sl_growth_curve`` is the early-phase ("lottery winning") growth of the winning view's
 correlation under supervised GD (Allen-Zhu & Li, Sec. 5), the closed-form twin of the measured
-curves of :func:`mrptheory.experiments.multiview.sl.train_sl`; ``train.multiview_sl.sl_theory_growth``
+curves of :func:`mrptheory.experiments.multiview.sl.train_sl`; ``experiments.multiview.sl.sl_theory_growth``
 maps a run's configs onto its arguments.
 """
 

@@ -1,6 +1,6 @@
 """MRP on multi-view data, S seeds at once: pretraining, then a linear probe and fine-tuning.
 
-Pretraining: full-batch GD on the reconstruction loss of :class:`~mrptheory.models.
+Pretraining: full-batch GD on the reconstruction loss of :class:`~mrptheory.experiments.multiview.
 mrp_autoencoder.MRPAutoEncoder` (closed-form gradients for the teacher target, autograd for the
 pixel variant), with fresh Bernoulli(1 - mask_ratio) patch masks every step and the EMA teacher
 following the student. Probe and fine-tuning: full-batch GD on cross-entropy of a

@@ -48,7 +48,7 @@ class SLResult:
     w_final: np.ndarray | None = None  # [S, k, m, d]
     summary: dict = field(default_factory=dict)
     budget: dict = field(default_factory=dict)  # StepPlan.to_dict: steps run, budget, cap
-    convergence: dict = field(default_factory=dict)  # metrics.feature_capture.convergence_record
+    convergence: dict = field(default_factory=dict)  # experiments.multiview.feature_capture.convergence_record
 
 
 def _sl_converged(hist: dict, threshold: float) -> bool:

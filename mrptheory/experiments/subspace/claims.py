@@ -85,9 +85,9 @@ PROJECTION_EXPECTATION = (
 
 
 def judge_projection(m: Measurement) -> ClaimResult:
-    """Values: ``headline`` (train.projection.headline: ``top90_mean``, ``bottom20_mean``,
+    """Values: ``headline`` (experiments.subspace.projection.headline: ``top90_mean``, ``bottom20_mean``,
     ``difference``, ``se_difference``, ``n_seeds``; None when no seed finished), ``chance``
-    (1 / classes), ``summary`` (train.projection summary rows: ``part`` "top"/"bottom",
+    (1 / classes), ``summary`` (experiments.subspace.projection summary rows: ``part`` "top"/"bottom",
     ``dims``, ``variance_share``) and ``config`` (saved)."""
     expectation, conditions = PROJECTION_EXPECTATION, m.conditions
     if m.not_run:

@@ -1,4 +1,4 @@
-"""Verdict ladders of the linear-DAE claims (claims/linear.py), judged on literal numbers."""
+"""Verdict ladders of the linear-DAE claims (experiments/alignment/claims.py), judged on literal numbers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Verdict ladders of the MAE claims (claims/mae.py), judged on literal numbers."""
+"""Verdict ladders of the MAE claims (experiments/mae/claims.py), judged on literal numbers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Verdict ladders of the multi-view claims (claims/multiview.py), judged on literal numbers.
+"""Verdict ladders of the multi-view claims (experiments/multiview/claims.py), judged on literal numbers.
 
 The multi-view data are simulated, so no claim has a missing-data branch; each ladder's
 "nothing to judge" branch (no inside cell, too few classes, nothing captured) is tested instead.
