@@ -18,7 +18,9 @@ verdicts honest about what small CPU runs can resolve: seed-to-seed training noi
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +88,22 @@ def _study(ctx: ClaimContext) -> dict[str, Any]:
         return study
 
     return ctx.shared(key, compute)
+
+
+def _with_study(measure: Callable[[ClaimContext, dict[str, Any]], Measurement]
+                ) -> Callable[[ClaimContext], Measurement]:
+    """A claim's ``measure(ctx)`` from ``measure(ctx, study)``: the shared study (:func:`_study`)
+    is loaded first, and when it cannot be (missing data, a protocol refused) the claim is not
+    run, saying why (the one preamble of every MAE claim)."""
+    @functools.wraps(measure)
+    def measure_with_study(ctx: ClaimContext) -> Measurement:
+        try:
+            study = _study(ctx)
+        except MrpError as exc:
+            return Measurement(not_run=str(exc))
+        return measure(ctx, study)
+
+    return measure_with_study
 
 
 def _baselines(study: dict[str, Any]) -> dict[str, dict[str, float]]:
@@ -206,11 +224,8 @@ def judge_finetune_beats_scratch(m: Measurement) -> ClaimResult:
               "supervised training from scratch with the same labelled images (small label "
               "budgets).",
 )
-def check_finetune_beats_scratch(ctx: ClaimContext) -> Measurement:
-    try:
-        study = _study(ctx)
-    except MrpError as exc:
-        return Measurement(not_run=str(exc))
+@_with_study
+def check_finetune_beats_scratch(ctx: ClaimContext, study: dict[str, Any]) -> Measurement:
     from mrptheory.experiments.mae.protocol import REGISTERED
 
     summary = _budget_curve(ctx, study)
@@ -305,11 +320,8 @@ def judge_perception_late(m: Measurement) -> ClaimResult:
     statement="Perception (linear- and MLP-probe accuracy) keeps improving after reconstruction "
               "has mostly converged: the informative features are learned last.",
 )
-def check_perception_late(ctx: ClaimContext) -> Measurement:
-    try:
-        study = _study(ctx)
-    except MrpError as exc:
-        return Measurement(not_run=str(exc))
+@_with_study
+def check_perception_late(ctx: ClaimContext, study: dict[str, Any]) -> Measurement:
     from mrptheory.experiments.mae.report import progress_curves
 
     h = study["mae"]["history"]
@@ -369,11 +381,8 @@ def judge_masking_vs_gaussian(m: Measurement) -> ClaimResult:
               "MAE probe accuracy exceeds the plain AE's and the Gaussian DAE's, by an amount that "
               "depends on mask ratio and patch size.",
 )
-def check_masking_vs_gaussian(ctx: ClaimContext) -> Measurement:
-    try:
-        study = _study(ctx)
-    except MrpError as exc:
-        return Measurement(not_run=str(exc))
+@_with_study
+def check_masking_vs_gaussian(ctx: ClaimContext, study: dict[str, Any]) -> Measurement:
     p = study["protocol"]
     grid = {f"r={r['mask_ratio']:g},p={r['patch_size']}": r["final"]["probe_acc"]
             for r in study["sweep"]}
@@ -453,11 +462,8 @@ def _alignments(train: Any, noises: list[str], k: int) -> list[float]:
     statement="The closed-form linear task alignment of a masking setting (optimal rank-k linear "
               "DAE) ranks mask ratios / patch sizes in the same order as the MAE's probe accuracy.",
 )
-def check_alignment_ranking(ctx: ClaimContext) -> Measurement:
-    try:
-        study = _study(ctx)
-    except MrpError as exc:
-        return Measurement(not_run=str(exc))
+@_with_study
+def check_alignment_ranking(ctx: ClaimContext, study: dict[str, Any]) -> Measurement:
     from mrptheory.experiments.mae import figures  # noqa: F401  (registers the kinds drawn here)
     from mrptheory.plots.registry import redraw, write
 
@@ -531,11 +537,8 @@ def judge_beats_baselines(m: Measurement) -> ClaimResult:
     statement="Masked-autoencoder pretraining learns features worth having: the MAE's linear probe "
               "beats the same probe on raw pixels and on the randomly initialised encoder.",
 )
-def check_beats_baselines(ctx: ClaimContext) -> Measurement:
-    try:
-        study = _study(ctx)
-    except MrpError as exc:
-        return Measurement(not_run=str(exc))
+@_with_study
+def check_beats_baselines(ctx: ClaimContext, study: dict[str, Any]) -> Measurement:
     p = study["protocol"]
     final = study["mae"]["final"]
     return _measurement(study, {"baselines": study["baselines"], "n_test": _n_test(study),
