@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from mrptheory.experiments.multiview.data import MultiViewConfig
-from mrptheory.experiments.multiview import figures  # noqa: F401  (registers the kinds written here)
+from mrptheory.experiments.multiview import figures  # noqa: F401  (its figure kinds)
 from mrptheory.plots.registry import write
 from mrptheory.experiments.multiview.common import seed_list
 from mrptheory.experiments.multiview.config import MRPConfig, SLConfig

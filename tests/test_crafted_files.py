@@ -124,7 +124,8 @@ def _resume_checkpoint(out: Path, store_glob: str, name) -> Path:
 @pytest.mark.parametrize("command", ["subspace", "dynamics"])
 def test_resuming_a_unit_from_a_crafted_checkpoint_is_refused(tmp_path, command, monkeypatch):
     import mrptheory.data.registry as registry
-    from tests.commands import test_dynamics_cli, test_subspace_cli
+    from tests.experiments.dynamics import test_cli as test_dynamics_cli
+    from tests.experiments.subspace import test_cli as test_subspace_cli
 
     tiny = (test_subspace_cli if command == "subspace" else test_dynamics_cli).tiny_splits
     monkeypatch.setattr(registry, "load_dataset", lambda name, root=None: tiny())

@@ -31,7 +31,8 @@ from typing import Any
 
 import click
 
-from mrptheory.cli_support.options import data_root_option, device_option, out_option, progress_option, seed_option
+from mrptheory.cli_support.options import (data_root_option, device_option, out_option,
+                                           progress_option, seed_option)
 from mrptheory.errors import ConfigError
 
 

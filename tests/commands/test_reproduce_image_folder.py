@@ -49,5 +49,5 @@ def test_reproduce_measures_a_cifar_row_from_the_sample(cifar_sample, monkeypatc
     assert row["verdict"] in ("confirmed", "refuted", "inconclusive"), row["measured"]
     assert "CIFAR-10 JPEG image folder, 10000 train / 5000 test images" in row["conditions"]
     assert "largest rise per patch" in row["measured"]
-    assert (out / "alignment_cifar10-jpeg_claims_quick.png").is_file()
+    assert (out / "alignment" / "alignment_cifar10-jpeg_claims_quick.png").is_file()  # per experiment
     assert "MRP_CIFAR10_JPEG_DIR" not in os.environ

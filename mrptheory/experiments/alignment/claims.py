@@ -37,7 +37,7 @@ def _study(quick: bool, data_root: str | None, out_dir: str, seed: int) -> dict:
     from mrptheory.data.registry import load_dataset
     from mrptheory.linear.alignment import (PAPER_PATCH_SIDES, PAPER_RATIOS, alignment_study,
                                             dataset_moments, paper_noise_grid)
-    from mrptheory.experiments.alignment import figures  # noqa: F401  (registers the kinds written here)
+    from mrptheory.experiments.alignment import figures  # noqa: F401  (its figure kinds)
     from mrptheory.plots.registry import write
 
     splits = load_dataset("fashion-mnist", data_root)

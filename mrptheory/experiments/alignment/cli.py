@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from mrptheory.cli_support.options import (data_root_option, dataset_option, out_option,
-                                        parse_float_list, parse_int_list, progress_option,
-                                        seed_option)
+                                           parse_float_list, parse_int_list, progress_option,
+                                           seed_option)
 from mrptheory.errors import ConfigError
 from mrptheory.linear.noise import NOISE_SPEC_HELP, parse_noise
 
@@ -19,7 +19,7 @@ def run_alignment(dataset: str, noises: list[str], out_dir: Path, data_root: str
     """Compute, save (JSON) and draw the alignment study of one data set; return the payload."""
     from mrptheory.data.registry import load_dataset
     from mrptheory.linear.alignment import alignment_study, dataset_moments
-    from mrptheory.experiments.alignment import figures  # noqa: F401  (registers the kinds written here)
+    from mrptheory.experiments.alignment import figures  # noqa: F401  (its figure kinds)
     from mrptheory.plots.registry import write
     from mrptheory.validation import check_pool_factor
 
@@ -125,7 +125,7 @@ def alignment(dataset, noises, ratios, patch_sides, gaussian_sigma, k_min, max_s
                                 seed, progress, class_weighting)
         rows += impact_summary(payload, k_min)
     if dataset == "all":
-        from mrptheory.experiments.alignment import figures  # noqa: F401  (registers the kinds written here)
+        from mrptheory.experiments.alignment import figures  # noqa: F401  (its figure kinds)
         from mrptheory.plots.registry import write
 
         text = summary_markdown(rows, k_min)

@@ -30,7 +30,7 @@ def _natural_alignment(ctx: ClaimContext) -> tuple[dict, str]:
     from mrptheory.experiments.alignment.claims import QUICK_RATIOS
     from mrptheory.linear.alignment import (PAPER_PATCH_SIDES, PAPER_RATIOS, alignment_study,
                                             dataset_moments, paper_noise_grid)
-    from mrptheory.experiments.alignment import figures  # noqa: F401  (registers the kinds written here)
+    from mrptheory.experiments.alignment import figures  # noqa: F401  (its figure kinds)
     from mrptheory.plots.registry import write
 
     def compute() -> tuple[dict, str]:

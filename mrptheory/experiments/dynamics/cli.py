@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from mrptheory.cli_support.options import (data_root_option, dataset_option, device_option,
-                                        flags_named, given, out_option, progress_option,
-                                        refuse_unused, seed_option, threads_option, yes_option)
+                                           flags_named, given, out_option, progress_option,
+                                           refuse_unused, seed_option, threads_option, yes_option)
 from mrptheory.experiments.dynamics.config import DynamicsConfig
 
 
@@ -66,7 +66,7 @@ def dynamics(dataset: str, data_root: str | None, models: tuple[str, ...], train
     """
     from mrptheory.data.registry import canonical_name, dataset_fingerprint, load_dataset
     from mrptheory.device import resolve_device
-    from mrptheory.experiments.dynamics import figures  # noqa: F401  (registers the kinds drawn here)
+    from mrptheory.experiments.dynamics import figures  # noqa: F401  (its figure kinds)
     from mrptheory.plots.registry import redraw
     from mrptheory.resources import (check_fits, check_within_data, check_work,
                                      dynamics_eval_seconds)

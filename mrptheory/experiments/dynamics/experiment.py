@@ -44,7 +44,7 @@ from mrptheory.experiments.dynamics.config import LEARNED_LEVEL, MODELS, Dynamic
 from mrptheory.experiments.dynamics.data import DynamicsData, prepare_dynamics_data
 from mrptheory.experiments.dynamics.model import run_model, theory_trajectory
 from mrptheory.experiments.dynamics.summary import (dynamics_summary, gap_closure, half_times,
-                                              summarise_model)
+                                                    summarise_model)
 
 __all__ = ["LEARNED_LEVEL", "MODELS", "DynamicsConfig", "DynamicsData", "dynamics_summary",
            "gap_closure", "half_times", "prepare_dynamics_data", "run_dynamics", "run_model",

@@ -118,7 +118,7 @@ def _baselines(study: dict[str, Any]) -> dict[str, dict[str, float]]:
 
 
 def _write_study_figures(study: dict[str, Any], ctx: ClaimContext) -> None:
-    from mrptheory.experiments.mae import figures  # noqa: F401  (registers the kinds written here)
+    from mrptheory.experiments.mae import figures  # noqa: F401  (its figure kinds)
     from mrptheory.plots.registry import write
     from mrptheory.experiments.mae.report import perception_payload
 
@@ -239,7 +239,7 @@ def check_finetune_beats_scratch(ctx: ClaimContext, study: dict[str, Any]) -> Me
 def _budget_curve(ctx: ClaimContext, study: dict[str, Any]) -> dict[str, Any]:
     """The label-budget curve on the shared encoder (stored units reused), with its figure."""
     from mrptheory.device import cpu_threads
-    from mrptheory.experiments.mae import figures  # noqa: F401  (registers the kinds written here)
+    from mrptheory.experiments.mae import figures  # noqa: F401  (its figure kinds)
     from mrptheory.plots.registry import write
     from mrptheory.experiments.mae.budget import budget_payload, run_budget_curve
 
@@ -464,7 +464,7 @@ def _alignments(train: Any, noises: list[str], k: int) -> list[float]:
 )
 @_with_study
 def check_alignment_ranking(ctx: ClaimContext, study: dict[str, Any]) -> Measurement:
-    from mrptheory.experiments.mae import figures  # noqa: F401  (registers the kinds drawn here)
+    from mrptheory.experiments.mae import figures  # noqa: F401  (its figure kinds)
     from mrptheory.plots.registry import redraw, write
 
     p, data = study["protocol"], study["data"]

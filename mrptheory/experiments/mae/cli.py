@@ -18,8 +18,8 @@ from pathlib import Path
 import click
 
 from mrptheory.cli_support.options import (data_root_option, dataset_option, device_option,
-                                        flags_named, out_option, parse_float_list, parse_int_list,
-                                        progress_option, refuse_unused, seed_option, threads_option)
+                                           flags_named, out_option, parse_float_list, parse_int_list,
+                                           progress_option, refuse_unused, seed_option, threads_option)
 from mrptheory.data.dataset import DatasetSplits
 from mrptheory.device import set_cpu_threads
 from mrptheory.errors import ConfigError
@@ -90,7 +90,7 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
              seed: int, device: str, progress: bool, threads: int, fresh: bool) -> None:
     """Pretrain one model (resumes from its checkpoint if interrupted); probe it along the way."""
     from mrptheory.experiments.mae.model import MAEConfig
-    from mrptheory.experiments.mae import figures  # noqa: F401  (registers the kinds written here)
+    from mrptheory.experiments.mae import figures  # noqa: F401  (its figure kinds)
     from mrptheory.plots.registry import write
     from mrptheory.experiments.mae.training import MAETrainConfig, train
     from mrptheory.experiments.mae.report import label_of

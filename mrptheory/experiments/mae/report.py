@@ -18,7 +18,7 @@ import torch
 
 from mrptheory.data.dataset import DatasetSplits
 from mrptheory.results import to_jsonable
-from mrptheory.experiments.mae import figures  # noqa: F401  (registers the kinds written here)
+from mrptheory.experiments.mae import figures  # noqa: F401  (its figure kinds)
 from mrptheory.plots.registry import write
 from mrptheory.experiments.mae.sweep import SweepConfig, run_dir_for
 

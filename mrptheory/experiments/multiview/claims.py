@@ -29,7 +29,7 @@ from mrptheory.claims.registry import (ClaimContext, ClaimResult, Measurement, V
                                        register_claim)
 from mrptheory.experiments.multiview.data import MultiViewConfig
 from mrptheory.experiments.multiview.feature_capture import CONVERGED_FRACTION, CONVERGENCE_RULE
-from mrptheory.experiments.multiview import figures  # noqa: F401  (registers the kinds written here)
+from mrptheory.experiments.multiview import figures  # noqa: F401  (its figure kinds)
 from mrptheory.plots.registry import write
 from mrptheory.experiments.multiview import MRPConfig, SLConfig, seed_list
 from mrptheory.device import cpu_threads, resolve_device

@@ -22,11 +22,11 @@ import click
 import numpy as np
 
 from mrptheory.cli_support.options import (device_option, out_option, progress_option, refuse_swept,
-                                        seed_option)
+                                           seed_option)
 from mrptheory.experiments.multiview.data import MultiViewConfig
 from mrptheory.device import resolve_device, set_cpu_threads
 from mrptheory.errors import ConfigError
-from mrptheory.experiments.multiview import figures  # noqa: F401  (registers the kinds written here)
+from mrptheory.experiments.multiview import figures  # noqa: F401  (its figure kinds)
 from mrptheory.plots.registry import write
 from mrptheory.text import plural
 
@@ -262,7 +262,8 @@ def mrp(**kw) -> None:
                    "gamma, sigma_p.")
 def compare(sweep_spec: str | None, **kw) -> None:
     """SL vs MRP on the same data and seeds: figures and JSON numbers in --out."""
-    from mrptheory.experiments.multiview.experiment import parse_sweep, run_compare, run_multiview_sweep
+    from mrptheory.experiments.multiview.experiment import (parse_sweep, run_compare,
+                                                            run_multiview_sweep)
 
     sweep = parse_sweep(sweep_spec) if sweep_spec else None  # validate before any work
     if sweep is not None:

@@ -122,7 +122,7 @@ def measure_projection(dataset: str, ctx: ClaimContext, arch: str = "mlp") -> Me
     """Train ``arch`` on top-90% and bottom-20% projections over seeds (mean accuracies)."""
     from mrptheory.device import resolve_device
     from mrptheory.experiments.subspace.projection import (HEADLINE_BOTTOM_CUT, HEADLINE_TOP_CUT, headline,
-                                            run_projection_sweep)
+                                                           run_projection_sweep)
 
     config = _projection_config(dataset, ctx, arch)
     try:

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from mrptheory.cli_support.options import (data_root_option, dataset_option, device_option,
-                                        flags_named, given, out_option, parse_int_list,
-                                        progress_option, refuse_unused, seed_option,
-                                        threads_option)
+                                           flags_named, given, out_option, parse_int_list,
+                                           progress_option, refuse_unused, seed_option,
+                                           threads_option)
 from mrptheory.experiments.subspace.projection import ProjectionConfig
 
 
@@ -95,7 +95,7 @@ def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
     from mrptheory.data.registry import canonical_name, dataset_fingerprint, load_dataset
     from mrptheory.device import resolve_device
     from mrptheory.errors import ConfigError
-    from mrptheory.experiments.subspace import figures  # noqa: F401  (registers the kinds drawn here)
+    from mrptheory.experiments.subspace import figures  # noqa: F401  (its figure kinds)
     from mrptheory.plots.registry import redraw
     from mrptheory.experiments.subspace.projection import run_projection_sweep
 
@@ -159,7 +159,7 @@ def _run_budget(dataset: str, data_root: str | None, budget_sizes: str, budget_e
     from mrptheory.data.registry import canonical_name, dataset_fingerprint, load_dataset
     from mrptheory.device import resolve_device
     from mrptheory.errors import ConfigError
-    from mrptheory.experiments.subspace import figures  # noqa: F401  (registers the kinds drawn here)
+    from mrptheory.experiments.subspace import figures  # noqa: F401  (its figure kinds)
     from mrptheory.plots.registry import redraw
     from mrptheory.experiments.subspace.budget import BudgetConfig, run_budget
 

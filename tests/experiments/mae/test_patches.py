@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from mrptheory.errors import ConfigError
 from mrptheory.experiments.mae.patches import (mask_to_pixels, num_visible, patchify, random_masking,
-                                      sincos_2d, unpatchify)
+                                               sincos_2d, unpatchify)
 
 
 @settings(max_examples=25, deadline=None)

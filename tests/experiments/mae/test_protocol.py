@@ -13,7 +13,7 @@ from mrptheory.experiments.mae import pretrained as pre
 from mrptheory.experiments.mae.training import small_dataset
 from mrptheory.experiments.mae.budget import choose_lr, split_indices, summarise
 from mrptheory.experiments.mae.protocol import (PLATEAU_TOL, MAEProtocol, data_identity, deviations,
-                                          plateau, quick_protocol)
+                                                plateau, quick_protocol)
 
 
 @pytest.mark.parametrize("losses, converged", [

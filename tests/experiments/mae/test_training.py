@@ -10,7 +10,8 @@ import torch
 
 from mrptheory.errors import ConfigError
 from mrptheory.experiments.mae.model import MAEConfig
-from mrptheory.experiments.mae.training import MAETrainConfig, learning_rate, load_run, small_dataset, train
+from mrptheory.experiments.mae.training import (MAETrainConfig, learning_rate, load_run,
+                                                small_dataset, train)
 from mrptheory.experiments.mae.finetune import FinetuneConfig, finetune, load_pretrained
 from mrptheory.experiments.mae.sweep import SweepConfig, run_mae_sweep, store_for, sweep_points
 

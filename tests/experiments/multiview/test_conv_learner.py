@@ -80,7 +80,8 @@ def test_mrp_autoencoder_targets_and_ema():
 @pytest.mark.parametrize("q", [3, 4, 5])
 def test_fused_encoder_and_closed_form_gradient_match_autograd(q):
     """conv_encode_fused (P-major layout, reused buffers) and conv_weight_grad == autograd."""
-    from mrptheory.experiments.multiview.conv_learner import conv_encode_fused, conv_weight_grad, patches_t
+    from mrptheory.experiments.multiview.conv_learner import (conv_encode_fused, conv_weight_grad,
+                                                              patches_t)
 
     torch.manual_seed(4)
     S, N, P, d, R = 3, 7, 5, 6, 4

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mrptheory.experiments.multiview.data import (STREAM_TEST_MULTI, MultiViewConfig, make_features,
-                                      sample_multiview)
+                                                  sample_multiview)
 from mrptheory.errors import ConfigError
 
 

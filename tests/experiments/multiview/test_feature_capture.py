@@ -10,9 +10,9 @@ import torch
 import numpy as np
 
 from mrptheory.experiments.multiview.feature_capture import (accuracy, captured_views_per_class,
-                                               kernel_assignment, lottery_hit_rate,
-                                               lottery_prediction, max_feature_correlations,
-                                               mrp_summary, sl_summary, sl_view_correlations)
+                                                             kernel_assignment, lottery_hit_rate,
+                                                             lottery_prediction, max_feature_correlations,
+                                                             mrp_summary, sl_summary, sl_view_correlations)
 
 
 def _basis(k: int, d: int) -> torch.Tensor:
@@ -114,8 +114,8 @@ def test_mrp_summary_on_hand_built_correlations():
 # --- convergence rule on synthetic curves ---------------------------------------------------
 
 from mrptheory.experiments.multiview.feature_capture import (CONVERGED_FRACTION, convergence_record,  # noqa: E402
-                                               feature_convergence, sl_class_convergence,
-                                               window_drift)
+                                                             feature_convergence, sl_class_convergence,
+                                                             window_drift)
 
 STEPS = np.arange(0, 1001, 20)  # 51 log points
 

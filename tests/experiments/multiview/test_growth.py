@@ -51,7 +51,7 @@ def test_config_adapter_reads_the_runs_numbers():
 # --- budgets from the slowest unit, on literal numbers ---------------------------------------
 
 from mrptheory.experiments.multiview.growth import (capture_step, max_normal_quantile,  # noqa: E402
-                                               step_budget)
+                                                    step_budget)
 
 
 def test_max_normal_quantile_literal_values():

@@ -11,7 +11,7 @@ from mrptheory.errors import ConfigError
 from mrptheory.experiments.multiview.config import MRPConfig, SLConfig
 from mrptheory.experiments.multiview.memory import check_memory, estimate_run_bytes
 from mrptheory.experiments.multiview.regime import (combined_report, expected_max_normal,
-                                              preset_configs, regime_check)
+                                                    preset_configs, regime_check)
 
 
 def test_expected_max_of_normals():
@@ -88,7 +88,7 @@ def test_regime_map_cell_configs_and_verdicts():
 
 def test_claim_slice_inside_cell_is_the_base_comparison_and_gets_enough_seeds():
     from mrptheory.experiments.multiview.regime_map import (MIN_SEEDS_IN_REGIME, cell_configs,
-                                                      cell_seed_list, claim_slice)
+                                                            cell_seed_list, claim_slice)
 
     base = preset_configs("theory")
     (x_in, x_out), (y,) = claim_slice(base)
