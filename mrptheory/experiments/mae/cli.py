@@ -18,8 +18,9 @@ from pathlib import Path
 import click
 
 from mrptheory.cli_support.options import (data_root_option, dataset_option, device_option,
-                                           flags_named, out_option, parse_float_list, parse_int_list,
-                                           progress_option, refuse_unused, seed_option, threads_option)
+                                           flags_named, out_option, parse_float_list,
+                                           parse_int_list, progress_option, refuse_unused,
+                                           seed_option, threads_option)
 from mrptheory.data.dataset import DatasetSplits
 from mrptheory.device import set_cpu_threads
 from mrptheory.errors import ConfigError

@@ -34,8 +34,8 @@ from mrptheory.progress import progress
 from mrptheory.results import fingerprint, to_jsonable
 from mrptheory.seeding import seed_everything
 from mrptheory.checkpoint import load_checkpoint, save_checkpoint
-from mrptheory.experiments.mae.evaluation import (EvalData, autocast, classifier_accuracy, probe_encoder,
-                                                  reconstruction_loss)
+from mrptheory.experiments.mae.evaluation import (EvalData, autocast, classifier_accuracy,
+                                                  probe_encoder, reconstruction_loss)
 from mrptheory.validation import check_float, check_int
 
 CHECKPOINT_NAME = "checkpoint.pt"

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mrptheory.experiments.multiview.data import (STREAM_PRETRAIN, STREAM_TEST_MULTI, STREAM_TEST_SINGLE,
-                                                  STREAM_TRAIN, MultiViewBatch, MultiViewConfig,
-                                                  make_features, sample_multiview)
+from mrptheory.experiments.multiview.data import (STREAM_PRETRAIN, STREAM_TEST_MULTI,
+                                                  STREAM_TEST_SINGLE, STREAM_TRAIN, MultiViewBatch,
+                                                  MultiViewConfig, make_features, sample_multiview)
 from mrptheory.errors import MrpError
 from mrptheory.validation import check_int
 

@@ -19,22 +19,22 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from mrptheory.experiments.multiview.data import (STREAM_DECODER, STREAM_INIT, STREAM_MASK, MultiViewConfig,
-                                                  stream_generator)
+from mrptheory.experiments.multiview.data import (STREAM_DECODER, STREAM_INIT, STREAM_MASK,
+                                                  MultiViewConfig, stream_generator)
 from mrptheory.device import resolve_device
 from mrptheory.experiments.multiview.feature_capture import (CONVERGED_FRACTION, accuracy,
-                                                             convergence_record, feature_convergence,
-                                                             kernel_assignment,
+                                                             convergence_record,
+                                                             feature_convergence, kernel_assignment,
                                                              kernel_feature_correlations,
                                                              max_feature_correlations, mrp_summary)
-from mrptheory.experiments.multiview.conv_learner import (conv_encode_fused, conv_weight_grad, gaussian_kernels,
-                                                          patches_t)
+from mrptheory.experiments.multiview.conv_learner import (conv_encode_fused, conv_weight_grad,
+                                                          gaussian_kernels, patches_t)
 from mrptheory.experiments.multiview.mrp_autoencoder import LinearHead, MRPAutoEncoder
 from mrptheory.progress import progress
 from mrptheory.text import plural
 from mrptheory.experiments.multiview.budget import step_plan
-from mrptheory.experiments.multiview.common import (MultiViewData, check_finite, log_steps, make_data,
-                                                    to_numpy)
+from mrptheory.experiments.multiview.common import (MultiViewData, check_finite, log_steps,
+                                                    make_data, to_numpy)
 from mrptheory.experiments.multiview.config import MRPConfig
 
 

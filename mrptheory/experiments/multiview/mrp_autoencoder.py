@@ -44,9 +44,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mrptheory.experiments.multiview.conv_learner import (_buffer, _log_softmax_small, conv_activate,
-                                                          conv_activate_copy,
-                                                          conv_encode, conv_preact, conv_weight_grad)
+from mrptheory.experiments.multiview.conv_learner import (_buffer, _log_softmax_small,
+                                                          conv_activate, conv_activate_copy,
+                                                          conv_encode, conv_preact,
+                                                          conv_weight_grad)
 
 
 def batch_norm_targets(h: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:

@@ -44,8 +44,9 @@ import torch
 from mrptheory.progress import progress
 from mrptheory.results import JsonlStore, to_jsonable
 from mrptheory.experiments.multiview.common import DivergenceError
-from mrptheory.experiments.multiview.regime import (LEAK_MARGIN, MAX_SIGMA0_OVER_RHO, combined_report,
-                                                    expected_max_normal, gamma_final_estimate)
+from mrptheory.experiments.multiview.regime import (LEAK_MARGIN, MAX_SIGMA0_OVER_RHO,
+                                                    combined_report, expected_max_normal,
+                                                    gamma_final_estimate)
 
 PREDICTIONS = {
     "P1": ("SL one view per class", "fraction of classes with one view", 0.8),

@@ -20,7 +20,8 @@ import torch
 
 from mrptheory.experiments.multiview.data import STREAM_INIT, MultiViewConfig
 from mrptheory.device import resolve_device
-from mrptheory.experiments.multiview.feature_capture import (CONVERGED_FRACTION, accuracy, convergence_record,
+from mrptheory.experiments.multiview.feature_capture import (CONVERGED_FRACTION, accuracy,
+                                                             convergence_record,
                                                              sl_class_convergence, sl_summary,
                                                              sl_view_correlations)
 from mrptheory.experiments.multiview.conv_learner import ConvLearner, gaussian_kernels, patches_t
@@ -28,8 +29,8 @@ from mrptheory.progress import progress
 from mrptheory.text import plural
 from mrptheory.experiments.multiview.growth import sl_growth_curve
 from mrptheory.experiments.multiview.budget import step_plan
-from mrptheory.experiments.multiview.common import (MultiViewData, check_finite, log_steps, make_data,
-                                                    to_numpy)
+from mrptheory.experiments.multiview.common import (MultiViewData, check_finite, log_steps,
+                                                    make_data, to_numpy)
 from mrptheory.experiments.multiview.config import SLConfig
 
 

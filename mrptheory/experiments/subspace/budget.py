@@ -29,8 +29,9 @@ from mrptheory.errors import ConfigError
 from mrptheory.nets.classifiers import ARCHS
 from mrptheory.progress import progress
 from mrptheory.results import JsonlStore, check_record, save_json, store_fingerprint
-from mrptheory.experiments.subspace.projection import (HEADLINE_BOTTOM_CUT, HEADLINE_TOP_CUT, UNIT_RECORD_FIELDS,
-                                                       ProjectionConfig, prepare, run_unit)
+from mrptheory.experiments.subspace.projection import (HEADLINE_BOTTOM_CUT, HEADLINE_TOP_CUT,
+                                                       UNIT_RECORD_FIELDS, ProjectionConfig,
+                                                       prepare, run_unit)
 from mrptheory.validation import check_choice, check_int
 
 #: (part, cut) of the two sides of the headline: top-90% and bottom-20%.

@@ -121,8 +121,8 @@ def judge_projection(m: Measurement) -> ClaimResult:
 def measure_projection(dataset: str, ctx: ClaimContext, arch: str = "mlp") -> Measurement:
     """Train ``arch`` on top-90% and bottom-20% projections over seeds (mean accuracies)."""
     from mrptheory.device import resolve_device
-    from mrptheory.experiments.subspace.projection import (HEADLINE_BOTTOM_CUT, HEADLINE_TOP_CUT, headline,
-                                                           run_projection_sweep)
+    from mrptheory.experiments.subspace.projection import (HEADLINE_BOTTOM_CUT, HEADLINE_TOP_CUT,
+                                                           headline, run_projection_sweep)
 
     config = _projection_config(dataset, ctx, arch)
     try:

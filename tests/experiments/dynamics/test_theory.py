@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from mrptheory.data.dataset import DatasetSplits, ImageDataset
 from mrptheory.errors import ConfigError
 from mrptheory.experiments.dynamics.theory import (OneLayerFlow, direction_reconstruction,
-                                                   direction_reconstruction_empirical, fraction_from_gain,
-                                                   one_layer_half_time, one_layer_mode_gain,
-                                                   one_layer_trajectory, saxe_half_time, saxe_mode_strength,
+                                                   direction_reconstruction_empirical,
+                                                   fraction_from_gain, one_layer_half_time,
+                                                   one_layer_mode_gain, one_layer_trajectory,
+                                                   saxe_half_time, saxe_mode_strength,
                                                    time_to_fraction, two_layer_trajectory)
 from mrptheory.linear.moments import DataMoments
 from mrptheory.linear.noise import GaussianNoise, MaskNoise, NoNoise

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mrptheory.errors import ConfigError
-from mrptheory.experiments.mae.patches import (mask_to_pixels, num_visible, patchify, random_masking,
-                                               sincos_2d, unpatchify)
+from mrptheory.experiments.mae.patches import (mask_to_pixels, num_visible, patchify,
+                                               random_masking, sincos_2d, unpatchify)
 
 
 @settings(max_examples=25, deadline=None)

@@ -11,8 +11,9 @@ import numpy as np
 
 from mrptheory.experiments.multiview.feature_capture import (accuracy, captured_views_per_class,
                                                              kernel_assignment, lottery_hit_rate,
-                                                             lottery_prediction, max_feature_correlations,
-                                                             mrp_summary, sl_summary, sl_view_correlations)
+                                                             lottery_prediction,
+                                                             max_feature_correlations, mrp_summary,
+                                                             sl_summary, sl_view_correlations)
 
 
 def _basis(k: int, d: int) -> torch.Tensor:

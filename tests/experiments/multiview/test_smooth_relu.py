@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mrptheory.errors import ConfigError
-from mrptheory.experiments.multiview.smooth_relu import (check_activation, smooth_relu, smooth_relu_grad,
-                                                         smooth_relu_reference)
+from mrptheory.experiments.multiview.smooth_relu import (check_activation, smooth_relu,
+                                                         smooth_relu_grad, smooth_relu_reference)
 
 
 @settings(max_examples=30, deadline=None)

@@ -8,9 +8,10 @@ import pytest
 from mrptheory.data.dataset import DatasetSplits, ImageDataset
 from mrptheory.errors import ConfigError
 from mrptheory.experiments.subspace import projection as proj
-from mrptheory.experiments.subspace.projection import (ProjectionConfig, example_images, fit_basis, headline,
-                                                       part_basis, prepare, preprocess, project_images,
-                                                       run_projection_sweep, run_unit, summarise, unit_key)
+from mrptheory.experiments.subspace.projection import (ProjectionConfig, example_images, fit_basis,
+                                                       headline, part_basis, prepare, preprocess,
+                                                       project_images, run_projection_sweep,
+                                                       run_unit, summarise, unit_key)
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
