@@ -25,8 +25,8 @@ import torch
 
 from mrptheory.data.dataset import DatasetSplits, ImageDataset
 from mrptheory.device import set_cpu_threads
-from mrptheory.train.mae import MAETrainConfig, train
-from mrptheory.train.mae_sweep import quick_sweep_config
+from mrptheory.experiments.mae.training import MAETrainConfig, train
+from mrptheory.experiments.mae.sweep import quick_sweep_config
 
 
 def _data(n: int) -> tuple[DatasetSplits, str]:

@@ -6,7 +6,7 @@
 
 Images per second of a full training step (forward + backward + AdamW step) of
 
-* ``package``: :class:`mrptheory.models.mae.MaskedAutoencoder` at the quick protocol's size, and
+* ``package``: :class:`mrptheory.experiments.mae.model.MaskedAutoencoder` at the quick protocol's size, and
 * ``reference``: the same-size MAE whose blocks are torch's own ``nn.TransformerEncoderLayer``
   (pre-norm, GELU, batch first; its ``nn.MultiheadAttention`` computes the attention with
   ``F.scaled_dot_product_attention`` when no weights are returned, as here) -- the same patching,
@@ -18,7 +18,7 @@ Images per second of a full training step (forward + backward + AdamW step) of
 measured in the same process, alternating the two models over ``--repeats`` rounds (the median
 is reported), so machine load affects both alike. The ratio ``package / reference`` is printed.
 On CUDA the step runs under bf16 autocast with a fused AdamW when this torch offers one
-(:func:`mrptheory.train.mae.adamw_options`); on CPU in float32 with the for-each AdamW.
+(:func:`mrptheory.experiments.mae.training.adamw_options`); on CPU in float32 with the for-each AdamW.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from mrptheory.device import resolve_device, set_cpu_threads
-from mrptheory.models.mae import MAEConfig, MaskedAutoencoder
-from mrptheory.models.patches import patchify, random_masking, sincos_2d
-from mrptheory.train.mae import adamw_options
-from mrptheory.train.mae_eval import autocast
+from mrptheory.experiments.mae.model import MAEConfig, MaskedAutoencoder
+from mrptheory.experiments.mae.patches import patchify, random_masking, sincos_2d
+from mrptheory.experiments.mae.training import adamw_options
+from mrptheory.experiments.mae.evaluation import autocast
 
 
 class TorchLayer(nn.TransformerEncoderLayer):
@@ -110,9 +110,9 @@ class ReferenceMAE(nn.Module):
 
 
 def protocol_model(patch_size: int | None = None) -> MAEConfig:
-    """The quick protocol's reference MAE (train.mae_protocol.quick_protocol), optionally with
+    """The quick protocol's reference MAE (experiments.mae.protocol.quick_protocol), optionally with
     another patch size."""
-    from mrptheory.train.mae_protocol import quick_protocol
+    from mrptheory.experiments.mae.protocol import quick_protocol
 
     p = quick_protocol()
     return MAEConfig(patch_size=patch_size or p.patch_size, embed_dim=p.embed_dim, depth=p.depth,

@@ -43,12 +43,12 @@ import time
 
 import torch
 
-from mrptheory.data.multiview import MultiViewConfig
+from mrptheory.experiments.multiview.data import MultiViewConfig
 from mrptheory.device import set_cpu_threads
-from mrptheory.train.multiview_common import log_steps, seed_list
-from mrptheory.train.multiview_config import MRPConfig, SLConfig
-from mrptheory.train.multiview_mrp import train_mrp
-from mrptheory.train.multiview_sl import train_sl
+from mrptheory.experiments.multiview.common import log_steps, seed_list
+from mrptheory.experiments.multiview.config import MRPConfig, SLConfig
+from mrptheory.experiments.multiview.mrp import train_mrp
+from mrptheory.experiments.multiview.sl import train_sl
 
 
 def _sync(device: torch.device) -> None:
@@ -161,7 +161,7 @@ def efficiency(device: torch.device, seeds: list[int], sl: SLConfig, mrp: MRPCon
     ceiling, per repeat; the ratio uses the training loop's own seconds (``res.seconds``: the
     loop with its logging and test-set evaluations, not the data generation) and the mean of the
     two ceilings around it. Returns the median ratio per trainer over ``repeat`` runs."""
-    from mrptheory.train.multiview_common import make_data
+    from mrptheory.experiments.multiview.common import make_data
 
     flops = conv_flops(data, sl, mrp)
     R = data.k * sl.m

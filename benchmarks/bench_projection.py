@@ -6,7 +6,7 @@
 Each row trains the MLP and the ResNet-9 (``--width``, paper: 64) for one epoch with the
 experiment's recipe (AdamW, one-cycle, batch 512) on bottom-20%-projected Fashion-MNIST images
 (random images of the same shape when it is not installed), with and without augmentation,
-through :func:`mrptheory.train.supervised.train_classifier`, and reports the images/s of the
+through :func:`mrptheory.nets.supervised.train_classifier`, and reports the images/s of the
 training loop (evaluation excluded). Also times the projection itself (eigendecomposition and
 the pixel-space projection of train and test). Wall-clock numbers vary with machine load.
 """
@@ -22,9 +22,9 @@ import numpy as np
 import torch
 
 from mrptheory.data.dataset import DatasetSplits, ImageDataset
-from mrptheory.models.classifiers import build_classifier
-from mrptheory.train.projection import part_basis, prepare, project_images
-from mrptheory.train.supervised import ClassifierTrainConfig, cpu_threads, train_classifier
+from mrptheory.nets.classifiers import build_classifier
+from mrptheory.experiments.subspace.projection import part_basis, prepare, project_images
+from mrptheory.nets.supervised import ClassifierTrainConfig, cpu_threads, train_classifier
 
 
 def _data(n: int) -> tuple[DatasetSplits, str]:

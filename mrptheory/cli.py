@@ -1,6 +1,7 @@
 """The ``mrp`` command line.
 
-Sub-commands live in ``mrptheory.commands.<name>`` and are imported lazily, so ``mrp --help`` is
+Sub-commands live in the experiments (``mrptheory.experiments.<name>.cli``) and, for the
+cross-experiment ones, in ``mrptheory.commands.<name>``; they are imported lazily, so ``mrp --help`` is
 fast and one command's heavy imports never slow another. Every user-actionable error
 (:class:`~mrptheory.errors.MrpError`, and click's own option-parsing errors) becomes a one-line
 message and exit code 2, never a traceback or a usage block. Ctrl-C ends with one line and exit
@@ -23,15 +24,15 @@ from mrptheory.errors import MrpError, MrpWarning
 #: command name -> "module:attribute" of its click command or group.
 COMMANDS: dict[str, str] = {
     "prove": "mrptheory.commands.prove:prove",
-    "alignment": "mrptheory.commands.alignment:alignment",
-    "noise-check": "mrptheory.commands.noise_check:noise_check",
+    "alignment": "mrptheory.experiments.alignment.cli:alignment",
+    "noise-check": "mrptheory.experiments.alignment.noise_check:noise_check",
     "reproduce": "mrptheory.commands.reproduce:reproduce",
     "plot": "mrptheory.commands.plot:plot",
     "datasets": "mrptheory.commands.datasets:datasets",
-    "multiview": "mrptheory.commands.multiview:multiview",
-    "subspace": "mrptheory.commands.subspace:subspace",
-    "dynamics": "mrptheory.commands.dynamics:dynamics",
-    "mae": "mrptheory.commands.mae:mae",
+    "multiview": "mrptheory.experiments.multiview.cli:multiview",
+    "subspace": "mrptheory.experiments.subspace.cli:subspace",
+    "dynamics": "mrptheory.experiments.dynamics.cli:dynamics",
+    "mae": "mrptheory.experiments.mae.cli:mae",
 }
 
 
@@ -103,7 +104,7 @@ class MrpGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context):
-        from mrptheory.commands.outputs import OUTPUT_FOLDERS_KEY, disk_full_error, is_disk_full
+        from mrptheory.cli_support.outputs import OUTPUT_FOLDERS_KEY, disk_full_error, is_disk_full
 
         try:
             return super().invoke(ctx)

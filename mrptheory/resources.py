@@ -114,7 +114,7 @@ def check_fits(bytes_needed: float, what: str, flag: str, *, available: int | No
 # 1. A size beyond the data (more train images than the split holds) is refused, never clamped:
 #    :func:`check_within_data`.
 # 2. Work that an up-front estimate puts past :data:`WORK_LIMIT_SECONDS` is refused unless the user
-#    confirms with ``--yes`` (``commands.options.yes_option``): :func:`check_work`. Estimates use
+#    confirms with ``--yes`` (``cli_support.options.yes_option``): :func:`check_work`. Estimates use
 #    rates measured on the development machine (a shared 2-core CPU, one thread), stated beside
 #    each estimator; they are meant to catch runs of hours or days, not to predict minutes.
 

@@ -559,24 +559,11 @@ def _locked(lock_path: Path) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def write(payloads: Mapping[str, dict[str, Any]], out_dir: str | Path, *,
-          draw: bool = True) -> list[Path]:
-    """The one write path of results: save each payload as ``OUT/<name>.json``, then draw its
-    figure(s) from the saved file, exactly as ``mrp plot OUT/<name>.json`` would redraw them.
-
-    ``payloads`` maps file names (without ``.json``) to payloads; one without a ``figure_kind``
-    (a summary table) is only saved, and ``draw=False`` saves every payload without drawing
-    (numbers kept for a later ``mrp plot``). Returns the written paths, figures before each JSON file.
-    Drawing goes through :mod:`mrptheory.plots.registry`, imported here lazily because plotting
-    sits above this module.
+def write(payloads: Mapping[str, dict[str, Any]], out_dir: str | Path) -> list[Path]:
+    """Save each payload as ``OUT/<name>.json`` (``payloads`` maps file names without ``.json`` to
+    payloads) and return the written paths, in order. The store only saves and loads: drawing a
+    payload's figure is the figure registry's job, one layer up
+    (:func:`mrptheory.plots.registry.write` saves through here, then draws from the saved file).
     """
-    from mrptheory.plots.registry import redraw
-
     out = Path(out_dir)
-    written: list[Path] = []
-    for name, payload in payloads.items():
-        path = save_json(out / f"{name}.json", payload)
-        if draw and "figure_kind" in payload:
-            written += redraw(path, out)
-        written.append(path)
-    return written
+    return [save_json(out / f"{name}.json", payload) for name, payload in payloads.items()]

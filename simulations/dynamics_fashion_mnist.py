@@ -3,10 +3,10 @@ Gaussian and masked DAE by minibatch gradient descent vs closed forms (same as `
 """
 
 from mrptheory.data.registry import load_dataset
-from mrptheory.plots.real_data import plot_dynamics
-from mrptheory.train.linear_dynamics import DynamicsConfig, dynamics_summary, run_dynamics
+from mrptheory.experiments.dynamics.figures import plot_dynamics
+from mrptheory.experiments.dynamics.experiment import DynamicsConfig, dynamics_summary, run_dynamics
 
-OUT = "paper_figs"
+OUT = "paper_figs/dynamics"
 
 if __name__ == "__main__":
     config = DynamicsConfig(dataset="fashion-mnist")

@@ -5,11 +5,11 @@ Same as ``mrp mae sweep``; resumable.
 """
 
 from mrptheory.data.registry import load_dataset
-from mrptheory.train.mae_baselines import sweep_baselines
-from mrptheory.train.mae_report import summary_table, write_sweep_outputs
-from mrptheory.train.mae_sweep import default_sweep_config, run_mae_sweep
+from mrptheory.experiments.mae.baselines import sweep_baselines
+from mrptheory.experiments.mae.report import summary_table, write_sweep_outputs
+from mrptheory.experiments.mae.sweep import default_sweep_config, run_mae_sweep
 
-OUT = "paper_figs"
+OUT = "paper_figs/mae"
 
 if __name__ == "__main__":
     data = load_dataset("fashion-mnist")

@@ -8,11 +8,11 @@ Same as ``mrp mae sweep --preset gpu``; pass a data set as ``python simulations/
 import sys
 
 from mrptheory.data.registry import load_dataset
-from mrptheory.train.mae_baselines import sweep_baselines
-from mrptheory.train.mae_report import summary_table, write_sweep_outputs
-from mrptheory.train.mae_sweep import gpu_sweep_config, run_mae_sweep
+from mrptheory.experiments.mae.baselines import sweep_baselines
+from mrptheory.experiments.mae.report import summary_table, write_sweep_outputs
+from mrptheory.experiments.mae.sweep import gpu_sweep_config, run_mae_sweep
 
-OUT = "paper_figs"
+OUT = "paper_figs/mae"
 
 if __name__ == "__main__":
     name = sys.argv[1] if len(sys.argv) > 1 else "fashion-mnist"

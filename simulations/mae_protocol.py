@@ -5,7 +5,7 @@
 
 Same as ``mrp reproduce [--quick] --only 'mae-*'``: one shared pretraining on the whole
 Fashion-MNIST train split (stored in ``--out`` and reused by every claim and by a re-run), the
-label-budget curve, and the ranking sweep (:mod:`mrptheory.claims.mae`). Independent units run in
+label-budget curve, and the ranking sweep (:mod:`mrptheory.experiments.mae.claims`). Independent units run in
 two worker processes, which is why this script keeps its work under ``if __name__ == "__main__"``.
 """
 
@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import argparse
 
-from mrptheory.claims.registry import ClaimContext, all_claims, run_claim
+from mrptheory.catalog import all_claims
+from mrptheory.claims.registry import ClaimContext, run_claim
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--full", action="store_true", help="the default (non-quick) protocol")
-    ap.add_argument("--out", default="paper_figs")
+    ap.add_argument("--out", default="paper_figs/mae")
     ap.add_argument("--data-root", default=None)
     args = ap.parse_args()
     ctx = ClaimContext(quick=not args.full, out_dir=args.out, data_root=args.data_root)

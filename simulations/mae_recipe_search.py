@@ -27,9 +27,9 @@ import torch
 from mrptheory.data.dataset import DatasetSplits, ImageDataset
 from mrptheory.data.registry import load_dataset
 from mrptheory.device import set_cpu_threads
-from mrptheory.train.mae import train
-from mrptheory.train.mae_baselines import raw_pixel_metrics
-from mrptheory.train.mae_sweep import quick_sweep_config
+from mrptheory.experiments.mae.training import train
+from mrptheory.experiments.mae.baselines import raw_pixel_metrics
+from mrptheory.experiments.mae.sweep import quick_sweep_config
 
 #: name -> (changes to the model, changes to the run, description)
 RECIPES: dict[str, tuple[dict, dict, str]] = {
@@ -95,4 +95,4 @@ def main(out: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "paper_figs"))
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "paper_figs/mae"))

@@ -5,13 +5,14 @@
 
 from pathlib import Path
 
-from mrptheory.data.multiview import MultiViewConfig
-from mrptheory.results import write
-from mrptheory.train.multiview_common import seed_list
-from mrptheory.train.multiview_config import MRPConfig, SLConfig
-from mrptheory.train.multiview_experiment import compare_summary, run_compare
+from mrptheory.experiments.multiview.data import MultiViewConfig
+from mrptheory.experiments.multiview import figures  # noqa: F401  (its figure kinds)
+from mrptheory.plots.registry import write
+from mrptheory.experiments.multiview.common import seed_list
+from mrptheory.experiments.multiview.config import MRPConfig, SLConfig
+from mrptheory.experiments.multiview.experiment import compare_summary, run_compare
 
-# theory-regime defaults (mrptheory.train.multiview_regime): k=10, d=100, P=12, mu=0.02,
+# theory-regime defaults (mrptheory.experiments.multiview.regime): k=10, d=100, P=12, mu=0.02,
 # gamma = sigma_p = 1e-4, theory-like single-view test data
 DATA = MultiViewConfig()
 SL = SLConfig()  # m=4, q=4, rho=0.2, sigma_0=0.005, lr 8, until converged (budget 2000)
@@ -20,6 +21,6 @@ SEEDS = seed_list(8)
 
 if __name__ == "__main__":
     res = run_compare(DATA, SL, MRP, SEEDS)
-    out = Path("paper_figs")
+    out = Path("paper_figs/multiview")
     write(res.payloads, out)
     print(compare_summary(res))

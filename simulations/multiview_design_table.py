@@ -1,12 +1,12 @@
 """MRP design choices the paper does not pin, one at a time from the regime defaults: multi-feature
 kernels and features captured per choice (the README's table).
 
-    python simulations/multiview_design_table.py            # 4 seeds, writes paper_figs/...
+    python simulations/multiview_design_table.py            # 4 seeds, writes paper_figs/multiview/...
     python simulations/multiview_design_table.py --seeds 2  # faster
 
 Each row changes one MRPConfig field (decoder init/shape, teacher EMA vs copy, target
 normalisation, mask ratio, target type) and runs MRP pretraining + probe + fine-tuning on the same
-data and seeds. Writes ``paper_figs/multiview_design_table.json`` and ``.md``; resumable (one
+data and seeds. Writes ``paper_figs/multiview/multiview_design_table.json`` and ``.md``; resumable (one
 JSONL record per row).
 """
 
@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mrptheory.data.multiview import MultiViewConfig
+from mrptheory.experiments.multiview.data import MultiViewConfig
 from mrptheory.device import set_cpu_threads
 from mrptheory.results import JsonlStore, save_json, to_jsonable
-from mrptheory.train.multiview_common import make_data, seed_list
-from mrptheory.train.multiview_config import MRPConfig
-from mrptheory.train.multiview_mrp import train_mrp
+from mrptheory.experiments.multiview.common import make_data, seed_list
+from mrptheory.experiments.multiview.config import MRPConfig
+from mrptheory.experiments.multiview.mrp import train_mrp
 
 ROWS = [
     ("defaults (identity full decoder, EMA 0.99, batch norm, mask 0.5)", {}),
@@ -43,7 +43,7 @@ ROWS = [
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=4)
-    ap.add_argument("--out", default="paper_figs")
+    ap.add_argument("--out", default="paper_figs/multiview")
     args = ap.parse_args()
     set_cpu_threads(1)
     out = Path(args.out)

@@ -7,11 +7,12 @@
 import sys
 from pathlib import Path
 
-from mrptheory.data.multiview import MultiViewConfig
-from mrptheory.results import write
-from mrptheory.train.multiview_common import seed_list
-from mrptheory.train.multiview_config import MRPConfig, SLConfig
-from mrptheory.train.multiview_experiment import run_multiview_sweep
+from mrptheory.experiments.multiview.data import MultiViewConfig
+from mrptheory.experiments.multiview import figures  # noqa: F401  (its figure kinds)
+from mrptheory.plots.registry import write
+from mrptheory.experiments.multiview.common import seed_list
+from mrptheory.experiments.multiview.config import MRPConfig, SLConfig
+from mrptheory.experiments.multiview.experiment import run_multiview_sweep
 
 SWEEPS = {
     "mu": [0.0, 0.05, 0.1, 0.2],
@@ -24,7 +25,7 @@ SWEEPS = {
 SEEDS = seed_list(4)
 
 if __name__ == "__main__":
-    out = Path("paper_figs")
+    out = Path("paper_figs/multiview")
     for param in sys.argv[1:] or list(SWEEPS):
         payload = run_multiview_sweep(MultiViewConfig(), SLConfig(), MRPConfig(), param,
                                       SWEEPS[param], SEEDS, out / f"multiview_sweep_{param}.jsonl")

@@ -9,10 +9,10 @@ steps, which the command line does not expose. Measured wall time on the shared 
 """
 
 from mrptheory.data.registry import load_dataset
-from mrptheory.plots.real_data import plot_subspace_budget
-from mrptheory.train.projection_budget import BudgetConfig, run_budget
+from mrptheory.experiments.subspace.figures import plot_subspace_budget
+from mrptheory.experiments.subspace.budget import BudgetConfig, run_budget
 
-OUT = "paper_figs"
+OUT = "paper_figs/subspace"
 
 if __name__ == "__main__":
     data = load_dataset("fashion-mnist")

@@ -10,10 +10,10 @@ images, about 22M image passes -- an hour or two on one modern GPU (an estimate,
 import sys
 
 from mrptheory.data.registry import load_dataset
-from mrptheory.plots.real_data import plot_subspace_budget
-from mrptheory.train.projection_budget import BudgetConfig, run_budget
+from mrptheory.experiments.subspace.figures import plot_subspace_budget
+from mrptheory.experiments.subspace.budget import BudgetConfig, run_budget
 
-OUT = "paper_figs"
+OUT = "paper_figs/subspace"
 
 if __name__ == "__main__":
     name = sys.argv[1] if len(sys.argv) > 1 else "fashion-mnist"

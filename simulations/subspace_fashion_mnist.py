@@ -3,10 +3,10 @@ cut-offs 0.5 / 0.8 / 0.9 / 0.95 (same as ``mrp subspace``; resumable).
 """
 
 from mrptheory.data.registry import load_dataset
-from mrptheory.plots.real_data import plot_subspace_accuracy
-from mrptheory.train.projection import ProjectionConfig, run_projection_sweep
+from mrptheory.experiments.subspace.figures import plot_subspace_accuracy
+from mrptheory.experiments.subspace.projection import ProjectionConfig, run_projection_sweep
 
-OUT = "paper_figs"
+OUT = "paper_figs/subspace"
 
 if __name__ == "__main__":
     config = ProjectionConfig(dataset="fashion-mnist")

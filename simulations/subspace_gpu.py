@@ -7,10 +7,10 @@
 import sys
 
 from mrptheory.data.registry import load_dataset
-from mrptheory.plots.real_data import plot_subspace_accuracy
-from mrptheory.train.projection import ProjectionConfig, run_projection_sweep
+from mrptheory.experiments.subspace.figures import plot_subspace_accuracy
+from mrptheory.experiments.subspace.projection import ProjectionConfig, run_projection_sweep
 
-OUT = "paper_figs"
+OUT = "paper_figs/subspace"
 
 if __name__ == "__main__":
     name = sys.argv[1] if len(sys.argv) > 1 else "fashion-mnist"

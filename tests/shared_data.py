@@ -47,3 +47,23 @@ def cifar_sample(tmp_path_factory) -> tuple[Path, Path]:
     if "cache" not in _SESSION:
         _SESSION["cache"] = tmp_path_factory.mktemp("cifar10_sample_cache")
     return path, _SESSION["cache"]
+
+
+def toy_image_splits():
+    """300 train / 100 test 1x4x4 images of two classes whose label sits in the 15th of 16
+    principal directions (the real-data claims' toy data set, named "fashion-mnist")."""
+    import numpy as np
+
+    from mrptheory.data.dataset import DatasetSplits, ImageDataset
+
+    rng = np.random.default_rng(0)
+    u, _ = np.linalg.qr(rng.normal(size=(16, 16)))
+
+    def make(n: int, split: str) -> ImageDataset:
+        y = rng.integers(0, 2, n)
+        c = rng.normal(size=(n, 16)) * np.geomspace(20, 2, 16)
+        c[:, 14] += 4.0 * (2 * y - 1)
+        img = np.clip(np.round(120 + c @ u.T), 0, 255).astype(np.uint8).reshape(n, 1, 4, 4)
+        return ImageDataset(img, y.astype(np.int64), ("a", "b"), "fashion-mnist", split)
+
+    return DatasetSplits(make(300, "train"), make(100, "test"))

@@ -14,10 +14,11 @@ REPO = Path(__file__).resolve().parents[1]
 DRIVER = """
 import os, sys, time
 from pathlib import Path
+from mrptheory import catalog
 from mrptheory.claims import registry
 from mrptheory.claims.registry import ClaimResult, Verdict, register_claim
 
-registry.CLAIM_MODULES[:] = []
+catalog.CLAIM_MODULES[:] = []
 registry._REGISTRY.clear()
 marks = Path(sys.argv[2])
 for i in range(5):

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 
 from mrptheory.cli import main
 from mrptheory.errors import CorruptCheckpointError
-from mrptheory.train.checkpoint import load_checkpoint, save_checkpoint
+from mrptheory.checkpoint import load_checkpoint, save_checkpoint
 from tests.cli_checks import assert_one_line_error
-from tests.commands.test_mae_cli import TINY, tiny_data  # noqa: F401  (fixture)
+from tests.experiments.mae.test_cli import TINY, tiny_data  # noqa: F401  (fixture)
 
 
 class Marker:
@@ -124,7 +124,8 @@ def _resume_checkpoint(out: Path, store_glob: str, name) -> Path:
 @pytest.mark.parametrize("command", ["subspace", "dynamics"])
 def test_resuming_a_unit_from_a_crafted_checkpoint_is_refused(tmp_path, command, monkeypatch):
     import mrptheory.data.registry as registry
-    from tests.commands import test_dynamics_cli, test_subspace_cli
+    from tests.experiments.dynamics import test_cli as test_dynamics_cli
+    from tests.experiments.subspace import test_cli as test_subspace_cli
 
     tiny = (test_subspace_cli if command == "subspace" else test_dynamics_cli).tiny_splits
     monkeypatch.setattr(registry, "load_dataset", lambda name, root=None: tiny())

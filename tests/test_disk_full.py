@@ -1,6 +1,6 @@
 """A full disk or a file size limit ends in one line naming the folder (exit 2), never a
 traceback: ENOSPC / EFBIG / EDQUOT and torch's RuntimeError from ``torch.save`` are translated in
-one place (``cli.MrpGroup.invoke`` through ``commands.outputs.disk_full_error``); figures are
+one place (``cli.MrpGroup.invoke`` through ``cli_support.outputs.disk_full_error``); figures are
 rendered in memory first, so their message also says how many bytes were needed.
 
 Before: ``mrp alignment`` on a 60 KB tmpfs ended in ``OSError ENOSPC``, ``mrp subspace`` under
@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from mrptheory.cli import main
-from mrptheory.commands.outputs import disk_full_error, is_disk_full
+from mrptheory.cli_support.outputs import disk_full_error, is_disk_full
 from tests.cli_checks import assert_one_line_error
 from tests.data.test_loaders import write_mnist_folder
 

@@ -102,7 +102,7 @@ def test_plot_out_under_a_file_is_one_line_exit_2(tmp_path):
 
 
 def test_missing_parents_of_out_are_created_with_a_note(tmp_path):
-    from mrptheory.commands.outputs import ensure_writable_dir
+    from mrptheory.cli_support.outputs import ensure_writable_dir
 
     target = tmp_path / "new" / "deeper" / "out"
     notes: list[str] = []
@@ -246,9 +246,10 @@ def test_mae_pretrain_killed_and_resumed_equals_an_uninterrupted_run(tmp_path, m
 
 def register_fake_claims(registry) -> None:
     """Six instant deterministic claims in place of the real ones (0.25 s each)."""
+    from mrptheory import catalog
     from mrptheory.claims.registry import ClaimResult, Verdict, register_claim
 
-    registry.CLAIM_MODULES[:] = []
+    catalog.CLAIM_MODULES[:] = []
     registry._REGISTRY.clear()
     for i in range(6):
         def check(ctx, i=i):
@@ -280,7 +281,7 @@ def test_reproduce_killed_and_resumed_equals_an_uninterrupted_run(tmp_path, monk
     clean, killed = tmp_path / "clean", tmp_path / "killed"
     proc = _reproduce(killed)
     monkeypatch.setattr(registry, "_REGISTRY", {})
-    monkeypatch.setattr(registry, "CLAIM_MODULES", [])
+    monkeypatch.setattr("mrptheory.catalog.CLAIM_MODULES", [])
     register_fake_claims(registry)
     assert _kill_when(proc, lambda: _lines_in("claims.jsonl", killed) >= 2)
     result = CliRunner().invoke(main, ["reproduce", "--quick", "--no-progress", "--out", str(clean)])

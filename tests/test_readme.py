@@ -12,9 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_alignment_at_k32_quoted_in_readme_matches_the_results_file():
-    results = ROOT / "paper_figs" / "alignment_fashion-mnist.json"
+    results = ROOT / "paper_figs" / "alignment" / "alignment_fashion-mnist.json"
     if not results.exists():
-        pytest.skip("paper_figs/alignment_fashion-mnist.json not generated")
+        pytest.skip("paper_figs/alignment/alignment_fashion-mnist.json not generated")
     payload = json.loads(results.read_text())
     measured = payload["baseline"][payload["ks"].index(32)]
     text = " ".join((ROOT / "README.md").read_text().split())
@@ -24,9 +24,9 @@ def test_alignment_at_k32_quoted_in_readme_matches_the_results_file():
 
 
 def test_readme_credits_the_alignment_rank_figure_to_reproduce():
-    # only `mrp reproduce` (claims/mae.py) writes mae_alignment_rank_*.json/png
-    claims = (ROOT / "mrptheory" / "claims" / "mae.py").read_text()
-    commands = (ROOT / "mrptheory" / "commands" / "mae.py").read_text()
+    # only `mrp reproduce` (experiments/mae/claims.py) writes mae_alignment_rank_*.json/png
+    claims = (ROOT / "mrptheory" / "experiments" / "mae" / "claims.py").read_text()
+    commands = (ROOT / "mrptheory" / "experiments" / "mae" / "cli.py").read_text()
     assert "mae_alignment_rank" in claims and "mae_alignment_rank" not in commands
     text = " ".join((ROOT / "README.md").read_text().split())
     assert re.search(r"run \(`mrp reproduce`, protocol `default`\) draws `mae_alignment_rank_default\.png`",

@@ -115,10 +115,12 @@ def test_folder_identity_changes_when_a_file_appears_or_changes(tmp_path):
 
 
 def test_write_saves_then_draws_from_the_saved_file(tmp_path, monkeypatch):
-    """results.write: every payload becomes OUT/<name>.json, its figure is drawn from that saved
-    file (so `mrp plot` redraws the same figure), and a payload without a figure kind is only saved."""
+    """plots.registry.write: every payload becomes OUT/<name>.json (through results.write), its
+    figure is drawn from that saved file (so `mrp plot` redraws the same figure), and a payload
+    without a figure kind is only saved."""
     from mrptheory.plots import registry
-    from mrptheory.results import load_json, write
+    from mrptheory.plots.registry import write
+    from mrptheory.results import load_json
 
     seen = []
 
@@ -129,13 +131,27 @@ def test_write_saves_then_draws_from_the_saved_file(tmp_path, monkeypatch):
         return [path]
 
     monkeypatch.setitem(registry._FIGURES, "test_kind", fake_plot)
-    monkeypatch.setattr(registry, "figure_kinds", lambda: dict(registry._FIGURES))
+    monkeypatch.setattr(registry, "figure_kinds", lambda modules=(): dict(registry._FIGURES))
     payload = {"figure_kind": "test_kind", "figure_name": "fig", "values": (1, 2), "x": np.float32(0.5)}
     written = write({"result": payload, "summary": {"rows": []}}, tmp_path)
     assert written == [tmp_path / "fig.png", tmp_path / "result.json", tmp_path / "summary.json"]
     assert load_json(tmp_path / "summary.json") == {"rows": []}
     # drawn from the saved JSON, not from the in-memory payload (tuple -> list, numpy -> float)
     assert seen == [{"figure_kind": "test_kind", "figure_name": "fig", "values": [1, 2], "x": 0.5}]
+
+
+def test_the_store_only_saves(tmp_path, monkeypatch):
+    """results.write saves and never draws, even a payload with a figure kind: drawing is the
+    figure registry's (the store sits below plots and imports nothing of it)."""
+    from mrptheory.plots import registry
+    from mrptheory.results import load_json, write
+
+    monkeypatch.setitem(registry._FIGURES, "test_kind",
+                        lambda payload, out_dir: pytest.fail("the store drew a figure"))
+    payload = {"figure_kind": "test_kind", "values": [1]}
+    assert write({"result": payload}, tmp_path) == [tmp_path / "result.json"]
+    assert load_json(tmp_path / "result.json") == payload
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["result.json"]
 
 
 # ------------------------------------------------------------- claim-then-compute (issue 17)

@@ -31,19 +31,10 @@ import importlib
 import importlib.util
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-
-#: Modules that register claims when imported (later work appends to this list).
-CLAIM_MODULES: list[str] = [
-    "mrptheory.claims.linear",
-    "mrptheory.claims.multiview",
-    "mrptheory.claims.real_data",
-    "mrptheory.claims.mae",
-]
-
 
 class Verdict(str, enum.Enum):
     CONFIRMED = "confirmed"
@@ -252,9 +243,11 @@ def register_claim(claim_id: str, *, paper: str, statement: str,
     return decorate
 
 
-def all_claims() -> dict[str, Claim]:
-    """Import every module in CLAIM_MODULES and return the registry, in registration order."""
-    for module in CLAIM_MODULES:
+def all_claims(modules: Sequence[str] = ()) -> dict[str, Claim]:
+    """Import ``modules`` (those that exist; they register claims) and return the registry, in
+    registration order. The experiments' claim modules are listed by the top layer:
+    :func:`mrptheory.catalog.all_claims` passes them."""
+    for module in modules:
         if importlib.util.find_spec(module) is not None:
             importlib.import_module(module)
     return dict(_REGISTRY)

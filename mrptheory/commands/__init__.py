@@ -1,1 +1,3 @@
-"""Sub-commands of the ``mrp`` CLI, one module each (see ``mrptheory.cli.COMMANDS``)."""
+"""The cross-experiment sub-commands of the ``mrp`` CLI (``reproduce``, ``plot``, ``prove``,
+``datasets``), one module each; each experiment's own command lives in its folder
+(``mrptheory.experiments.<name>.cli``). All are listed in ``mrptheory.cli.COMMANDS``."""

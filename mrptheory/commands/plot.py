@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mrptheory.commands.outputs import writable_out_callback
+from mrptheory.cli_support.outputs import writable_out_callback
 
 
 @click.command()
@@ -20,8 +20,10 @@ def plot(results: str, out_dir: str | None) -> None:
     A file that is not a results file (empty, truncated, an image, a JSONL store, JSON without
     a known ``figure_kind``, or lacking the numbers its figure needs) is refused in one line.
     """
+    from mrptheory.catalog import figure_kinds
     from mrptheory.plots.registry import redraw
 
+    figure_kinds()  # every experiment's figure kinds registered
     paths = redraw(results, out_dir)
     for path in paths:
         click.echo(f"wrote {path}")

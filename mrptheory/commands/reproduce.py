@@ -3,7 +3,8 @@
 Each claim is an executable check with the paper's statement, the measured value, the expectation
 (with its tolerance) and a verdict. Finished claims are appended to ``OUT/claims.jsonl`` as they
 complete, so an interrupted run resumes where it stopped (``--fresh`` starts over); the table
-goes to ``OUT/claims.md`` and ``OUT/claims.json``.
+goes to ``OUT/claims.md`` and ``OUT/claims.json``. Each experiment's figures and numbers go to
+``OUT/<experiment>/`` (``OUT/multiview/``, ``OUT/mae/``, ...: :func:`mrptheory.catalog.experiment_of`).
 
 Resume keys hold a fingerprint of every input (:func:`run_inputs`: mode, seed, device, package
 version, and each data set's folder and files), so a stored verdict is reused only by a run with
@@ -30,7 +31,8 @@ from typing import Any
 
 import click
 
-from mrptheory.commands.options import data_root_option, device_option, out_option, progress_option, seed_option
+from mrptheory.cli_support.options import (data_root_option, device_option, out_option,
+                                           progress_option, seed_option)
 from mrptheory.errors import ConfigError
 
 
@@ -159,8 +161,9 @@ def reproduce(quick, patterns, list_only, fresh, image_folder, out_dir, data_roo
 
 
 def _reproduce(quick, patterns, list_only, fresh, out_dir, data_root, device, seed, progress):
-    from mrptheory.claims.registry import (ClaimContext, all_claims, counts_line, is_final,
-                                           markdown_table, run_claim, verdict_legend)
+    from mrptheory.catalog import all_claims, experiment_of
+    from mrptheory.claims.registry import (ClaimContext, counts_line, is_final, markdown_table,
+                                           run_claim, verdict_legend)
     from mrptheory.device import resolve_device
     from mrptheory.results import JsonlStore, fingerprint, save_json
 
@@ -182,8 +185,16 @@ def _reproduce(quick, patterns, list_only, fresh, out_dir, data_root, device, se
     store = JsonlStore(out / "claims.jsonl", validate=_valid_claim_record)
     if fresh and store.path.exists():
         store.path.unlink()
-    ctx = ClaimContext(quick=quick, out_dir=out, data_root=data_root, device=device, seed=seed,
-                       progress=progress)
+    contexts: dict[str, ClaimContext] = {}  # one per experiment: its figures go to OUT/<name>/
+
+    def context_of(claim) -> ClaimContext:
+        name = experiment_of(claim)
+        if name not in contexts:
+            contexts[name] = ClaimContext(quick=quick, out_dir=out / name if name else out,
+                                          data_root=data_root, device=device, seed=seed,
+                                          progress=progress)
+        return contexts[name]
+
     mode = "quick" if quick else "full"
     inputs = fingerprint(run_inputs(mode, seed, str(resolved), data_root))
     records = []
@@ -195,7 +206,7 @@ def _reproduce(quick, patterns, list_only, fresh, out_dir, data_root, device, se
         def compute(claim=claim, cid=cid, old=old) -> dict:
             why = "" if old is None else " (earlier attempt crashed or could not run)"
             click.echo(f"[run] {cid}{why} ...")
-            ran.append(run_claim(claim, ctx))
+            ran.append(run_claim(claim, context_of(claim)))
             return ran[-1]
 
         record = store.get_or_run(key, compute, reuse=is_final)

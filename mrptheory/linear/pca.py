@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
-from mrptheory.validation import check_float
+from mrptheory.data.preprocess import preprocess
+from mrptheory.validation import check_choice, check_float
 
 #: Cumulative shares closer than this to a cut-off count as equal to it. Eigenvalues carry
 #: round-off of order 1e-15 that differs between BLAS builds; without a tolerance an exact tie
@@ -91,3 +93,30 @@ def project(x: np.ndarray, basis: np.ndarray) -> np.ndarray:
     The result keeps the image's shape (``[N, D]``), so the same classifier can be trained on it.
     """
     return (x @ basis) @ basis.T
+
+
+RENORMS: tuple[str, ...] = ("image", "none")
+
+
+def project_images(train: np.ndarray, test: np.ndarray, sub: np.ndarray,
+                   renorm: str = "image", complement: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Project ``train: [N, D]`` and ``test: [M, D]`` onto span(``sub: [D, r]``) in pixel space.
+
+    ``x -> S S^T x`` keeps the image size; with ``renorm="image"`` the projected images are
+    re-normalised with :func:`preprocess` (own std, minus the projected train mean). With
+    ``complement`` the projection is onto the orthogonal complement of span(``sub``),
+    ``x -> x - S S^T x`` (``sub`` orthonormal): the same images as projecting onto the other
+    columns of a complete orthonormal basis, at cost ``O(N D r)`` for the small side ``r``.
+    """
+    renorm = check_choice("renorm", renorm, RENORMS)
+    proj = torch.as_tensor(sub, dtype=torch.float32)
+
+    def apply(x: np.ndarray) -> np.ndarray:
+        xt = torch.as_tensor(np.asarray(x, dtype=np.float32))
+        p = (xt @ proj) @ proj.T
+        return (xt - p).numpy() if complement else p.numpy()
+
+    p_tr, p_te = apply(train), apply(test)
+    if renorm == "image":
+        p_tr, p_te, _ = preprocess(p_tr, p_te)
+    return p_tr, p_te  # type: ignore[return-value]

@@ -3,13 +3,18 @@
 Every experiment saves its numbers first (JSON with the config and seed), with a top-level
 ``"figure_kind"`` key. A plotting function registered for that kind turns the payload into a
 figure file, so any figure can be redrawn without re-running the experiment.
+
+This module is a kernel: it holds the registry and draws, and never imports an experiment. The
+figure functions live in the experiments (``mrptheory.experiments.<name>.figures``); importing
+such a module registers its kinds. A module that draws a kind imports the figures module that
+registers it; the top layer's :mod:`mrptheory.catalog` lists them all (``mrp plot``).
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +24,7 @@ matplotlib.use("Agg")  # headless: figures are files, never windows
 
 from mrptheory.errors import ConfigError  # noqa: E402
 from mrptheory.results import load_result  # noqa: E402
-
-#: Modules whose import registers figure kinds.
-FIGURE_MODULES: list[str] = [
-    "mrptheory.plots.alignment",
-    "mrptheory.plots.multiview",
-    "mrptheory.plots.real_data",
-    "mrptheory.plots.mae",
-]
+from mrptheory.results import write as save_payloads  # noqa: E402
 
 PlotFn = Callable[[dict[str, Any], Path], list[Path]]
 _FIGURES: dict[str, PlotFn] = {}
@@ -42,8 +40,9 @@ def register_figure(kind: str):
     return decorate
 
 
-def figure_kinds() -> dict[str, PlotFn]:
-    for module in FIGURE_MODULES:
+def figure_kinds(modules: Sequence[str] = ()) -> dict[str, PlotFn]:
+    """The registered kinds, after importing ``modules`` (those that exist) to register theirs."""
+    for module in modules:
         if importlib.util.find_spec(module) is not None:
             importlib.import_module(module)
     return dict(_FIGURES)
@@ -88,3 +87,24 @@ def redraw(results_path: str | Path, out_dir: str | Path | None = None) -> list[
     results_path = Path(results_path)
     payload = load_result(results_path)
     return draw(payload, Path(out_dir) if out_dir else results_path.parent, results_path)
+
+
+def write(payloads: Mapping[str, dict[str, Any]], out_dir: str | Path, *,
+          draw: bool = True) -> list[Path]:
+    """The one write path of results: save each payload as ``OUT/<name>.json``
+    (:func:`mrptheory.results.write`), then draw its figure(s) from the saved file, exactly as
+    ``mrp plot OUT/<name>.json`` would redraw them.
+
+    ``payloads`` maps file names (without ``.json``) to payloads; one without a ``figure_kind``
+    (a summary table) is only saved, and ``draw=False`` saves every payload without drawing
+    (numbers kept for a later ``mrp plot``). Returns the written paths, figures before each JSON
+    file. The kinds drawn must be registered: the caller imports the figures module of its kinds.
+    """
+    out = Path(out_dir)
+    written: list[Path] = []
+    for name, payload in payloads.items():
+        path, = save_payloads({name: payload}, out)
+        if draw and "figure_kind" in payload:
+            written += redraw(path, out)
+        written.append(path)
+    return written

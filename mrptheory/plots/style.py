@@ -93,7 +93,7 @@ def save(fig: "plt.Figure", path: str | Path, *, tight: bool = True, dpi: int = 
     the error (:class:`~mrptheory.errors.DiskFullError`) says how many bytes were needed."""
     import io
 
-    from mrptheory.commands.outputs import disk_full_error, is_disk_full
+    from mrptheory.cli_support.outputs import disk_full_error, is_disk_full
     from mrptheory.results import _atomic_write
 
     try:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mrptheory.claims.registry import (Claim, ClaimContext, ClaimResult, Verdict, all_claims,
+from mrptheory.catalog import all_claims
+from mrptheory.claims.registry import (Claim, ClaimContext, ClaimResult, Verdict,
                                        markdown_table, register_claim, run_claim)
 
 

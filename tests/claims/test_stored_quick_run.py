@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from mrptheory.claims.registry import ClaimContext, Measurement, Verdict, all_claims, run_claim
+from mrptheory.catalog import all_claims
+from mrptheory.claims.registry import ClaimContext, Measurement, Verdict, run_claim
 from mrptheory.results import load_json, to_jsonable
 
 STORED = Path(__file__).resolve().parents[2] / "paper_figs" / "claims.json"

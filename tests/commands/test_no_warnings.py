@@ -49,7 +49,7 @@ COMMANDS: dict[str, list[str]] = {
     "multiview compare": ["multiview", "compare", *MV_TINY, *MV_SL, *MV_MRP, "--out", "OUT"],
     "mae pretrain": ["mae", "pretrain", "--data-root", "DATA", *MAE_TINY, "--train-samples", "0",
                      "--test-samples", "0", "--out", "OUT"],
-    "plot": ["plot", str(REPO / "paper_figs" / "alignment_fashion-mnist.json"), "--out", "OUT"],
+    "plot": ["plot", str(REPO / "paper_figs" / "alignment" / "alignment_fashion-mnist.json"), "--out", "OUT"],
 }
 
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from mrptheory.cli import main
 from tests.cli_checks import refused
-from tests.commands.test_subspace_cli import tiny_splits
+from tests.experiments.subspace.test_cli import tiny_splits
 
 
 @pytest.mark.parametrize("grid", [("--ratios", "0.5"), ("--patch-sides", "2"),
@@ -60,7 +60,7 @@ def fake_data(monkeypatch):
 
 
 def test_subspace_share_below_the_top_direction_is_refused_before_training(tmp_path, fake_data):
-    from mrptheory.train.projection import fit_basis, preprocess
+    from mrptheory.experiments.subspace.projection import fit_basis, preprocess
 
     splits = tiny_splits()
     x, _, _ = preprocess(splits.train.flat(np.float32), splits.test.flat(np.float32))
@@ -80,7 +80,7 @@ def test_subspace_seeds_message_names_the_flag(tmp_path):
 
 def test_dynamics_batch_too_large_for_memory_is_refused(tmp_path, monkeypatch):
     import mrptheory.data.registry as registry
-    from tests.commands.test_dynamics_cli import tiny_splits as tiny_4x4
+    from tests.experiments.dynamics.test_cli import tiny_splits as tiny_4x4
 
     monkeypatch.setattr(registry, "load_dataset", lambda name, root=None: tiny_4x4())
     message = refused("dynamics", "--downsample", "1", "--batch-size", "1000000000000",

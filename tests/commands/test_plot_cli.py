@@ -49,7 +49,7 @@ PAPER_FIGS = Path(__file__).resolve().parents[2] / "paper_figs"
 
 def _one_payload_per_kind() -> dict[str, dict]:
     found: dict[str, dict] = {}
-    for path in sorted(PAPER_FIGS.glob("*.json")):
+    for path in sorted(PAPER_FIGS.rglob("*.json")):
         payload = json.loads(path.read_text())
         if isinstance(payload, dict) and payload.get("figure_kind") in REQUIRED:
             found.setdefault(payload["figure_kind"], payload)
@@ -60,10 +60,10 @@ STORED = _one_payload_per_kind()
 
 
 def test_every_figure_kind_declares_a_schema_that_the_stored_results_meet():
-    from mrptheory.plots.registry import figure_kinds
+    from mrptheory.catalog import figure_kinds
 
     assert set(REQUIRED) == set(figure_kinds())
-    for path in sorted(PAPER_FIGS.glob("*.json")):
+    for path in sorted(PAPER_FIGS.rglob("*.json")):
         payload = json.loads(path.read_text())
         if isinstance(payload, dict) and payload.get("figure_kind") in REQUIRED:
             assert payload_problem(payload["figure_kind"], payload) is None, path

@@ -17,7 +17,7 @@ from mrptheory.cli import main
 def fake_claims(monkeypatch, tmp_path):
     """Replace the registry by three instant claims; 'data-claim' needs files in a data folder."""
     monkeypatch.setattr(registry, "_REGISTRY", {})
-    monkeypatch.setattr(registry, "CLAIM_MODULES", [])
+    monkeypatch.setattr("mrptheory.catalog.CLAIM_MODULES", [])
     calls = {"data-claim": 0, "flaky-claim": 0, "plain-claim": 0}
 
     @register_claim("data-claim", paper="p", statement="needs data")

@@ -32,14 +32,14 @@ def test_image_folder_env_is_restored(monkeypatch, tmp_path):
 
 def test_reproduce_measures_a_cifar_row_from_the_sample(cifar_sample, monkeypatch, tmp_path):
     """The alignment row on the shared sample, pooled 8x (D = 48), one mask ratio, to keep the test short."""
-    import mrptheory.claims.real_data as rd
+    import mrptheory.experiments.alignment.natural_claims as rd
 
     sample, cache = cifar_sample
     monkeypatch.setenv("MRP_CACHE_DIR", str(cache))
     monkeypatch.delenv("MRP_CIFAR10_DIR", raising=False)
     monkeypatch.delenv("MRP_CIFAR10_JPEG_DIR", raising=False)
     monkeypatch.setitem(rd.NATURAL_ALIGNMENT_POOL, "quick", 8)
-    monkeypatch.setattr("mrptheory.claims.linear.QUICK_RATIOS", (0.55,))
+    monkeypatch.setattr("mrptheory.experiments.alignment.claims.QUICK_RATIOS", (0.55,))
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["reproduce", "--quick", "--only", "bl-masking-effect-varies-cifar10",
                                        "--data-root", str(sample), "--out", str(out), "--no-progress"])
@@ -49,5 +49,5 @@ def test_reproduce_measures_a_cifar_row_from_the_sample(cifar_sample, monkeypatc
     assert row["verdict"] in ("confirmed", "refuted", "inconclusive"), row["measured"]
     assert "CIFAR-10 JPEG image folder, 10000 train / 5000 test images" in row["conditions"]
     assert "largest rise per patch" in row["measured"]
-    assert (out / "alignment_cifar10-jpeg_claims_quick.png").is_file()
+    assert (out / "alignment" / "alignment_cifar10-jpeg_claims_quick.png").is_file()  # per experiment
     assert "MRP_CIFAR10_JPEG_DIR" not in os.environ

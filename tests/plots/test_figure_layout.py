@@ -14,7 +14,8 @@ from pathlib import Path
 import matplotlib.figure
 import pytest
 
-from mrptheory.plots.registry import draw, figure_kinds
+from mrptheory.catalog import figure_kinds
+from mrptheory.plots.registry import draw
 from tests.plots.layout import overlaps, text_boxes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,7 +26,7 @@ def _stored_payloads() -> tuple[dict[str, Path], dict[str, Path]]:
     """(every stored results file by stem, the smallest one of each figure kind by stem)."""
     found: dict[str, Path] = {}
     smallest: dict[str, Path] = {}
-    for path in sorted(STORED.glob("*.json")):
+    for path in sorted(STORED.rglob("*.json")):
         try:
             kind = json.loads(path.read_text()).get("figure_kind")
         except (ValueError, AttributeError):

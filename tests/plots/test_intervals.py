@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mrptheory.plots.multiview import plot_lottery
-from mrptheory.plots.real_data import plot_subspace_accuracy, plot_subspace_budget
+from mrptheory.experiments.multiview.figures import plot_lottery
+from mrptheory.experiments.subspace.figures import plot_subspace_accuracy, plot_subspace_budget
 from mrptheory.plots.style import error_bar, wilson_interval
 
 

@@ -60,7 +60,7 @@ def test_a_name_with_nothing_safe_left_is_refused(tmp_path):
 def test_a_figure_name_the_plot_function_does_not_slug_is_refused(tmp_path):
     """The central check in ``save``: a kind that builds its name from the payload without
     slugging it (here the MAE figures' ``name``) is refused in one line, nothing written."""
-    payload = json.loads((REPO / "paper_figs" / "mae_probe_curves_quick.json").read_text())
+    payload = json.loads((REPO / "paper_figs" / "mae" / "mae_probe_curves_quick.json").read_text())
     payload["name"] = "../../escaped"
     work = tmp_path / "a" / "b"
     work.mkdir(parents=True)

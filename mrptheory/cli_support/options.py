@@ -1,0 +1,184 @@
+"""Click options and parameter types shared by several sub-commands."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from mrptheory.cli_support.outputs import writable_out_callback
+from mrptheory.errors import ConfigError
+
+
+device_option = click.option(
+    "--device", default="auto", show_default=True,
+    help="'auto' (cuda when available, else cpu), 'cpu' or 'cuda[:N]'.",
+)
+
+
+def int_in_range(low: int, high: int | None = None):
+    """A click callback: the integer option's value must lie in ``[low, high]``.
+
+    Raises :class:`~mrptheory.errors.ConfigError` (one line naming the flag, exit 2) while the
+    command line is parsed, so nothing runs with a value that would fail later (a negative seed
+    crashes numpy; a negative thread count was silently accepted).
+    """
+
+    def callback(ctx: click.Context, param: click.Parameter, value):
+        if value is None or ctx.resilient_parsing:  # shell completion parses without acting
+            return value
+        values = value if isinstance(value, tuple) else (value,)
+        for v in values:
+            if v < low or (high is not None and v > high):
+                allowed = f"in [{low}, {high}]" if high is not None else f">= {low}"
+                raise ConfigError(f"{param.opts[0]} must be an integer {allowed}, got {v}")
+        return value
+
+    return callback
+
+
+#: Largest seed: numpy and torch both take any seed in [0, 2**32 - 1].
+MAX_SEED = 2**32 - 1
+
+seed_option = click.option("--seed", type=int, default=0, show_default=True,
+                           callback=int_in_range(0, MAX_SEED), help="Random seed (>= 0).")
+out_option = click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False), default="paper_figs", show_default=True,
+    callback=writable_out_callback,
+    help="Folder for figures and their numbers (JSON); created if missing (missing parent "
+         "folders too, with a note). Checked for writability before any work starts.",
+)
+data_root_option = click.option(
+    "--data-root", type=click.Path(), default=None,
+    help="Folder holding the data set's files (default: the data set's standard location; "
+         "or the environment variable MRP_<NAME>_DIR, e.g. MRP_FASHION_MNIST_DIR).",
+)
+def dataset_option(allow_all: bool = False):
+    """``--dataset NAME``: one of the registry's data sets (``mrp datasets`` lists them); with
+    ``allow_all``, also ``all`` (every data set found). The name is not checked here: each command
+    canonicalises it through the registry, which names the choices when it is unknown."""
+    from mrptheory.data.registry import DATASET_NAMES
+
+    names = ", ".join(DATASET_NAMES)
+    extra = " or 'all' (every data set found, see `mrp datasets`)" if allow_all else ""
+    return click.option("--dataset", default="fashion-mnist", show_default=True,
+                        help=f"Data set: {names}{extra}.")
+
+
+progress_option = click.option(
+    "--progress/--no-progress", default=True, show_default=True, help="Show progress bars."
+)
+
+
+def _threads_callback(ctx: click.Context, param: click.Parameter, value):
+    """Click callback: a thread count in [0, CPUs this process may use] (checked while parsing)."""
+    from mrptheory.device import check_threads
+
+    if value is None or ctx.resilient_parsing:
+        return value
+    return check_threads(value, param.opts[0])
+
+
+yes_option = click.option(
+    "--yes", is_flag=True, default=False,
+    help="Start work estimated to take more than an hour (otherwise refused with the estimate).",
+)
+
+
+def threads_option(default: int = 1):
+    """``--threads N``: torch CPU threads (0 = torch's default), at most the machine's CPUs;
+    see ``mrptheory.device.cpu_threads``."""
+    return click.option(
+        "--threads", type=int, default=default, show_default=True, callback=_threads_callback,
+        help="Torch CPU threads (0 = torch's default). One is often fastest for these small models "
+             "on a shared CPU; raise it on a dedicated multi-core machine.",
+    )
+
+
+def parse_float_list(text: str | None, name: str) -> tuple[float, ...] | None:
+    """``"0.1,0.5"`` -> ``(0.1, 0.5)``; None stays None; anything else is a ConfigError naming ``name``.
+
+    An empty list (``--ratios ""``) is an error too: silently falling back to a default grid
+    would run something the user did not ask for.
+    """
+    if text is None:
+        return None
+    try:
+        values = tuple(float(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a comma-separated list of numbers, got {text!r}") from None
+    if not values:
+        raise ConfigError(f"{name} must list at least one number, got {text!r}")
+    if not all(math.isfinite(v) for v in values):
+        raise ConfigError(f"{name} must list finite numbers, got {text!r}")
+    return values
+
+
+def parse_int_list(text: str | None, name: str, minimum: int | None = None) -> tuple[int, ...] | None:
+    """Like :func:`parse_float_list` for integers (each at least ``minimum`` when given)."""
+    values = parse_float_list(text, name)
+    if values is None:
+        return None
+    if any(v != int(v) for v in values) or (minimum is not None and any(v < minimum for v in values)):
+        bound = f" >= {minimum}" if minimum is not None else ""
+        raise ConfigError(f"{name} must be integers{bound}, got {text!r}")
+    return tuple(int(v) for v in values)
+
+
+def given(param_name: str) -> bool:
+    """True when the current command's option ``param_name`` was set by the user (not a default).
+
+    Used to refuse options that would be silently ignored by the rest of the command line
+    (a Gaussian-noise std when no Gaussian model runs, grid options beside an explicit list...).
+    """
+    source = click.get_current_context().get_parameter_source(param_name)
+    return source not in (None, click.core.ParameterSource.DEFAULT,
+                          click.core.ParameterSource.DEFAULT_MAP)
+
+
+def refuse_unused(options: dict[str, str], needed: str, active: bool) -> None:
+    """Raise ConfigError if any of ``options`` (``{"--flag": "param_name"}``) was given while the
+    thing it configures (``needed``, e.g. "the gaussian model (--model gaussian)") is not ``active``."""
+    if active:
+        return
+    flags = [flag for flag, param in options.items() if given(param)]
+    if flags:
+        many = len(flags) > 1
+        raise ConfigError(f"{'/'.join(flags)} only appl{'y' if many else 'ies'} to {needed}, which "
+                          f"is not selected; drop {'them' if many else 'it'} or select it")
+
+
+def refuse_swept(knob: str, sweep_flag: str = "--sweep") -> None:
+    """Raise ConfigError when the option setting ``knob`` (``mu`` -> ``--mu``) was given beside a
+    sweep over that knob: the sweep sets every value, so the option would be silently ignored."""
+    command = click.get_current_context().command
+    for param in command.params:
+        if param.name == knob and given(param.name):
+            flag = param.opts[0]
+            raise ConfigError(f"{flag} sets {knob}, which {sweep_flag} sweeps (the sweep sets every "
+                              f"value, so {flag} would be ignored); drop {flag}")
+
+
+@contextmanager
+def flags_named() -> Iterator[None]:
+    """Rename a config field to the command-line flag in ConfigError messages raised inside.
+
+    Dataclass configs name their fields (``train_size must be in [2, inf], got 1``); on the command
+    line the user typed ``--train-size``. A message whose first word is a field that the current
+    command has as a flag (``train_size`` -> ``--train-size``) is re-raised with the flag's name.
+    """
+    try:
+        yield
+    except ConfigError as exc:
+        message = str(exc)
+        match = re.match(r"([a-z][a-z0-9_]*)\b", message)
+        if match:
+            flag = "--" + match.group(1).replace("_", "-")
+            command = click.get_current_context().command
+            if any(flag in param.opts for param in command.params):
+                raise type(exc)(flag + message[match.end():]) from None
+        raise
+

@@ -1,0 +1,205 @@
+"""Budget curve of the projection experiment: top-90% vs bottom-20% as the training budget grows.
+
+Balestriero & LeCun (2024) report that a classifier on the *bottom* subspace holding the last 20%
+of the pixel variance beats one on the *top* subspace holding 90% (TinyImageNet, ResNet-9, 50
+epochs). On small budgets the top subspace (coarse shape and brightness, 10-ish dimensions on
+Fashion-MNIST) is easier to fit; the bottom subspace keeps hundreds of low-variance dimensions of
+fine detail that a classifier can only exploit with enough data and capacity. This module measures
+the two accuracies as a function of the budget -- train-set size ``n`` and epochs ``E`` -- per
+architecture, and locates the crossover, the budget where ``bottom - top`` changes sign.
+
+For each train-set size the principal basis is fitted on that subset (as the paper fits it on its
+train set), with the authors' preprocessing (:mod:`mrptheory.experiments.subspace.projection`). One unit is
+``(arch, n, E, part, seed)``; finished units are appended to a :class:`~mrptheory.results.JsonlStore`
+so an interrupted sweep resumes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mrptheory.data.dataset import DatasetSplits
+from mrptheory.errors import ConfigError
+from mrptheory.nets.classifiers import ARCHS
+from mrptheory.progress import progress
+from mrptheory.results import JsonlStore, check_record, save_json, store_fingerprint
+from mrptheory.experiments.subspace.projection import (HEADLINE_BOTTOM_CUT, HEADLINE_TOP_CUT,
+                                                       UNIT_RECORD_FIELDS, ProjectionConfig,
+                                                       prepare, run_unit)
+from mrptheory.validation import check_choice, check_int
+
+#: (part, cut) of the two sides of the headline: top-90% and bottom-20%.
+SIDES: tuple[tuple[str, float], ...] = (("top", HEADLINE_TOP_CUT), ("bottom", HEADLINE_BOTTOM_CUT))
+
+
+@dataclass
+class BudgetConfig:
+    """A budget sweep: architectures x train-set sizes x epoch counts x seeds, both sides each.
+
+    ``train_sizes``: images per training set (``0`` = the whole train split).
+    """
+
+    dataset: str = "fashion-mnist"
+    archs: tuple[str, ...] = ("mlp",)
+    train_sizes: tuple[int, ...] = (2000, 10000, 60000)
+    epochs: tuple[int, ...] = (5,)
+    seeds: tuple[int, ...] = (0, 1)
+    test_size: int | None = None
+    batch_size: int = 512
+    lr: float = 1e-3
+    weight_decay: float = 1e-3
+    augment: bool = False
+    resnet_width: int = 16
+    mlp_max_width: int | None = 256
+
+    def __post_init__(self) -> None:
+        self.archs = tuple(check_choice("arch", a, ARCHS) for a in self.archs)
+        self.train_sizes = tuple(check_int("train size", n, 0) for n in self.train_sizes)
+        if any(0 < n < 2 for n in self.train_sizes):
+            raise ConfigError("a train size must be 0 (all) or at least 2")
+        self.epochs = tuple(check_int("epochs", e, 1) for e in self.epochs)
+        self.seeds = tuple(check_int("seed", s) for s in self.seeds)
+        if not (self.archs and self.train_sizes and self.epochs and self.seeds):
+            raise ConfigError("archs, train sizes, epochs and seeds must each name at least one value")
+        if self.test_size is not None:
+            self.test_size = check_int("test_size", self.test_size, 1)
+        # validates the rest through the per-unit config
+        self.unit_config(self.train_sizes[0], self.epochs[0])
+
+    def unit_config(self, train_size: int, epochs: int) -> ProjectionConfig:
+        """The :class:`ProjectionConfig` of one (train size, epochs) cell."""
+        return ProjectionConfig(dataset=self.dataset, cuts=(HEADLINE_BOTTOM_CUT, HEADLINE_TOP_CUT),
+                                archs=self.archs, seeds=self.seeds, train_size=train_size or None,
+                                test_size=self.test_size, epochs=epochs, batch_size=self.batch_size,
+                                lr=self.lr, weight_decay=self.weight_decay, augment=self.augment,
+                                resnet_width=self.resnet_width, mlp_max_width=self.mlp_max_width,
+                                examples=0)
+
+    def fingerprint(self) -> str:
+        """Hash of what changes a unit's result (not the swept lists)."""
+        keep = {k: v for k, v in asdict(self).items()
+                if k not in ("archs", "train_sizes", "epochs", "seeds")}
+        return hashlib.sha1(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def _validate_budget_record(record: dict) -> str | None:
+    """A stored budget unit: a projection unit record plus its train size and epochs."""
+    return check_record(record, {**UNIT_RECORD_FIELDS, "train_size": (int, 1, None),
+                                 "epochs": (int, 1, None)})
+
+
+def budget_key(arch: str, train_size: int, epochs: int, part: str, seed: int) -> str:
+    """Key of one unit in the JsonlStore."""
+    return f"{arch}|n{train_size}|e{epochs}|{part}|{seed}"
+
+
+def summarise_budget(records: list[dict]) -> list[dict]:
+    """One row per (arch, n, E): mean top-90 and bottom-20 accuracy over seeds, their difference
+    ``bottom - top`` and its standard error (from the two seed samples; 0 with one seed each)."""
+    cells: dict[tuple[str, int, int], dict[str, list[float]]] = {}
+    for r in records:
+        cell = cells.setdefault((r["arch"], int(r["train_size"]), int(r["epochs"])),
+                                {"top": [], "bottom": []})
+        cell[r["part"]].append(float(r["test_accuracy"]))
+    rows = []
+    for (arch, n, e), acc in sorted(cells.items()):
+        t, b = np.array(acc["top"]), np.array(acc["bottom"])
+        if not len(t) or not len(b):
+            continue
+        se = float(np.sqrt((t.var(ddof=1) / len(t) if len(t) > 1 else 0.0)
+                           + (b.var(ddof=1) / len(b) if len(b) > 1 else 0.0)))
+        rows.append({"arch": arch, "train_size": n, "epochs": e,
+                     "top90_mean": float(t.mean()), "bottom20_mean": float(b.mean()),
+                     "top90": t.tolist(), "bottom20": b.tolist(),
+                     "difference": float(b.mean() - t.mean()), "se_difference": se,
+                     "n_seeds": int(min(len(t), len(b)))})
+    return rows
+
+
+def crossovers(rows: list[dict]) -> list[dict]:
+    """Per (arch, epochs): where ``bottom - top`` changes sign along the train-set size.
+
+    The crossover size is interpolated linearly in ``log n`` between the two sizes that bracket
+    the sign change; ``None`` when the sign never changes (``sign`` says which side wins
+    throughout: "top" or "bottom").
+    """
+    out = []
+    for arch, e in sorted({(r["arch"], r["epochs"]) for r in rows}):
+        rs = sorted((r for r in rows if r["arch"] == arch and r["epochs"] == e),
+                    key=lambda r: r["train_size"])
+        n = np.array([r["train_size"] for r in rs], dtype=float)
+        d = np.array([r["difference"] for r in rs])
+        found = None
+        for i in range(len(rs) - 1):
+            if np.sign(d[i]) != np.sign(d[i + 1]) and d[i] != d[i + 1]:
+                frac = d[i] / (d[i] - d[i + 1])
+                found = float(np.exp(np.log(n[i]) + frac * (np.log(n[i + 1]) - np.log(n[i]))))
+                break
+        winner = "bottom" if np.all(d >= 0) else "top" if np.all(d < 0) else "mixed"
+        out.append({"arch": arch, "epochs": e, "sizes": n.astype(int).tolist(),
+                    "differences": d.tolist(), "crossover_size": found, "winner": winner})
+    return out
+
+
+def run_budget(splits: DatasetSplits, config: BudgetConfig, out_dir: str | Path, *,
+               device: str = "auto", show_progress: bool | None = None,
+               threads: int | None = None, tag: str | None = None,
+               data_fingerprint: str | None = None) -> dict[str, Any]:
+    """Run (or resume) the budget sweep; save and return the ``subspace_budget`` payload.
+
+    Units are keyed by the data's content fingerprint too (``data_fingerprint``, else one of the
+    loaded arrays; see :func:`~mrptheory.experiments.subspace.projection.run_projection_sweep`).
+
+    Files in ``out_dir`` (``tag`` defaults to ``subspace_budget_<data>``):
+    ``<tag>_runs_<fingerprint>.jsonl`` (one record per finished unit), ``checkpoints/`` (the unit
+    in progress) and ``<tag>.json`` (figure_kind ``subspace_budget``).
+    """
+    from mrptheory.data.registry import splits_fingerprint
+
+    out = Path(out_dir)
+    tag = tag or f"subspace_budget_{config.dataset}"
+    data_fp = data_fingerprint or splits_fingerprint(splits)
+    store_fp = store_fingerprint(config.fingerprint(), data_fp)
+    store = JsonlStore(out / f"{tag}_runs_{store_fp}.jsonl", validate=_validate_budget_record)
+    full = len(splits.train)
+    units = [(a, n, e, part, cut, s) for n in config.train_sizes for a in config.archs
+             for e in config.epochs for s in config.seeds for part, cut in SIDES]
+    prepared: dict[int, Any] = {}
+    bar = progress(units, desc=f"subspace budget ({config.dataset})", enabled=show_progress)
+    for arch, n, e, part, cut, seed in bar:
+        size = min(n or full, full)
+        key = budget_key(arch, size, e, part, seed)
+        ckpt = out / "checkpoints" / f"{tag}_{store_fp}" / (key.replace("|", "_") + ".pt")
+
+        def compute(arch=arch, size=size, e=e, part=part, cut=cut, seed=seed,
+                    ckpt=ckpt) -> dict[str, Any]:
+            if size not in prepared:
+                prepared.clear()  # one size at a time: the 60k basis and projections are large
+                prepared[size] = prepare(splits, size, config.test_size)
+            record = run_unit(prepared[size], config.unit_config(size, e), arch, part, cut, seed,
+                              device=device, checkpoint_path=ckpt, show_progress=show_progress,
+                              threads=threads)
+            record.update(dataset=config.dataset, train_size=size, epochs=e,
+                          data_fingerprint=data_fp)
+            return record
+
+        store.get_or_run(key, compute)
+        ckpt.unlink(missing_ok=True)
+    wanted = {budget_key(a, min(n or full, full), e, part, s) for a, n, e, part, _, s in units}
+    unique = {r["key"]: r for r in store.records() if r.get("key") in wanted}  # one per unit
+    records = list(unique.values())
+    for r in records:
+        r.pop("history", None)  # keep the payload small; the store keeps the full histories
+    rows = summarise_budget(records)
+    payload = {"figure_kind": "subspace_budget", "dataset": config.dataset, "tag": tag,
+               "config": asdict(config), "device": str(device), "data_fingerprint": data_fp,
+               "records": records,
+               "summary": rows, "crossovers": crossovers(rows)}
+    save_json(out / f"{tag}.json", payload)
+    return payload

@@ -1,1 +1,0 @@
-"""Training loops, checkpoints and logging."""
