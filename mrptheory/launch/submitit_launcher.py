@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import os
+import re
 import signal
 import time
 from collections.abc import Sequence
@@ -114,11 +115,19 @@ def run_unit_job(unit: Unit, path: str) -> str:
     return path
 
 
+_ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*")
+
+
 def _last_line(exc: BaseException) -> str:
+    """The job's error in one line: submitit's FailedJobError quotes the job's traceback, whose
+    last ``SomeError: ...`` line is the error itself; otherwise the message's first line."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    # submitit's FailedJobError quotes the job's traceback: its last line is the error itself
-    tail = [line for line in lines if not line.startswith(("File ", "^", "~"))]
-    return (tail[-1] if tail else type(exc).__name__)[:300]
+    errors = [line for line in lines if _ERROR_LINE.match(line)]
+    if errors:
+        return errors[-1][:300]
+    if len(lines) > 1 and lines[1].startswith("has not produced any output"):
+        return f"the job ended without a result (killed?): it {lines[1]}"[:300]
+    return (lines[0] if lines else type(exc).__name__)[:300]
 
 
 class SubmititLauncher:
