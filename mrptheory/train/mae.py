@@ -349,6 +349,7 @@ def train(cfg: MAETrainConfig, data: DatasetSplits, run_dir: str | Path | None =
         noise_gen.set_state(payload["noise_gen"])
         history, epoch, timing, norm = (payload["history"], payload["epoch"], payload["timing"],
                                         payload["norm"])
+    dist.barrier()  # every rank has read the checkpoint before rank 0 writes the next one
     prepared = prepare_data(cfg, data, device, norm)
     norm = (prepared.mean.flatten().tolist(), prepared.std.flatten().tolist())
     step_loss = distributed.loss_module(model, dist)

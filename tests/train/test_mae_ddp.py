@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -27,6 +29,7 @@ import torch.multiprocessing as mp
 from mrptheory.models.mae import MAEConfig
 from mrptheory.train.checkpoint import load_checkpoint
 from mrptheory.train.mae import CHECKPOINT_NAME, MAETrainConfig, small_dataset, train
+from tests.conftest import requires_fashion_mnist
 
 MODEL = MAEConfig(image_shape=(1, 8, 8), patch_size=2, embed_dim=16, depth=1, num_heads=2,
                   decoder_embed_dim=8, decoder_num_heads=2, num_classes=3)
@@ -109,3 +112,36 @@ def test_two_processes_match_one_and_resume_in_one(tmp_path):
     assert resumed.history["train_loss"] == pytest.approx(single.history["train_loss"], rel=RTOL)
     _close(_weights(tmp_path / "one"), _weights(tmp_path / "resume"))
     assert resumed.final and "probe_acc" in resumed.final  # rank 0 / one process evaluates
+
+
+TORCHRUN_ARGS = ["mae", "pretrain", "--train-samples", "64", "--test-samples", "32",
+                 "--probe-samples", "32", "--blr", "1.5e-4", "--embed-dim", "16", "--depth", "1",
+                 "--num-heads", "2", "--decoder-dim", "8", "--patch-size", "7", "--threads", "1",
+                 "--no-progress"]
+
+
+@requires_fashion_mnist
+def test_torchrun_cli_states_the_lr_rule_and_one_process_resumes(tmp_path):
+    """``torchrun --nproc_per_node 2 -m mrptheory.cli mae pretrain``: rank 0 alone prints and
+    writes; the effective batch (2 x 16) and the scaled lr are stated; one process with the same
+    effective batch (--batch-size 32) is the same run: it finds that finished checkpoint (the
+    mid-run N=2 -> N=1 resume is the test above)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+           "--master_port", str(_free_port()), "-m", "mrptheory.cli", *TORCHRUN_ARGS,
+           "--epochs", "1", "--batch-size", "16", "--out", str(tmp_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rule = "effective batch 32 = 16 per process x 2 processes; lr = base lr 0.00015 x 32 / 256"
+    assert proc.stdout.count(rule) == 1, proc.stdout  # printed by rank 0 only
+    assert proc.stdout.count("checkpoint: ") == 1
+    (run_dir,) = (tmp_path / "mae_runs_cli").iterdir()
+    assert load_checkpoint(run_dir / CHECKPOINT_NAME, restore_rng=False)["epoch"] == 1
+    one = subprocess.run([sys.executable, "-m", "mrptheory.cli", *TORCHRUN_ARGS, "--epochs", "1",
+                          "--batch-size", "32", "--out", str(tmp_path)],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert one.returncode == 0, one.stdout + one.stderr
+    assert "effective batch 32 = 32 per process x 1 process;" in one.stdout
+    assert [p.name for p in (tmp_path / "mae_runs_cli").iterdir()] == [run_dir.name]
+    final = [line for line in proc.stdout.splitlines() if line.startswith("probe_acc=")]
+    assert final and final[0].split(";")[0] in one.stdout  # its metrics, not a new run's
