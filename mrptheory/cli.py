@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "subspace": "mrptheory.commands.subspace:subspace",
     "dynamics": "mrptheory.commands.dynamics:dynamics",
     "mae": "mrptheory.commands.mae:mae",
+    "dry-run": "mrptheory.commands.dry_run:dry_run",
 }
 
 
