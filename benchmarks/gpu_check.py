@@ -132,7 +132,8 @@ def resnet(cuda: torch.device) -> None:
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 10, 2560)
     images = rng.normal(0, 1, (2560, 3, 32, 32)).astype(np.float32)
-    images[np.arange(2560), labels % 3, (labels // 3) * 8:(labels // 3) * 8 + 8, :] += 1.5
+    for i, c in enumerate(labels):  # class c: a bright band in channel c % 3, rows by c // 3
+        images[i, c % 3, (c // 3) * 8:(c // 3) * 8 + 8, :] += 1.5
     acc = {}
     for dev in ("cpu", str(cuda)):
         seed_everything(0)

@@ -7,7 +7,7 @@ bytes as before.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from mrptheory.launch.unit import Unit
 from mrptheory.progress import progress
@@ -19,11 +19,12 @@ class LocalLauncher:
 
     name = "local"
 
-    def run(self, units: Sequence[Unit], store: JsonlStore, *,
-            desc: str = "", show_progress: bool | None = None) -> list[dict]:
+    def run(self, units: Sequence[Unit], store: JsonlStore, *, desc: str = "",
+            show_progress: bool | None = None,
+            reuse: Callable[[dict], bool] | None = None) -> list[dict]:
         records = []
         for unit in progress(list(units), desc=desc, enabled=show_progress):
-            records.append(store.get_or_run(unit.key, unit.compute))
+            records.append(store.get_or_run(unit.key, unit.compute, reuse=reuse))
         return records
 
 

@@ -18,7 +18,7 @@ import os
 import re
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -147,14 +147,21 @@ class SubmititLauncher:
         executor.update_parameters(name=store.path.stem, **self.config.parameters())
         return executor
 
-    def run(self, units: Sequence[Unit], store: JsonlStore, *,
-            desc: str = "", show_progress: bool | None = None) -> list[dict]:
+    def run(self, units: Sequence[Unit], store: JsonlStore, *, desc: str = "",
+            show_progress: bool | None = None,
+            reuse: Callable[[dict], bool] | None = None) -> list[dict]:
         units = list(units)
         keys = [u.key for u in units]
+        reuse = reuse or (lambda record: True)
+
+        def stale() -> set[str]:  # stored, but not final: computed again, then replaced
+            return {str(r["key"]) for r in store.records() if "key" in r and not reuse(r)}
+
         # files a previous parent left unmerged (it was killed while its jobs finished); a
         # rejected (unreadable, invalid) file is removed, so its unit is simply submitted again
-        merge_unit_files(store, keys, self._validator(units))
-        done = store.done_keys()
+        merge_unit_files(store, keys, self._validator(units), replace=stale())
+        replace = stale()
+        done = store.done_keys() - replace
         missing = [u for u in units if u.key not in done]
         failures: list[tuple[str, str]] = []
         if missing:
@@ -165,7 +172,7 @@ class SubmititLauncher:
             failures = self._wait(missing, jobs, desc, show_progress)
             failed = {k for k, _ in failures}
             for key, why in merge_unit_files(store, [u.key for u in missing],
-                                             self._validator(missing)).items():
+                                             self._validator(missing), replace=replace).items():
                 if key not in failed:
                     failures.append((key, why))
         if failures:

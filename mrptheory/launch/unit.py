@@ -53,20 +53,26 @@ class UnitsFailedError(MrpError):
 
 class Launcher(Protocol):
     """Turns units into stored records: ``run(units, store)`` returns one record per unit, in
-    the units' order (stored records are reused, missing ones computed)."""
+    the units' order (stored records that ``reuse`` accepts are kept, the others computed)."""
 
     name: str
 
-    def run(self, units: Sequence[Unit], store: JsonlStore, *,
-            desc: str = "", show_progress: bool | None = None) -> list[dict]: ...
+    def run(self, units: Sequence[Unit], store: JsonlStore, *, desc: str = "",
+            show_progress: bool | None = None,
+            reuse: Callable[[dict], bool] | None = None) -> list[dict]: ...
 
 
 def run_units(units: Sequence[Unit], store: JsonlStore, launcher: Launcher | None = None, *,
-              desc: str = "", show_progress: bool | None = None) -> list[dict]:
-    """The records of ``units`` in ``store``, computed by ``launcher`` (default: local)."""
+              desc: str = "", show_progress: bool | None = None,
+              reuse: Callable[[dict], bool] | None = None) -> list[dict]:
+    """The records of ``units`` in ``store``, computed by ``launcher`` (default: local).
+
+    ``reuse(record)`` (default: always) says whether a stored record is final; a unit whose
+    record is not is computed again and its new record replaces the old one."""
     from mrptheory.launch.local import LocalLauncher
 
-    return (launcher or LocalLauncher()).run(units, store, desc=desc, show_progress=show_progress)
+    return (launcher or LocalLauncher()).run(units, store, desc=desc, show_progress=show_progress,
+                                             reuse=reuse)
 
 
 __all__ = ["Unit", "Launcher", "UnitsFailedError", "run_units"]

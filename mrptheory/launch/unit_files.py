@@ -67,16 +67,18 @@ def read_unit_file(path: str | Path) -> dict | None:
 
 
 def merge_unit_files(store: JsonlStore, keys: Iterable[str] | None = None,
-                     validate: Callable[[dict], str | None] | None = None) -> dict[str, str]:
+                     validate: Callable[[dict], str | None] | None = None,
+                     replace: Iterable[str] = ()) -> dict[str, str]:
     """Append the finished unit files of ``store`` (only those of ``keys`` when given) to the
     store and remove them; returns ``{key: why}`` of the files that were rejected (unreadable,
     or refused by the store's or ``validate``'s check): those are removed too, so the unit is
-    computed again. Stored keys are never appended twice."""
+    computed again. Stored keys are never appended twice, except those in ``replace`` (a stored
+    record that was not final: the new one is appended, and reading keeps the last)."""
     folder = units_dir(store)
     if not folder.is_dir():
         return {}
     wanted = None if keys is None else {unit_file(store, k).name: str(k) for k in keys}
-    done = store.done_keys()
+    done = store.done_keys() - {str(k) for k in replace}
     rejected: dict[str, str] = {}
     # in the units' order (so the store's lines follow the sweep, whatever order jobs finished)
     paths = (sorted(folder.glob("*.json")) if wanted is None else
