@@ -154,13 +154,12 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
         (run_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
     dist.barrier()  # every rank starts from the same (absent or present) checkpoint
     try:
-        if dist.is_main:
-            click.echo(distributed.lr_statement(cfg.lr, batch_size // dist.world, dist.world, blr))
         result = train(cfg, data, run_dir, show_progress=progress, desc=method)
     except CorruptCheckpointError as exc:
         raise CorruptCheckpointError(f"{exc} (or rerun with --fresh)") from None
     if not dist.is_main:
         return  # rank 0 writes the results and the checkpoint
+    click.echo(distributed.lr_statement(cfg.lr, batch_size // dist.world, dist.world, blr))
     record = {"method": "scratch" if method == "supervised" else method,
               "mask_ratio": cfg.model.effective_mask_ratio, "patch_size": patch_size,
               "noise_std": cfg.model.noise_std}
