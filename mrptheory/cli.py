@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "subspace": "mrptheory.experiments.subspace.cli:subspace",
     "dynamics": "mrptheory.experiments.dynamics.cli:dynamics",
     "mae": "mrptheory.experiments.mae.cli:mae",
+    "dry-run": "mrptheory.commands.dry_run:dry_run",
 }
 
 

@@ -64,8 +64,13 @@ def mae() -> None:
 @click.option("--num-heads", type=int, default=4, show_default=True)
 @click.option("--decoder-dim", type=int, default=32, show_default=True)
 @click.option("--epochs", type=int, default=None, help="[default: 10; --quick: 3]")
-@click.option("--batch-size", type=int, default=128, show_default=True)
+@click.option("--batch-size", type=int, default=128, show_default=True,
+              help="Images per step and process (under torchrun the effective batch is this x "
+                   "the number of processes).")
 @click.option("--lr", type=float, default=1.5e-3, show_default=True)
+@click.option("--blr", type=float, default=None,
+              help="Base learning rate: lr = blr x effective batch / 256 (the MAE reference "
+                   "rule); replaces --lr.")
 @click.option("--train-samples", type=int, default=None,
               help="Training subset size (0: the whole train split) [default: 10000; --quick: 2000].")
 @click.option("--test-samples", type=int, default=None,
@@ -86,15 +91,19 @@ def mae() -> None:
 @click.option("--fresh", is_flag=True, help="Delete this run's checkpoint and start over.")
 def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, norm_pix: bool,
              embed_dim: int, depth: int, num_heads: int, decoder_dim: int, epochs: int,
-             batch_size: int, lr: float, train_samples: int, test_samples: int, probe_samples: int,
+             batch_size: int, lr: float, blr: float | None, train_samples: int, test_samples: int, probe_samples: int,
              eval_every: int, quick: bool, dataset: str, data_root: str | None, out_dir: str,
              seed: int, device: str, progress: bool, threads: int, fresh: bool) -> None:
-    """Pretrain one model (resumes from its checkpoint if interrupted); probe it along the way."""
-    from mrptheory.experiments.mae.model import MAEConfig
+    """Pretrain one model (resumes from its checkpoint if interrupted); probe it along the way.
+
+    Runs data-parallel under ``torchrun --nproc_per_node N`` (rank 0 writes and prints); the run
+    is defined by the effective batch, so its checkpoint resumes under any N that keeps it."""
+    from mrptheory import distributed
     from mrptheory.experiments.mae import figures  # noqa: F401  (its figure kinds)
-    from mrptheory.plots.registry import write
-    from mrptheory.experiments.mae.training import MAETrainConfig, train
+    from mrptheory.experiments.mae.model import MAEConfig
     from mrptheory.experiments.mae.report import label_of
+    from mrptheory.experiments.mae.training import MAETrainConfig, train
+    from mrptheory.plots.registry import write
 
     refuse_unused({"--mask-ratio": "mask_ratio"}, "the MAE (--method mae)", method == "mae")
     refuse_unused({"--noise-std": "noise_std"}, "the Gaussian DAE (--method dae)", method == "dae")
@@ -112,6 +121,13 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
     check_int("--test-samples", test_samples, 0)
     check_int("--probe-samples", probe_samples, 1)
     check_int("--epochs", epochs, 1)
+    check_int("--batch-size", batch_size, 1)
+    if blr is not None and click.get_current_context().get_parameter_source("lr") != \
+            click.core.ParameterSource.DEFAULT:
+        raise ConfigError("give --lr (absolute) or --blr (base, scaled by the batch), not both")
+    dist = distributed.context(device)
+    lr = lr if blr is None else distributed.scaled_lr(blr, batch_size * dist.world)
+    batch_size *= dist.world  # the config holds the effective (global) batch
     with flags_named():
         model = MAEConfig(image_shape=shape, patch_size=patch_size, embed_dim=embed_dim, depth=depth,
                           num_heads=num_heads, decoder_embed_dim=decoder_dim, method=method,
@@ -136,12 +152,16 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
     from mrptheory.errors import CorruptCheckpointError
     from mrptheory.experiments.mae.training import CHECKPOINT_NAME
 
-    if fresh:
+    if fresh and dist.is_main:
         (run_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
+    dist.barrier()  # every rank starts from the same (absent or present) checkpoint
     try:
         result = train(cfg, data, run_dir, show_progress=progress, desc=method)
     except CorruptCheckpointError as exc:
         raise CorruptCheckpointError(f"{exc} (or rerun with --fresh)") from None
+    if not dist.is_main:
+        return  # rank 0 writes the results and the checkpoint
+    click.echo(distributed.lr_statement(cfg.lr, batch_size // dist.world, dist.world, blr))
     record = {"method": "scratch" if method == "supervised" else method,
               "mask_ratio": cfg.model.effective_mask_ratio, "patch_size": patch_size,
               "noise_std": cfg.model.noise_std}

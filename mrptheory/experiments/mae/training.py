@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from mrptheory import distributed
 from mrptheory.data.dataset import DatasetSplits, ImageDataset
 from mrptheory.device import resolve_device
 from mrptheory.errors import ConfigError
@@ -309,8 +310,14 @@ def train(cfg: MAETrainConfig, data: DatasetSplits, run_dir: str | Path | None =
         norm: per-channel (mean, std) to standardise with (default: the training subset's).
         stop_after: stop after this many epochs *in this call* (simulates an interruption).
         show_progress: progress bar with loss and images/s (None: on unless MRP_NO_PROGRESS).
+
+    Under ``torchrun --nproc_per_node N`` the run is data-parallel (:mod:`mrptheory.distributed`):
+    ``cfg.batch_size`` is the global batch, each process computes its share of it, and only
+    rank 0 writes the checkpoint, evaluates and shows progress (the other ranks return a result
+    without evaluations); a checkpoint resumes under any N.
     """
-    device = resolve_device(cfg.device)
+    dist = distributed.context(cfg.device)
+    device = dist.device(cfg.device)
     seed_everything(cfg.seed)
     model = build_model(cfg.model).to(device)
     if init_encoder is not None:
@@ -342,28 +349,34 @@ def train(cfg: MAETrainConfig, data: DatasetSplits, run_dir: str | Path | None =
         noise_gen.set_state(payload["noise_gen"])
         history, epoch, timing, norm = (payload["history"], payload["epoch"], payload["timing"],
                                         payload["norm"])
+    dist.barrier()  # every rank has read the checkpoint before rank 0 writes the next one
     prepared = prepare_data(cfg, data, device, norm)
     norm = (prepared.mean.flatten().tolist(), prepared.std.flatten().tolist())
+    step_loss = distributed.loss_module(model, dist)
+    draws = distributed.uniform_draws_per_image(cfg.model) if dist.active else 0
 
     n = prepared.train_x.shape[0]
+    distributed.check_batches(n, cfg.batch_size, dist)
     steps_per_epoch = max(1, math.ceil(n / cfg.batch_size))
     total_steps = cfg.epochs * steps_per_epoch
     warmup_steps = int(round(cfg.warmup_epochs * steps_per_epoch))
 
     def save() -> None:
-        if ckpt is not None:
+        if ckpt is not None and dist.is_main:
             save_checkpoint(ckpt, model=model, optimizer=optimizer, epoch=epoch, history=history,
                             timing=timing, norm=norm, config=cfg.to_dict(),
                             fingerprint=cfg.fingerprint(), perm_gen=perm_gen.get_state(),
-                            noise_gen=noise_gen.get_state())
+                            noise_gen=noise_gen.get_state(), global_step=epoch * steps_per_epoch)
+        dist.barrier()  # no rank goes on (or reads the checkpoint) before it is written
 
     if epoch == 0 and not history["eval_epoch"]:
-        _record_eval(history, 0, evaluate(model, prepared, cfg))
+        if dist.is_main:
+            _record_eval(history, 0, evaluate(model, prepared, cfg))
         save()
 
     epochs_this_call = 0
     bar = progress(total=(cfg.epochs - epoch) * steps_per_epoch, desc=desc or cfg.model.method,
-                   enabled=show_progress, unit="step")
+                   enabled=show_progress if dist.is_main else False, unit="step")
     model.train()
     while epoch < cfg.epochs and (stop_after is None or epochs_this_call < stop_after):
         t_epoch = time.perf_counter()
@@ -381,18 +394,26 @@ def train(cfg: MAETrainConfig, data: DatasetSplits, run_dir: str | Path | None =
             step = epoch * steps_per_epoch + i
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(step, total_steps, warmup_steps, cfg.lr)
+            if dist.active:  # this rank's share of the global batch, and its masks' draws
+                start, stop = dist.share(x.shape[0])
+                x, y, rows = x[start:stop], y[start:stop], x.shape[0]
+                distributed.skip_uniform(noise_gen, start * draws)
             with autocast(device, cfg.amp):
-                loss = model.training_loss(x, y, noise_gen)
+                loss = step_loss(x, y, noise_gen)
+            if dist.active:  # DDP averages over ranks: weight n_r N / B gives the global mean
+                distributed.skip_uniform(noise_gen, (rows - stop) * draws)
+                loss = loss * (x.shape[0] * dist.world / rows)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            loss_value = float(loss.detach())
+            loss_value = (dist.sum(float(loss.detach()) / dist.world, device) if dist.active
+                          else float(loss.detach()))
             if not math.isfinite(loss_value):
                 raise FloatingPointError(f"training loss became {loss_value} at epoch {epoch + 1}; "
                                          f"lower lr (now {cfg.lr:g})")
-            loss_sum += loss_value * x.shape[0]
-            seen += x.shape[0]
-            timing["images"] += x.shape[0]
+            loss_sum += loss_value * (rows if dist.active else x.shape[0])
+            seen += rows if dist.active else x.shape[0]
+            timing["images"] += rows if dist.active else x.shape[0]
             bar.update(1)
             elapsed = timing["total_s"] + time.perf_counter() - t_epoch
             bar.set_postfix(epoch=epoch + 1, loss=f"{loss_value:.4f}",
@@ -403,7 +424,7 @@ def train(cfg: MAETrainConfig, data: DatasetSplits, run_dir: str | Path | None =
         history["epoch"].append(epoch)
         history["train_loss"].append(loss_sum / max(seen, 1))
         history["lr"].append(optimizer.param_groups[0]["lr"])
-        if epoch == cfg.epochs or (cfg.eval_every and epoch % cfg.eval_every == 0):
+        if dist.is_main and (epoch == cfg.epochs or (cfg.eval_every and epoch % cfg.eval_every == 0)):
             _record_eval(history, epoch, evaluate(model, prepared, cfg))
         save()
     bar.close()

@@ -27,6 +27,7 @@ from mrptheory.experiments.multiview.data import MultiViewConfig
 from mrptheory.device import resolve_device, set_cpu_threads
 from mrptheory.errors import ConfigError
 from mrptheory.experiments.multiview import figures  # noqa: F401  (its figure kinds)
+from mrptheory.launch.options import launcher_options, pop_launcher_options
 from mrptheory.plots.registry import write
 from mrptheory.text import plural
 
@@ -160,6 +161,12 @@ def _setup(kw: dict):
     return cfgs, device, seeds
 
 
+def _unit_device(launcher, kw: dict, device):
+    """The device the units get: the resolved one here; for jobs, the option as given (``auto``
+    is resolved on the job's node, which has the GPUs the submitting node may lack)."""
+    return device if launcher.name == "local" else kw["device"]
+
+
 def _write(payloads: dict[str, dict], out: Path, prefix: str = "") -> list[Path]:
     """Save and draw the comparison's payloads; ``prefix`` renames ``multiview_X`` files."""
     named = {}
@@ -257,6 +264,7 @@ def mrp(**kw) -> None:
 @_model_options
 @_mrp_options
 @_run_options
+@launcher_options
 @click.option("--sweep", "sweep_spec", default=None,
               help="Sweep one knob: NAME=V1,V2,... with NAME in mu, mask_ratio, m, sigma_0, d, q, "
                    "gamma, sigma_p.")
@@ -266,8 +274,12 @@ def compare(sweep_spec: str | None, **kw) -> None:
                                                             run_multiview_sweep)
 
     sweep = parse_sweep(sweep_spec) if sweep_spec else None  # validate before any work
+    launcher = pop_launcher_options(kw)
     if sweep is not None:
         refuse_swept(sweep[0])
+    elif launcher.name != "local":
+        raise ConfigError("--launcher submitit runs the units of --sweep; a single comparison "
+                          "runs here (use --launcher local)")
     (data_cfg, sl_cfg, mrp_cfg), device, seeds = _setup(kw)
     out = Path(kw["out_dir"])
     if sweep is not None:
@@ -277,8 +289,9 @@ def compare(sweep_spec: str | None, **kw) -> None:
         for v in values:  # every point's config is validated before the first run
             apply_override(data_cfg, sl_cfg, mrp_cfg, param, v)
         payload = run_multiview_sweep(data_cfg, sl_cfg, mrp_cfg, param, values, seeds,
-                                      out / f"multiview_sweep_{param}.jsonl", device=device,
-                                      show_progress=kw["progress"])
+                                      out / f"multiview_sweep_{param}.jsonl",
+                                      device=_unit_device(launcher, kw, device),
+                                      show_progress=kw["progress"], launcher=launcher)
         for p in write({f"multiview_sweep_{param}": payload}, out):
             click.echo(f"wrote {p}")
         for pt in payload["points"]:
@@ -305,6 +318,7 @@ def compare(sweep_spec: str | None, **kw) -> None:
 @_model_options
 @_mrp_options
 @_run_options
+@launcher_options
 @click.option("--map", "maps", type=click.Choice(["leak_gap", "mu_d", "all"]), default="all",
               show_default=True, help="Which regime map to run.")
 @click.option("--quick", is_flag=True,
@@ -316,6 +330,7 @@ def regime(maps: str, quick: bool, **kw) -> None:
     boundary. Resumable: finished cells are kept in --out/multiview_regime_<map>.jsonl."""
     from mrptheory.experiments.multiview.regime_map import boundary_summary, run_regime_map
 
+    launcher = pop_launcher_options(kw)
     src = click.get_current_context().get_parameter_source("n_seeds")
     if src == click.core.ParameterSource.DEFAULT:  # not given: 2 seeds per cell quick, 4 full
         kw["n_seeds"] = 2 if quick else 4
@@ -327,7 +342,8 @@ def regime(maps: str, quick: bool, **kw) -> None:
     for name in (("leak_gap", "mu_d") if maps == "all" else (maps,)):
         payload = run_regime_map(name, (data_cfg, sl_cfg, mrp_cfg), seeds,
                                  out / f"multiview_regime_{name}.jsonl", quick=quick,
-                                 device=device, show_progress=kw["progress"])
+                                 device=_unit_device(launcher, kw, device),
+                                 show_progress=kw["progress"], launcher=launcher)
         payload["figure_name"] = f"multiview_regime_{name}"
         for p in write({f"multiview_regime_{name}": payload}, out):
             click.echo(f"wrote {p}")

@@ -30,7 +30,6 @@ import torch
 from mrptheory.experiments.multiview.data import MultiViewConfig
 from mrptheory.device import resolve_device
 from mrptheory.errors import ConfigError
-from mrptheory.progress import progress
 from mrptheory.results import JsonlStore, to_jsonable
 from mrptheory.experiments.multiview.common import make_data
 from mrptheory.experiments.multiview.config import MRPConfig, SLConfig
@@ -240,33 +239,42 @@ def _key(param: str, value: float, configs: tuple, seeds: list[int]) -> str:
     return f"{param}={value:g}|{hashlib.sha1(blob.encode()).hexdigest()[:10]}"
 
 
+def _sweep_point(param: str, value: float, cfgs: tuple, seeds: list[int],
+                 device: str | torch.device, show_progress: bool | None) -> dict:
+    """The stored record of one sweep point (a module-level function, so that it can run as a
+    job, see :mod:`mrptheory.launch`)."""
+    from mrptheory.experiments.multiview.regime import combined_report
+
+    res = run_compare(*cfgs, seeds, device=device, show_progress=show_progress)
+    return to_jsonable({"param": param, "value": value, "seeds": seeds,
+                        "regime": combined_report(cfgs[0], cfgs[1], cfgs[2]).to_dict(),
+                        "config": {"data": cfgs[0], "sl": cfgs[1], "mrp": cfgs[2]},
+                        "summary": compare_summary(res),
+                        # full metric histories of this point (per seed), for redrawing
+                        "payloads": res.payloads})
+
+
 def run_multiview_sweep(data_cfg: MultiViewConfig, sl_cfg: SLConfig, mrp_cfg: MRPConfig,
                         param: str, values: list[float], seeds: list[int], store_path: str | Path,
                         *, device: str | torch.device = "auto",
-                        show_progress: bool | None = None) -> dict:
+                        show_progress: bool | None = None, launcher=None) -> dict:
     """Compare SL and MRP at each value of ``param``; resumable through a JsonlStore.
 
     Returns the ``multiview_sweep`` payload: per value, mean and sd over seeds of SL's
     one-view-class fraction, MRP's captured-feature fraction, lottery hit rate and accuracies.
+    ``launcher``: where the points run (a :mod:`mrptheory.launch` launcher; default here).
     """
+    from mrptheory.launch import Unit, run_units
+
     store = JsonlStore(store_path)
-    points = []
-    for value in progress(values, desc=f"sweep {param}", enabled=show_progress):
+    units = []
+    for value in values:
         cfgs = apply_override(data_cfg, sl_cfg, mrp_cfg, param, value)
-        key = _key(param, value, cfgs, seeds)
-
-        def compute(cfgs=cfgs, value=value) -> dict:
-            res = run_compare(*cfgs, seeds, device=device, show_progress=show_progress)
-            from mrptheory.experiments.multiview.regime import combined_report
-
-            return to_jsonable({"param": param, "value": value, "seeds": seeds,
-                                "regime": combined_report(cfgs[0], cfgs[1], cfgs[2]).to_dict(),
-                                "config": {"data": cfgs[0], "sl": cfgs[1], "mrp": cfgs[2]},
-                                "summary": compare_summary(res),
-                                # full metric histories of this point (per seed), for redrawing
-                                "payloads": res.payloads})
-
-        points.append(store.get_or_run(key, compute))  # claimed: concurrent runs compute it once
+        units.append(Unit(_key(param, value, cfgs, seeds), _sweep_point,
+                          (param, value, cfgs, seeds, device, show_progress),
+                          threads=torch.get_num_threads()))
+    # claimed: concurrent runs compute a point once
+    points = run_units(units, store, launcher, desc=f"sweep {param}", show_progress=show_progress)
     return to_jsonable({"figure_kind": "multiview_sweep", "param": param, "values": values,
                         "seeds": seeds, "points": points,
                         "base_config": {"data": data_cfg, "sl": sl_cfg, "mrp": mrp_cfg}})

@@ -41,7 +41,6 @@ from pathlib import Path
 
 import torch
 
-from mrptheory.progress import progress
 from mrptheory.results import JsonlStore, to_jsonable
 from mrptheory.experiments.multiview.common import DivergenceError
 from mrptheory.experiments.multiview.regime import (LEAK_MARGIN, MAX_SIGMA0_OVER_RHO,
@@ -138,62 +137,72 @@ def _key(map_name: str, cfgs: tuple, seeds: list[int]) -> str:
     return f"{map_name}|{hashlib.sha1(blob.encode()).hexdigest()[:12]}"
 
 
+def _cell_record(map_name: str, cfgs: tuple, x: float, y: float, cell_seeds: list[int],
+                 device: str | torch.device, reuse: tuple | None) -> dict:
+    """The stored record of one cell (one unit of the map: a module-level function, so that it
+    can run as a job, see :mod:`mrptheory.launch`)."""
+    from mrptheory.experiments.multiview.experiment import compare_summary, run_compare
+
+    # step-size control: the map is about the data regime, so a cell whose MRP
+    # pretraining diverges at the default step size (the high-noise cells) is rerun with
+    # the MRP step size halved, up to 4 times; the step sizes that diverged are recorded
+    diverged, run_cfgs = [], cfgs
+    res = None
+    if (reuse is not None and tuple(cfgs) == tuple(reuse[0])
+            and list(cell_seeds) == list(reuse[1])):
+        res = reuse[2]  # the same configs and seeds: the same run
+    while res is None:
+        try:
+            res = run_compare(*run_cfgs, cell_seeds, device=device,
+                              show_progress=False)
+        except DivergenceError:
+            if len(diverged) >= 4:
+                raise
+            diverged.append(run_cfgs[2].lr)
+            run_cfgs = (run_cfgs[0], run_cfgs[1],
+                        dataclasses.replace(run_cfgs[2], lr=run_cfgs[2].lr / 2))
+    summary = compare_summary(res)
+    summary["num_kernels"] = cfgs[0].k * cfgs[2].m
+    conv = summary["convergence"]
+    return to_jsonable({"map": map_name, "x": x, "y": y, "seeds": cell_seeds,
+                        # the cell's budget; did every run of it meet the rule
+                        "converged": bool(conv["converged"]),
+                        "budget": {"sl": res.sl.budget, "mrp": res.mrp.budget},
+                        "convergence_fraction": {n: conv[n]["fraction_converged"]
+                                                 for n in ("sl", "mrp", "finetune")},
+                        "config": {"data": cfgs[0], "sl": cfgs[1], "mrp": cfgs[2]},
+                        "regime": combined_report(*cfgs).to_dict(), "summary": summary,
+                        "verdicts": verdicts(summary, 2 * cfgs[0].k),
+                        "mrp_lr_used": run_cfgs[2].lr, "mrp_lr_diverged": diverged,
+                        "seconds": res.sl.seconds + res.mrp.seconds})
+
+
 def run_regime_map(map_name: str, base: tuple, seeds: list[int], store_path: str | Path, *,
                    quick: bool = False, device: str | torch.device = "cpu",
                    show_progress: bool | None = None,
                    grid: tuple[list, list] | None = None,
-                   reuse: tuple | None = None) -> dict:
+                   reuse: tuple | None = None, launcher=None) -> dict:
     """Run (or resume) one map; returns its ``multiview_regime`` payload.
 
     ``grid``: (x values, y values) instead of :data:`GRIDS`. ``reuse``: ``(configs, seeds,
     CompareResult)`` of a comparison already run: a cell with exactly those configs and seeds
-    takes its result instead of training again."""
+    takes its result instead of training again. ``launcher``: where the cells run (a
+    :mod:`mrptheory.launch` launcher; default in this process, one after the other)."""
+    from mrptheory.launch import Unit, run_units
     from mrptheory.experiments.multiview.experiment import compare_summary, run_compare
 
     xs, ys = grid if grid is not None else GRIDS[quick][map_name]
     store = JsonlStore(store_path)
-    cells = []
-    points = [(x, y) for y in ys for x in xs]
-    for x, y in progress(points, desc=f"regime map {map_name}", enabled=show_progress):
+    units = []
+    for x, y in [(x, y) for y in ys for x in xs]:
         cfgs = cell_configs(map_name, x, y, base, quick)
         cell_seeds = cell_seed_list(cfgs, seeds)
-        key = _key(map_name, cfgs, cell_seeds)
-
-        def compute(cfgs=cfgs, x=x, y=y, cell_seeds=cell_seeds) -> dict:
-            # step-size control: the map is about the data regime, so a cell whose MRP
-            # pretraining diverges at the default step size (the high-noise cells) is rerun with
-            # the MRP step size halved, up to 4 times; the step sizes that diverged are recorded
-            diverged, run_cfgs = [], cfgs
-            res = None
-            if (reuse is not None and tuple(cfgs) == tuple(reuse[0])
-                    and list(cell_seeds) == list(reuse[1])):
-                res = reuse[2]  # the same configs and seeds: the same run
-            while res is None:
-                try:
-                    res = run_compare(*run_cfgs, cell_seeds, device=device,
-                                      show_progress=False)
-                except DivergenceError:
-                    if len(diverged) >= 4:
-                        raise
-                    diverged.append(run_cfgs[2].lr)
-                    run_cfgs = (run_cfgs[0], run_cfgs[1],
-                                dataclasses.replace(run_cfgs[2], lr=run_cfgs[2].lr / 2))
-            summary = compare_summary(res)
-            summary["num_kernels"] = cfgs[0].k * cfgs[2].m
-            conv = summary["convergence"]
-            return to_jsonable({"map": map_name, "x": x, "y": y, "seeds": cell_seeds,
-                                # the cell's budget; did every run of it meet the rule
-                                "converged": bool(conv["converged"]),
-                                "budget": {"sl": res.sl.budget, "mrp": res.mrp.budget},
-                                "convergence_fraction": {n: conv[n]["fraction_converged"]
-                                                         for n in ("sl", "mrp", "finetune")},
-                                "config": {"data": cfgs[0], "sl": cfgs[1], "mrp": cfgs[2]},
-                                "regime": combined_report(*cfgs).to_dict(), "summary": summary,
-                                "verdicts": verdicts(summary, 2 * cfgs[0].k),
-                                "mrp_lr_used": run_cfgs[2].lr, "mrp_lr_diverged": diverged,
-                                "seconds": res.sl.seconds + res.mrp.seconds})
-
-        cells.append(store.get_or_run(key, compute))  # claimed: concurrent runs compute it once
+        units.append(Unit(_key(map_name, cfgs, cell_seeds), _cell_record,
+                          (map_name, cfgs, x, y, cell_seeds, device, reuse),
+                          threads=torch.get_num_threads()))
+    # claimed: concurrent runs compute a cell once
+    cells = run_units(units, store, launcher, desc=f"regime map {map_name}",
+                      show_progress=show_progress)
     data, sl, _ = base
     if map_name == "leak_gap":
         axes = {"x": "leak ratio max(gamma, sigma_p) Gamma_final / (sigma_0 c_m)",
