@@ -38,6 +38,7 @@ import dataclasses
 import functools
 import math
 import numbers
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass
 from typing import Any
@@ -48,7 +49,7 @@ from mrptheory.validation import check_choice, check_float, check_int
 #: every class decorated with :func:`constrained`, by class name
 CONFIGS: dict[str, type] = {}
 
-KINDS = ("int", "float", "str", "bool", "pair", "config", "any")
+KINDS = ("int", "float", "str", "bool", "pair", "ints", "seq", "config", "any")
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,10 @@ class Constraint:
 
     Attributes:
         kind: ``"int"``, ``"float"``, ``"str"``, ``"bool"``, ``"pair"`` (a (low, high) pair of
-            floats, each in the range, low <= high), ``"config"`` (a nested constrained config;
+            floats, each in the range, low <= high), ``"ints"`` (a tuple of ``length`` ints, each
+            in the range, e.g. an image shape), ``"seq"`` (a non-empty tuple of ``item`` values,
+            ``"int"`` or ``"float"``, each in the range; None items too when ``optional``,
+            ``choices`` restricts string items), ``"config"`` (a nested constrained config;
             a mapping is built into ``nested``), ``"any"`` (unconstrained, with ``reason``).
         low, high: range ends (None: unbounded); ``low_open`` / ``high_open`` exclude the end.
         choices: allowed values of a ``"str"`` field.
@@ -66,6 +70,10 @@ class Constraint:
         prefixed: the field's CLI option carries its class's prefix (``--mrp-steps``).
         nested: the config class of a ``"config"`` field.
         reason: why an ``"any"`` field is unconstrained.
+        pattern, pattern_text: a regular expression a ``"str"`` value must match in full, and
+            the allowed values in words for the message.
+        zero_is_none: 0 stands for None (an optional size where None = "all of it", as the
+            command line writes it: ``--train-samples 0``).
     """
 
     kind: str
@@ -78,6 +86,11 @@ class Constraint:
     prefixed: bool = False
     nested: type | None = None
     reason: str = ""
+    length: int = 0
+    item: str = ""
+    zero_is_none: bool = False
+    pattern: str = ""
+    pattern_text: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -87,6 +100,9 @@ class Constraint:
 
     def check(self, name: str, value: Any) -> Any:
         """``value`` normalised if it satisfies the constraint, else ConfigError naming ``name``."""
+        if self.zero_is_none and not isinstance(value, bool) and isinstance(value, numbers.Number) \
+                and value == 0:
+            value = None
         if value is None or (self.optional and isinstance(value, str) and value == "none"):
             if self.optional or self.kind == "any":
                 return None
@@ -104,6 +120,8 @@ class Constraint:
         if self.kind == "str":
             if not isinstance(value, str):
                 raise ConfigError(f"{name} must be a string, got {value!r}")
+            if self.pattern and not re.fullmatch(self.pattern, value):
+                raise ConfigError(f"{name} must be {self.pattern_text}; got {value!r}")
             return check_choice(name, value, self.choices) if self.choices else value
         if self.kind == "bool":
             if not isinstance(value, bool):
@@ -117,6 +135,15 @@ class Constraint:
                              high_open=self.high_open)
             hi = check_float(f"{name}[1]", hi, lo, self.high, high_open=self.high_open)
             return (lo, hi)
+        if self.kind == "ints":
+            if isinstance(value, str) or not isinstance(value, Iterable) \
+                    or len(list(value)) != self.length:
+                raise ConfigError(f"{name} must be {self.length} integers, got {value!r}")
+            return tuple(check_int(f"{name}[{i}]", v, _int_end(self.low, self.low_open, 1),
+                                   _int_end(self.high, self.high_open, -1))
+                         for i, v in enumerate(value))
+        if self.kind == "seq":
+            return self._check_seq(name, value)
         if self.kind == "config":
             if isinstance(value, Mapping):
                 value = self.nested(**value)
@@ -126,13 +153,32 @@ class Constraint:
             return value
         return value  # "any"
 
+    def _check_seq(self, name: str, value: Any) -> tuple:
+        if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+            raise ConfigError(f"{name} must be a list of {self.item} values, got {value!r}")
+        items = list(value)
+        if not items:
+            raise ConfigError(f"{name} must not be empty")
+        item = Constraint(self.item, self.low, self.high, self.low_open, self.high_open,
+                          choices=self.choices)
+        out = []
+        for v in items:
+            if v is None or (isinstance(v, str) and v == "none" and self.item != "str"):
+                if not self.optional:
+                    raise ConfigError(f"{name} must not hold None, got {value!r}")
+                out.append(None)
+            else:
+                out.append(item.check(name, v))
+        return tuple(out)
+
     def describe(self) -> str:
         """The constraint in words (``an int in [2, 100000]``), for ``--help`` and the docs."""
         if self.kind == "any":
             return f"unconstrained ({self.reason})"
-        if self.kind in ("int", "float", "pair"):
+        if self.kind in ("int", "float", "pair", "ints"):
             lb, rb = "(" if self.low_open else "[", ")" if self.high_open else "]"
-            text = {"int": "an int", "float": "a number", "pair": "a pair (low <= high), each"}[
+            text = {"int": "an int", "float": "a number", "pair": "a pair (low <= high), each",
+                    "ints": f"{self.length} ints, each"}[
                 self.kind] + f" in {lb}{_fmt(self.low)}, {_fmt(self.high)}{rb}"
         elif self.kind == "str":
             text = f"one of {', '.join(self.choices)}" if self.choices else "a string"
@@ -149,8 +195,10 @@ class Constraint:
         if self.kind in ("int", "float"):
             step = 1 if self.kind == "int" else 0.5
             if self.low is not None:
-                bad.append(("below range", _cast(self.kind, self.low if self.low_open
-                                                 else self.low - step)))
+                low = self.low if self.low_open else self.low - step
+                if self.zero_is_none and low == 0:
+                    low = -step
+                bad.append(("below range", _cast(self.kind, low)))
             if self.high is not None:
                 bad.append(("above range", _cast(self.kind, self.high if self.high_open
                                                  else self.high + step)))
@@ -158,7 +206,7 @@ class Constraint:
             if self.kind == "int":
                 bad.append(("not an integer", 2.5))
         elif self.kind == "str":
-            if self.choices:
+            if self.choices or self.pattern:
                 bad.append(("not in choices", "not-a-choice"))
             bad.append(("wrong type", 3))
         elif self.kind == "bool":
@@ -168,6 +216,14 @@ class Constraint:
                 low = self.low if self.low_open else self.low - 0.5
                 bad.append(("below range", (low, abs(low) + 1.0)))
             bad.append(("wrong type", "abc"))
+        elif self.kind == "seq":
+            item = Constraint(self.item, self.low, self.high, self.low_open, self.high_open,
+                              choices=self.choices)
+            bad += [(what, (v,)) for what, v in item.invalid_values()]
+        elif self.kind == "ints":
+            if self.low is not None:
+                bad.append(("below range", (int(self.low) - 1,) * self.length))
+            bad.append(("wrong length", (1,) * (self.length + 1)))
         return bad
 
 
@@ -197,10 +253,12 @@ def _field(default: Any, default_factory: Any, constraint: Constraint, doc: str 
 
 def integer(default: Any = MISSING, low: float | None = None, high: float | None = None, *,
             low_open: bool = False, high_open: bool = False, optional: bool = False,
-            prefixed: bool = False, doc: str = "") -> Any:
-    """A field holding an int in ``[low, high]`` (ends excluded when open)."""
+            prefixed: bool = False, zero_is_none: bool = False, doc: str = "") -> Any:
+    """A field holding an int in ``[low, high]`` (ends excluded when open); ``zero_is_none``:
+    0 is read as None (an optional size where None means "all")."""
     return _field(default, MISSING, Constraint("int", low, high, low_open, high_open,
-                                               optional=optional, prefixed=prefixed), doc)
+                                               optional=optional or zero_is_none,
+                                               prefixed=prefixed, zero_is_none=zero_is_none), doc)
 
 
 def real(default: Any = MISSING, low: float | None = None, high: float | None = None, *,
@@ -223,6 +281,13 @@ def text(default: Any, *, optional: bool = False, doc: str = "") -> Any:
     return _field(default, MISSING, Constraint("str", optional=optional), doc)
 
 
+def device(default: str = "auto", *, doc: str = "") -> Any:
+    """A device name: ``auto``, ``cpu`` or ``cuda[:N]`` (whether it exists is checked where the
+    run starts, by :func:`mrptheory.device.resolve_device`)."""
+    return _field(default, MISSING, Constraint("str", pattern=r"auto|cpu|cuda(:\d+)?",
+                                               pattern_text="'auto', 'cpu' or 'cuda[:N]'"), doc)
+
+
 def flag(default: bool, *, doc: str = "") -> Any:
     """A boolean field (true or false; no other value is read as one)."""
     return _field(default, MISSING, Constraint("bool"), doc)
@@ -234,6 +299,22 @@ def pair(default: Any, low: float | None = None, high: float | None = None, *,
     """A ``(low, high)`` pair of floats, both in the range and ``low <= high``."""
     return _field(default, MISSING, Constraint("pair", low, high, low_open, high_open,
                                                optional=optional), doc)
+
+
+def ints(default: tuple, length: int, low: float | None = None, high: float | None = None, *,
+         doc: str = "") -> Any:
+    """A tuple of ``length`` ints, each in ``[low, high]`` (e.g. an image shape ``(C, H, W)``)."""
+    return _field(default, MISSING, Constraint("ints", low, high, length=length), doc)
+
+
+def seq(default: tuple, item: str, low: float | None = None, high: float | None = None, *,
+        low_open: bool = False, high_open: bool = False, choices: Iterable[str] | None = None,
+        optional: bool = False, doc: str = "") -> Any:
+    """A non-empty tuple of ``item`` (``"int"``, ``"float"``, ``"str"``) values, each in the
+    range (or one of ``choices``); ``optional``: None items are allowed."""
+    return _field(default, MISSING, Constraint("seq", low, high, low_open, high_open,
+                                               choices=tuple(choices) if choices else None,
+                                               optional=optional, item=item), doc)
 
 
 def nested(config: type, *, doc: str = "") -> Any:
@@ -344,6 +425,6 @@ def build(cls: type, values: Mapping[str, Any], **fixed: Any) -> Any:
     return cls(**kw, **fixed)
 
 
-__all__ = ["CONFIGS", "Constraint", "Rule", "build", "check_declared", "choice", "constrained",
-           "constraints", "flag", "integer", "keys", "nested", "option_flag", "option_key",
-           "pair", "real", "text", "unconstrained", "validate"]
+__all__ = ["CONFIGS", "Constraint", "Rule", "build", "check_declared", "choice", "constrained", "device",
+           "constraints", "flag", "integer", "ints", "keys", "nested", "option_flag", "option_key",
+           "pair", "real", "seq", "text", "unconstrained", "validate"]

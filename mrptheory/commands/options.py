@@ -192,15 +192,19 @@ def _option_key(param: click.Parameter) -> str:
     return longs[0].lstrip("-").replace("-", "_")
 
 
-def preset_options(experiment: str, *configs: type, default: str | None = None):
+def preset_options(experiment: str, *configs: type, default: str | None = None,
+                   derived: tuple[str, ...] = ()):
     """``--preset NAME`` (a file of ``simulations/<experiment>/``) and ``--config FILE`` (any
     TOML path) for a command built from ``configs`` (:mod:`mrptheory.config_spec` classes; the
-    generic constraints test reads them from the command). The command body calls
+    generic constraints test reads them from the command). ``derived`` names config fields the
+    command sets itself (e.g. the image shape, from the data set): a file may not set them. The
+    command body calls
     :func:`with_presets` first; see :mod:`mrptheory.presets` for the file format."""
 
     def deco(fn):
         fn.__configs__ = configs
         fn.__experiment__ = experiment
+        fn.__derived__ = tuple(derived)
         fn = click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
                           help="TOML file of option = value (keys: option names with '_' for "
                                "'-'); explicit options win.")(fn)
@@ -236,7 +240,12 @@ def with_presets(kw: dict) -> dict:
     if kw.get("config_file"):
         tables.append((kw["config_file"], load_config_file(kw["config_file"])))
     merged = dict(kw)
+    derived = set(getattr(fn, "__derived__", ()))
     for source, table in tables:
+        for key in table:
+            if key in derived:
+                raise ConfigError(f"key {key!r} in {source} is set by the command itself (from "
+                                  "the data set or other options), not by a file")
         check_keys(table, allowed, source)
         for key, value in table.items():
             param = params.get(key)

@@ -12,9 +12,9 @@ from mrptheory.cli import main
 from mrptheory.commands import mae as mae_cmd
 from mrptheory.train.mae import small_dataset
 
-TINY = ["--embed-dim", "16", "--depth", "1", "--num-heads", "2", "--decoder-dim", "8",
+TINY = ["--embed-dim", "16", "--depth", "1", "--num-heads", "2", "--decoder-embed-dim", "8",
         "--patch-size", "2", "--epochs", "2", "--batch-size", "16", "--train-samples", "0",
-        "--test-samples", "0", "--probe-samples", "48", "--device", "cpu", "--no-progress",
+        "--test-samples", "0", "--probe-train-samples", "48", "--device", "cpu", "--no-progress",
         "--threads", "1"]
 
 
@@ -172,9 +172,9 @@ def test_a_model_too_big_for_memory_is_refused_before_loading() -> None:
     assert "--embed-dim" in line and "memory" in line
 
 
-@pytest.mark.parametrize("flag", ["--norm-pix", "--no-norm-pix"])
+@pytest.mark.parametrize("flag", ["--norm-pix-loss", "--no-norm-pix-loss"])
 def test_norm_pix_is_refused_for_the_supervised_method(flag) -> None:
     from tests.cli_checks import refused
 
     line = refused("mae", "pretrain", "--method", "supervised", flag, "--data-root", "/nonexistent/x")
-    assert "--norm-pix" in line and "supervised" not in line.split("only")[0]
+    assert "--norm-pix-loss" in line and "supervised" not in line.split("only")[0]

@@ -101,8 +101,8 @@ def test_subspace_resnet_width_too_large_for_memory_is_refused(tmp_path, fake_da
                                            (("--deep-t-max", "5"), "deep"),
                                            (("--init-scale", "0.01"), "deep")])
 def test_dynamics_option_of_a_model_not_run_is_refused(tmp_path, option, model):
-    message = refused("dynamics", "--model", "linear", *option, "--out", str(tmp_path))
-    assert option[0] in message and model in message and "--model" in message
+    message = refused("dynamics", "--models", "linear", *option, "--out", str(tmp_path))
+    assert option[0] in message and model in message and "--models" in message
 
 
 def test_subspace_resnet_width_without_resnet_is_refused(tmp_path):

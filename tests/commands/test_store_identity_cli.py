@@ -22,7 +22,7 @@ COMMANDS = {
                   "0", "--examples", "0", *COMMON], "subspace_fashion-mnist", 2),
     "subspace --budget": (["subspace", "--budget", "40", "--seeds", "1", "--epochs", "1",
                            *COMMON], "subspace_budget_fashion-mnist", 2),
-    "dynamics": (["dynamics", "--model", "linear", "--downsample", "1",
+    "dynamics": (["dynamics", "--models", "linear", "--downsample", "1",
                   "--train-size", "60", "--t-max", "0.05", "--n-eval", "3", "--batch-size", "32",
                   *COMMON], "dynamics_fashion-mnist", 1),
 }
