@@ -60,8 +60,8 @@ class Constraint:
         kind: ``"int"``, ``"float"``, ``"str"``, ``"bool"``, ``"pair"`` (a (low, high) pair of
             floats, each in the range, low <= high), ``"ints"`` (a tuple of ``length`` ints, each
             in the range, e.g. an image shape), ``"seq"`` (a non-empty tuple of ``item`` values,
-            ``"int"`` or ``"float"``, each in the range; None items too when ``optional``,
-            ``choices`` restricts string items), ``"config"`` (a nested constrained config;
+            ``"int"`` or ``"float"``, each in the range, at least ``length`` of them; None items
+            too when ``optional``, ``choices`` restricts string items), ``"config"`` (a nested constrained config;
             a mapping is built into ``nested``), ``"any"`` (unconstrained, with ``reason``).
         low, high: range ends (None: unbounded); ``low_open`` / ``high_open`` exclude the end.
         choices: allowed values of a ``"str"`` field.
@@ -157,8 +157,9 @@ class Constraint:
         if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
             raise ConfigError(f"{name} must be a list of {self.item} values, got {value!r}")
         items = list(value)
-        if not items:
-            raise ConfigError(f"{name} must not be empty")
+        if len(items) < self.length:
+            raise ConfigError(f"{name} must not be empty" if self.length == 1 else
+                              f"{name} must hold at least {self.length} values, got {value!r}")
         item = Constraint(self.item, self.low, self.high, self.low_open, self.high_open,
                           choices=self.choices)
         out = []
@@ -309,12 +310,13 @@ def ints(default: tuple, length: int, low: float | None = None, high: float | No
 
 def seq(default: tuple, item: str, low: float | None = None, high: float | None = None, *,
         low_open: bool = False, high_open: bool = False, choices: Iterable[str] | None = None,
-        optional: bool = False, doc: str = "") -> Any:
-    """A non-empty tuple of ``item`` (``"int"``, ``"float"``, ``"str"``) values, each in the
-    range (or one of ``choices``); ``optional``: None items are allowed."""
+        optional: bool = False, prefixed: bool = False, min_len: int = 1, doc: str = "") -> Any:
+    """A tuple of at least ``min_len`` ``item`` (``"int"``, ``"float"``, ``"str"``) values, each
+    in the range (or one of ``choices``); ``optional``: None items are allowed."""
     return _field(default, MISSING, Constraint("seq", low, high, low_open, high_open,
                                                choices=tuple(choices) if choices else None,
-                                               optional=optional, item=item), doc)
+                                               optional=optional, item=item,
+                                               prefixed=prefixed, length=min_len), doc)
 
 
 def nested(config: type, *, doc: str = "") -> Any:
@@ -340,17 +342,21 @@ class Rule:
     fields: tuple[str, ...] = ()
 
 
-def constrained(*rules: Rule, prefix: str = "", after: str | None = None):
+def constrained(*rules: Rule, prefix: str = "", after: str | None = None,
+                normalise: bool = True):
     """Class decorator (above ``@dataclass``): registers the config, runs :func:`validate` at the
     end of its ``__init__`` (so also in ``dataclasses.replace``) and attaches ``rules`` (checked after the fields, in order).
     ``prefix`` is the CLI prefix of its ``prefixed`` fields; ``after`` names a method run after
-    validation (derived values)."""
+    validation (derived values). ``normalise=False`` keeps a valid number as given (an int in a
+    float field stays an int) instead of storing ``int(v)`` / ``float(v)``: the classes whose
+    saved JSON and fingerprints were written that way keep them byte for byte."""
 
     def wrap(cls: type) -> type:
         if not dataclasses.is_dataclass(cls):
             raise TypeError(f"{cls.__name__}: put @constrained above @dataclass")
         cls.__rules__ = tuple(rules)
         cls.__option_prefix__ = prefix
+        cls.__normalise__ = normalise
 
         if "__post_init__" in cls.__dict__:
             raise TypeError(f"{cls.__name__}: the constraints replace __post_init__ (use after=)")
@@ -389,8 +395,13 @@ def check_declared(cls: type) -> None:
 def validate(cfg: Any) -> None:
     """Check (and normalise in place) every field of ``cfg`` from its class's table, then the
     class's rules; the first failure raises ConfigError."""
+    keep_numbers = not getattr(type(cfg), "__normalise__", True)
     for name, constraint in constraints(type(cfg)).items():
-        value = constraint.check(name, getattr(cfg, name))
+        raw = getattr(cfg, name)
+        value = constraint.check(name, raw)
+        if keep_numbers and constraint.kind in ("int", "float") and value is not None \
+                and isinstance(raw, numbers.Number):
+            value = raw
         object.__setattr__(cfg, name, value)
     for rule in getattr(type(cfg), "__rules__", ()):
         if not rule.holds(cfg):

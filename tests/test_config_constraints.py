@@ -31,6 +31,11 @@ from tests.cli_checks import assert_one_line_error
 #: constrained configs no command takes, and why
 NOT_OWNED = {
     "ConvConfig": "a view of SLConfig / MRPConfig's shared fields (cfg.conv), built from them",
+    "ClassifierTrainConfig": "built from ProjectionConfig / ClassifierLagConfig (train_config())",
+    "ClassifierLagConfig": "the classifier-lag claim's (claims.real_data); no command takes it",
+    "MAEProtocol": "the MAE protocol claims' (claims.mae, simulations/mae_protocol.py); no command",
+    "SweepConfig": "built by `mae sweep` from its shape-dependent Python presets (quick, default, "
+                   "gpu: patch sizes follow the image side) and its list options",
 }
 
 #: dataclasses named *Config that are not (yet) declared with config_spec, and why

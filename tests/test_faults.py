@@ -173,7 +173,7 @@ def _tear_last_line(store: Path) -> None:
         fh.write('{"key": "mlp|top|0.9000|99", "arch": "ml')
 
 
-SUBSPACE = ["subspace", "--share", "0.9", "--seeds", "3", "--epochs", "1", "--train-size", "300",
+SUBSPACE = ["subspace", "--cuts", "0.9", "--seeds", "3", "--epochs", "1", "--train-size", "300",
             "--test-size", "200", "--examples", "0", "--threads", "1", "--no-progress"]
 
 

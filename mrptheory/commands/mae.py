@@ -276,7 +276,7 @@ def finetune(run: str, **kw) -> None:
 @click.option("--preset", type=click.Choice(["quick", "default", "gpu"]), default=None,
               help="quick: minutes on CPU; default: tens of minutes on 2 CPU cores; gpu: "
                    "full-size (whole train split, 100 epochs) [default: default].")
-@click.option("--ratios", default=None, help="Mask ratios, e.g. 0.5,0.75,0.9.")
+@click.option("--mask-ratios", default=None, help="Mask ratios, e.g. 0.5,0.75,0.9.")
 @click.option("--patch-sizes", default=None, help="Patch sides, e.g. 4,7.")
 @click.option("--noise-stds", default=None, help="Gaussian DAE noise levels, e.g. 0.25,0.5.")
 @click.option("--seeds", default=None, help="Seeds, e.g. 0,1,2.")
@@ -291,7 +291,7 @@ def finetune(run: str, **kw) -> None:
 @device_option
 @progress_option
 @threads_option(default=0)
-def sweep(quick: bool, preset: str, ratios: str | None, patch_sizes: str | None,
+def sweep(quick: bool, preset: str, mask_ratios: str | None, patch_sizes: str | None,
           noise_stds: str | None, seeds: str | None, epochs: int | None,
           train_samples: int | None, grid: bool | None, dataset: str, data_root: str | None,
           out_dir: str, device: str, progress: bool, threads: int) -> None:
@@ -305,8 +305,8 @@ def sweep(quick: bool, preset: str, ratios: str | None, patch_sizes: str | None,
     shape, classes = dataset_shape(dataset)
     cfg = PRESETS[preset](shape, classes, device)
     changes: dict = {}
-    if ratios is not None:
-        changes["mask_ratios"] = parse_float_list(ratios, "--ratios")
+    if mask_ratios is not None:
+        changes["mask_ratios"] = parse_float_list(mask_ratios, "--mask-ratios")
     if patch_sizes is not None:
         changes["patch_sizes"] = parse_int_list(patch_sizes, "--patch-sizes")
     if noise_stds is not None:

@@ -74,7 +74,7 @@ MAE_RULES = (
 )
 
 
-@constrained(*MAE_RULES)
+@constrained(*MAE_RULES, normalise=False)
 @dataclass(frozen=True)
 class MAEConfig:
     """Architecture and corruption of one model.

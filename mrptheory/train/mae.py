@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from mrptheory.config_spec import device as device_name
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
-@constrained()
+@constrained(normalise=False)
 @dataclass(frozen=True)
 class MAETrainConfig:
     """One training run.

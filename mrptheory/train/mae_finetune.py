@@ -23,7 +23,7 @@ from mrptheory.train.mae import CHECKPOINT_NAME, MAETrainConfig, TrainResult, tr
 from mrptheory.config_spec import constrained, integer, real
 
 
-@constrained()
+@constrained(normalise=False)
 @dataclass(frozen=True)
 class FinetuneConfig:
     """The labelled-training budget shared by fine-tuning and the from-scratch control.

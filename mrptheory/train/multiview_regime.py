@@ -56,7 +56,6 @@ from functools import lru_cache
 import numpy as np
 
 from mrptheory.data.multiview import MultiViewConfig
-from mrptheory.errors import ConfigError
 
 #: margins of the inequalities (see module docstring for why each value)
 LEAK_MARGIN = 0.1

@@ -51,7 +51,7 @@ def test_pretrain_probe_finetune(tmp_path, tiny_data) -> None:
 
 
 def test_sweep_cli_resumes(tmp_path, tiny_data) -> None:
-    args = ["mae", "sweep", "--quick", "--ratios", "0.75", "--patch-sizes", "2", "--epochs", "1",
+    args = ["mae", "sweep", "--quick", "--mask-ratios", "0.75", "--patch-sizes", "2", "--epochs", "1",
             "--train-samples", "0", "--out", str(tmp_path), "--device", "cpu", "--no-progress",
             "--threads", "1"]
     runner = CliRunner()
@@ -70,9 +70,9 @@ def test_sweep_cli_resumes(tmp_path, tiny_data) -> None:
     (["pretrain", "--patch-size", "14", "--mask-ratio", "0.9"], "no visible patch"),
     (["pretrain", "--epochs", "0"], "epochs"),
     (["pretrain", "--dataset", "imagenet22k"], "unknown data set"),
-    (["sweep", "--ratios", "0.5,abc"], "--ratios"),
+    (["sweep", "--mask-ratios", "0.5,abc"], "--mask-ratios"),
     (["sweep", "--patch-sizes", "3"], "patch_size 3"),
-    (["sweep", "--ratios", "1.5"], "mask_ratio"),
+    (["sweep", "--mask-ratios", "1.5"], "mask_ratio"),
 ])
 def test_bad_settings_exit_2_before_loading_data(args, text) -> None:
     res = CliRunner().invoke(main, ["mae", *args, "--data-root", "/nonexistent/never-read"])
