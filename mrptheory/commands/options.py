@@ -243,7 +243,7 @@ def with_presets(kw: dict) -> dict:
     derived = set(getattr(fn, "__derived__", ()))
     for source, table in tables:
         for key in table:
-            if key in derived:
+            if key in derived and key not in params:
                 raise ConfigError(f"key {key!r} in {source} is set by the command itself (from "
                                   "the data set or other options), not by a file")
         check_keys(table, allowed, source)
@@ -255,7 +255,8 @@ def with_presets(kw: dict) -> dict:
                 if value == "none":  # None (TOML has no null): checked by the config
                     merged[param.name] = value
                     continue
-                if isinstance(value, list) and isinstance(param.type, click.types.StringParamType):
+                if isinstance(value, list) and not param.multiple \
+                        and isinstance(param.type, click.types.StringParamType):
                     value = ",".join(map(str, value))
                 merged[param.name] = param.process_value(ctx, value)
     return merged
