@@ -33,7 +33,7 @@ NOT_OWNED = {
     "ConvConfig": "a view of SLConfig / MRPConfig's shared fields (cfg.conv), built from them",
     "ClassifierTrainConfig": "built from ProjectionConfig / ClassifierLagConfig (train_config())",
     "ClassifierLagConfig": "the classifier-lag claim's (claims.real_data); no command takes it",
-    "MAEProtocol": "the MAE protocol claims' (claims.mae, simulations/mae_protocol.py); no command",
+    "MAEProtocol": "the MAE protocol claims' (claims.mae; mrp reproduce --only 'mae-*'); no command",
     "SweepConfig": "built by `mae sweep` from its shape-dependent Python presets (quick, default, "
                    "gpu: patch sizes follow the image side) and its list options",
 }
