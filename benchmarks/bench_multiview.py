@@ -65,7 +65,7 @@ def conv_flops(data: MultiViewConfig, sl: SLConfig, mrp: MRPConfig) -> dict[str,
     recursion), the three encodings for the probe, fine-tuning forward + gradient per step and
     both test sets at every fine-tuning log step.
     """
-    P, d = data.P, data.d
+    P, d = data.patches, data.d
 
     def one(n: int, R: int) -> float:
         return 2.0 * n * P * d * R
@@ -85,9 +85,9 @@ def matmul_ceiling(device: torch.device, S: int, data: MultiViewConfig, n: int, 
                    best_of: bool = False) -> float:
     """FLOP/s of the batched forward matmul of the training shape alone (the faster of two ways,
     each the median of 7 blocks)."""
-    xt = torch.randn(S, data.d, n * data.P, device=device)
+    xt = torch.randn(S, data.d, n * data.patches, device=device)
     w = torch.randn(S, R, data.d, device=device)
-    out = torch.empty(S, R, n * data.P, device=device)
+    out = torch.empty(S, R, n * data.patches, device=device)
     # the faster of a fresh output and a preallocated one (the trainers preallocate); per way
     # the median of 7 timed blocks of 5 calls: a trainer's seconds include whatever the other
     # jobs on a shared machine take from it, so its ceiling must not be a best-of (which only
@@ -103,7 +103,7 @@ def matmul_ceiling(device: torch.device, S: int, data: MultiViewConfig, n: int, 
                 call()
             _sync(device)
             blocks[i].append((time.perf_counter() - t0) / 5)
-    flops = 2.0 * S * n * data.P * data.d * R
+    flops = 2.0 * S * n * data.patches * data.d * R
     if best_of:
         return flops / min(min(v) for v in blocks.values())
     return flops / min(statistics.median(v) for v in blocks.values())
@@ -207,7 +207,7 @@ def main() -> None:
     seeds = seed_list(args.seeds)
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     flops = conv_flops(data, sl, mrp)
-    print(f"k={data.k} d={data.d} P={data.P}; SL steps={sl.steps}, MRP steps={mrp.steps} "
+    print(f"k={data.k} d={data.d} P={data.patches}; SL steps={sl.steps}, MRP steps={mrp.steps} "
           f"(+probe {mrp.probe_steps}, ft {mrp.ft_steps}); {len(seeds)} seeds; "
           f"torch threads={torch.get_num_threads()}")
     print(f"achieved conv-matmul FLOP rate of each trainer / one matmul of the training shape "

@@ -37,8 +37,8 @@ def test_a_damaged_checkpoint_names_the_file_and_says_corrupt(tmp_path, damage):
 
 
 MAE_TINY = ["mae", "pretrain", "--epochs", "1", "--train-samples", "64", "--test-samples", "32",
-            "--probe-samples", "32", "--embed-dim", "8", "--depth", "1", "--num-heads", "1",
-            "--decoder-dim", "8", "--batch-size", "32", "--patch-size", "7", "--threads", "1",
+            "--probe-train-samples", "32", "--embed-dim", "8", "--depth", "1", "--num-heads", "1",
+            "--decoder-embed-dim", "8", "--batch-size", "32", "--patch-size", "7", "--threads", "1",
             "--no-progress"]
 
 

@@ -105,9 +105,9 @@ def test_mae_commands_refuse_a_crafted_run_folder(tmp_path, tiny_data, command):
     assert not marker.exists()
 
 
-SUBSPACE = ["subspace", "--share", "0.9", "--seeds", "1", "--epochs", "1",
+SUBSPACE = ["subspace", "--cuts", "0.9", "--seeds", "1", "--epochs", "1",
             "--train-size", "0", "--examples", "0", "--no-progress", "--device", "cpu"]
-DYNAMICS = ["dynamics", "--model", "linear", "--downsample", "1", "--train-size", "100",
+DYNAMICS = ["dynamics", "--models", "linear", "--downsample", "1", "--train-size", "100",
             "--t-max", "0.05", "--n-eval", "3", "--batch-size", "32", "--no-progress",
             "--device", "cpu"]
 

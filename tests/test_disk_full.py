@@ -87,7 +87,7 @@ def _one_line(done: subprocess.CompletedProcess, *needles: str) -> str:
 def test_subspace_under_a_file_size_limit_is_one_line(tiny_fashion, tmp_path):
     """torch.save's RuntimeError (the checkpoint) and SIGXFSZ (ignored: EFBIG instead)."""
     out = tmp_path / "sub"
-    done = _run_limited(["subspace", "--data-root", tiny_fashion, "--share", "0.5", "--seeds", "1",
+    done = _run_limited(["subspace", "--data-root", tiny_fashion, "--cuts", "0.5", "--seeds", "1",
                          "--epochs", "1", "--train-size", "200", "--test-size", "100",
                          "--examples", "0", "--out", str(out), "--no-progress"], 40 * 1024)
     _one_line(done, str(out), "ulimit -f", "40 KiB")

@@ -173,7 +173,7 @@ def _tear_last_line(store: Path) -> None:
         fh.write('{"key": "mlp|top|0.9000|99", "arch": "ml')
 
 
-SUBSPACE = ["subspace", "--share", "0.9", "--seeds", "3", "--epochs", "1", "--train-size", "300",
+SUBSPACE = ["subspace", "--cuts", "0.9", "--seeds", "3", "--epochs", "1", "--train-size", "300",
             "--test-size", "200", "--examples", "0", "--threads", "1", "--no-progress"]
 
 
@@ -207,8 +207,8 @@ def test_subspace_kill_resume_torn_line_and_concurrent_runs_match_one_clean_run(
 
 
 MAE = ["mae", "pretrain", "--epochs", "30", "--train-samples", "64", "--test-samples", "32",
-       "--probe-samples", "32", "--embed-dim", "8", "--depth", "1", "--num-heads", "1",
-       "--decoder-dim", "8", "--batch-size", "16", "--patch-size", "7", "--eval-every", "5",
+       "--probe-train-samples", "32", "--embed-dim", "8", "--depth", "1", "--num-heads", "1",
+       "--decoder-embed-dim", "8", "--batch-size", "16", "--patch-size", "7", "--eval-every", "5",
        "--threads", "1", "--no-progress"]
 
 
@@ -325,7 +325,7 @@ def test_store_killed_mid_append_and_two_writers_lose_and_double_nothing(tmp_pat
 
 #: store-backed commands: (arguments, results file, store glob, units in the run)
 STORE_COMMANDS = {
-    "dynamics": (["dynamics", "--model", "linear", "--model", "gaussian", "--model", "mask",
+    "dynamics": (["dynamics", "--models", "linear", "--models", "gaussian", "--models", "mask",
                   "--train-size", "300", "--downsample", "4", "--t-max", "2",
                   "--n-eval", "4", "--threads", "1", "--no-progress"],
                  "dynamics_fashion-mnist.json", "dynamics_*_runs_*.jsonl", 3),

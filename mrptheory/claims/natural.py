@@ -16,7 +16,7 @@ from mrptheory.claims.registry import ClaimContext, Measurement, Verdict, regist
 from mrptheory.errors import DatasetNotFoundError
 
 #: ResNet-9 base width of the claim runs: 8 fits 2 CPU cores (about 500 train images/s on one
-#: thread at 28x28); the paper's is 64 (``simulations/subspace_gpu.py``).
+#: thread at 28x28); the paper's is 64 (``mrp subspace --preset gpu``).
 RESNET_CLAIM_WIDTH = 8
 #: A side whose mean accuracy is below chance (1/classes) + this did not train: a comparison
 #: between untrained classifiers says nothing, so it is inconclusive (a sanity rule, not a

@@ -182,3 +182,81 @@ def flags_named() -> Iterator[None]:
                 raise type(exc)(flag + message[match.end():]) from None
         raise
 
+
+
+def _option_key(param: click.Parameter) -> str:
+    """A preset-file key of a click option: its long name without ``--``, ``-`` -> ``_``
+    (``--sigma-p`` -> ``sigma_p``, ``--seeds`` -> ``seeds``, ``--progress/--no-progress`` ->
+    ``progress``)."""
+    longs = [o for o in param.opts if o.startswith("--")] or list(param.opts)
+    return longs[0].lstrip("-").replace("-", "_")
+
+
+def preset_options(experiment: str, *configs: type, default: str | None = None,
+                   derived: tuple[str, ...] = ()):
+    """``--preset NAME`` (a file of ``simulations/<experiment>/``) and ``--config FILE`` (any
+    TOML path) for a command built from ``configs`` (:mod:`mrptheory.config_spec` classes; the
+    generic constraints test reads them from the command). ``derived`` names config fields the
+    command sets itself (e.g. the image shape, from the data set): a file may not set them. The
+    command body calls
+    :func:`with_presets` first; see :mod:`mrptheory.presets` for the file format."""
+
+    def deco(fn):
+        fn.__configs__ = configs
+        fn.__experiment__ = experiment
+        fn.__derived__ = tuple(derived)
+        fn = click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+                          help="TOML file of option = value (keys: option names with '_' for "
+                               "'-'); explicit options win.")(fn)
+        shown = f" [default: {default}]" if default else ""
+        return click.option("--preset", default=default,
+                            help=f"Preset NAME: simulations/{experiment}/NAME.toml (an unknown "
+                                 f"name lists them); explicit options win.{shown}")(fn)
+
+    return deco
+
+
+def with_presets(kw: dict) -> dict:
+    """The command's keyword arguments with the ``--preset`` file's values, then the ``--config``
+    file's, applied to every option not given on the command line (explicit options win). Keys
+    may be the command's options or fields of its configs that have no option; any other key is
+    refused in one line naming the key and the file."""
+    from mrptheory.config_spec import keys
+    from mrptheory.presets import check_keys, load_config_file, load_preset
+
+    ctx = click.get_current_context()
+    fn = ctx.command.callback
+    params = {_option_key(p): p for p in ctx.command.params
+              if isinstance(p, click.Option) and p.name not in ("preset", "config_file")}
+    allowed = set(params)
+    for cls in getattr(fn, "__configs__", ()):
+        allowed |= set(keys(cls))
+    tables = []
+    if kw.get("preset"):
+        from mrptheory.presets import preset_path
+
+        path = preset_path(fn.__experiment__, kw["preset"])
+        tables.append((path, load_preset(fn.__experiment__, kw["preset"])))
+    if kw.get("config_file"):
+        tables.append((kw["config_file"], load_config_file(kw["config_file"])))
+    merged = dict(kw)
+    derived = set(getattr(fn, "__derived__", ()))
+    for source, table in tables:
+        for key in table:
+            if key in derived and key not in params:
+                raise ConfigError(f"key {key!r} in {source} is set by the command itself (from "
+                                  "the data set or other options), not by a file")
+        check_keys(table, allowed, source)
+        for key, value in table.items():
+            param = params.get(key)
+            if param is None:
+                merged[key] = value
+            elif not given(param.name):
+                if value == "none":  # None (TOML has no null): checked by the config
+                    merged[param.name] = value
+                    continue
+                if isinstance(value, list) and not param.multiple \
+                        and isinstance(param.type, click.types.StringParamType):
+                    value = ",".join(map(str, value))
+                merged[param.name] = param.process_value(ctx, value)
+    return merged

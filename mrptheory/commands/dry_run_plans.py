@@ -114,7 +114,7 @@ def timed_steps(step: Callable[[], Any], n: int = 3) -> float:
 def _multiview_work(data, cfg, n: int, seeds: int) -> float:
     """The size of one multi-view GD step: the fused kernels' ``[S, R, P, n]`` buffers times the
     patch dimension d (each entry is a d-long inner product), R = k m kernels."""
-    return float(seeds) * data.k * cfg.m * data.P * n * data.d
+    return float(seeds) * data.k * cfg.m * data.patches * n * data.d
 
 
 def plan_multiview(name: str, values: dict, device: torch.device) -> Plan:
@@ -158,7 +158,7 @@ def plan_multiview(name: str, values: dict, device: torch.device) -> Plan:
         hours_hi += (p_sl.max_steps * t1 + p_mrp.max_steps * t2) / 3600
         per_step.append((t1 + t2) / 2)
     data = base[0]
-    return Plan(name, f"multi-view regime map(s) {maps} at k={data.k}, d={data.d}, P={data.P}, "
+    return Plan(name, f"multi-view regime map(s) {maps} at k={data.k}, d={data.d}, P={data.patches}, "
                       f"{n_seeds} seeds per cell (4 or more inside the regime)",
                 memory, len(cells), (min(lo_s), max(hi_s)), sum(per_step) / len(per_step),
                 (hours_lo, hours_hi),
@@ -284,10 +284,10 @@ def plan_projection(name: str, values: dict, device: torch.device) -> Plan:
     classes = int(extra.get("classes", 200))
     width = int(values.get("resnet_width", 64))
     batch = int(extra.get("batch_size", 512))
-    sizes = [int(s) for s in str(values.get("budget", "100000")).split(",")]
+    sizes = [int(s) for s in str(values.get("budget_train_sizes", "100000")).split(",")]
     epoch_grid = [int(e) for e in str(values.get("budget_epochs", values.get("epochs", 50))).split(",")]
     n_seeds = int(values.get("seeds", 3))
-    archs = values.get("arch", ["resnet9"])
+    archs = values.get("archs", ["resnet9"])
     archs = [archs] if isinstance(archs, str) else list(archs)
     if archs != ["resnet9"]:
         raise ConfigError("the projection dry run covers --arch resnet9 only")
@@ -326,7 +326,7 @@ def plan_projection(name: str, values: dict, device: torch.device) -> Plan:
 
 
 PLANNERS: dict[str, Callable[[str, dict, torch.device], Plan]] = {
-    "multiview": plan_multiview, "mae": plan_mae, "projection": plan_projection}
+    "multiview": plan_multiview, "mae": plan_mae, "subspace": plan_projection}
 
 
 def plan_preset(spec: str | Path, device: str | torch.device = "auto") -> Plan:

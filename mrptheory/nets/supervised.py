@@ -24,30 +24,22 @@ from mrptheory.device import resolve_device
 from mrptheory.errors import ConfigError
 from mrptheory.progress import progress
 from mrptheory.checkpoint import load_checkpoint, save_checkpoint
-from mrptheory.validation import check_float, check_int
+from mrptheory.config_spec import constrained, flag, integer, real
 
 
+@constrained()
 @dataclass
 class ClassifierTrainConfig:
     """Hyper-parameters of one supervised run (defaults = the paper's recipe, fewer epochs)."""
 
-    epochs: int = 5
-    batch_size: int = 512
-    lr: float = 1e-3
-    weight_decay: float = 1e-3
-    augment: bool = False
-    crop_padding: int = 2
-    seed: int = 0
-    eval_batch_size: int = 2048
-
-    def __post_init__(self) -> None:
-        self.epochs = check_int("epochs", self.epochs, 1)
-        self.batch_size = check_int("batch_size", self.batch_size, 1)
-        self.lr = check_float("lr", self.lr, 0.0, None, low_open=True)
-        self.weight_decay = check_float("weight_decay", self.weight_decay, 0.0)
-        self.crop_padding = check_int("crop_padding", self.crop_padding, 0)
-        self.seed = check_int("seed", self.seed)
-        self.eval_batch_size = check_int("eval_batch_size", self.eval_batch_size, 1)
+    epochs: int = integer(5, 1)
+    batch_size: int = integer(512, 1)
+    lr: float = real(1e-3, 0.0, None, low_open=True)
+    weight_decay: float = real(1e-3, 0.0, None)
+    augment: bool = flag(False)
+    crop_padding: int = integer(2, 0)
+    seed: int = integer(0, 0, 2**32 - 1)
+    eval_batch_size: int = integer(2048, 1)
 
 
 @dataclass

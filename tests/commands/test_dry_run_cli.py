@@ -17,7 +17,7 @@ from tests.cli_checks import refused
 def test_every_paper_preset_prints_its_estimates_and_writes_nothing(tmp_path):
     presets = paper_presets()
     assert {"multiview/paper_regime_large", "mae/paper_vit_s16_224",
-            "projection/paper_tinyimagenet"} <= set(presets)
+            "subspace/paper_tinyimagenet"} <= set(presets)
     before = sorted(p for p in PRESET_ROOT.rglob("*"))
     threads = torch.get_num_threads()
     cwd = os.getcwd()

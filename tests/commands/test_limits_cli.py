@@ -60,7 +60,7 @@ def tiny(tmp_path_factory) -> str:
     (["subspace", "--test-size", "100000"], ["--test-size 100000", "200 test images"]),
     (["subspace", "--examples", "100000"], ["--examples"]),
     (["subspace", "--examples", "90", "--test-size", "50"], ["--examples 90", "50 test images"]),
-    (["subspace", "--budget", "100,1000000"], ["--train-size 1000000", "400 train images"]),
+    (["subspace", "--budget-train-sizes", "100,1000000"], ["--train-size 1000000", "400 train images"]),
     (["dynamics", "--train-size", "1000000"], ["--train-size 1000000", "400 train images"]),
 ])
 def test_sizes_beyond_the_data_or_hours_of_work_are_refused(tiny, tmp_path, args, needles):

@@ -26,8 +26,8 @@ MV_TINY = ["--k", "3", "--d", "20", "--patches", "8", "--seeds", "1", "--n-train
            "--n-test", "30", "--log-every", "5", "--no-progress", "--threads", "1"]
 MV_SL = ["--steps", "10"]
 MV_MRP = ["--mrp-steps", "10", "--n-pretrain", "30", "--probe-steps", "5", "--ft-steps", "3"]
-MAE_TINY = ["--embed-dim", "16", "--depth", "1", "--num-heads", "2", "--decoder-dim", "8",
-            "--patch-size", "4", "--epochs", "1", "--batch-size", "32", "--probe-samples", "64",
+MAE_TINY = ["--embed-dim", "16", "--depth", "1", "--num-heads", "2", "--decoder-embed-dim", "8",
+            "--patch-size", "4", "--epochs", "1", "--batch-size", "32", "--probe-train-samples", "64",
             "--device", "cpu", "--no-progress", "--threads", "1"]
 
 #: name -> arguments (DATA: the tiny data folder, OUT: a fresh output folder).
@@ -41,7 +41,7 @@ COMMANDS: dict[str, list[str]] = {
     "dynamics": ["dynamics", "--data-root", "DATA", "--downsample", "4", "--train-size", "200",
                  "--t-max", "0.05", "--deep-t-max", "0.1", "--n-eval", "3", "--batch-size", "64",
                  "--device", "cpu", "--out", "OUT", "--no-progress"],
-    "subspace": ["subspace", "--data-root", "DATA", "--share", "0.9", "--seeds", "1", "--epochs",
+    "subspace": ["subspace", "--data-root", "DATA", "--cuts", "0.9", "--seeds", "1", "--epochs",
                  "1", "--train-size", "200", "--test-size", "100", "--examples", "2",
                  "--device", "cpu", "--out", "OUT", "--no-progress"],
     "multiview sl": ["multiview", "sl", *MV_TINY, *MV_SL, "--out", "OUT"],

@@ -33,7 +33,7 @@ def test_alignment_gaussian_sigma_is_validated_by_flag(sigma, tmp_path):
 
 
 @pytest.mark.parametrize("args, flag", [
-    (("mae", "sweep", "--ratios", ""), "--ratios"),
+    (("mae", "sweep", "--mask-ratios", ""), "--mask-ratios"),
     (("mae", "sweep", "--seeds", "0,-1"), "--seeds"),
 ])
 def test_mae_sweep_lists(args, flag):
@@ -65,10 +65,10 @@ def test_subspace_share_below_the_top_direction_is_refused_before_training(tmp_p
     splits = tiny_splits()
     x, _, _ = preprocess(splits.train.flat(np.float32), splits.test.flat(np.float32))
     top_share = float(fit_basis(x).explained_share[0])  # the smallest top subspace holds this
-    message = refused("subspace", "--share", "0.001", "--share", "0.9", "--seeds", "1",
+    message = refused("subspace", "--cuts", "0.001", "--cuts", "0.9", "--seeds", "1",
                       "--epochs", "1", "--train-size", "0", "--out", str(tmp_path),
                       "--no-progress", "--device", "cpu")
-    assert "--share 0.001" in message and f"{top_share:.4f}" in message
+    assert "--cuts 0.001" in message and f"{top_share:.4f}" in message
     assert not list(tmp_path.glob("*.jsonl"))  # nothing was trained
 
 
@@ -89,8 +89,8 @@ def test_dynamics_batch_too_large_for_memory_is_refused(tmp_path, monkeypatch):
 
 
 def test_subspace_resnet_width_too_large_for_memory_is_refused(tmp_path, fake_data):
-    message = refused("subspace", "--arch", "resnet9", "--resnet-width", "1000000", "--seeds", "1",
-                      "--share", "0.9", "--out", str(tmp_path), "--no-progress", "--device", "cpu")
+    message = refused("subspace", "--archs", "resnet9", "--resnet-width", "1000000", "--seeds", "1",
+                      "--cuts", "0.9", "--out", str(tmp_path), "--no-progress", "--device", "cpu")
     assert "--resnet-width" in message and "available" in message
     assert not list(tmp_path.glob("*.jsonl"))
 
@@ -101,12 +101,12 @@ def test_subspace_resnet_width_too_large_for_memory_is_refused(tmp_path, fake_da
                                            (("--deep-t-max", "5"), "deep"),
                                            (("--init-scale", "0.01"), "deep")])
 def test_dynamics_option_of_a_model_not_run_is_refused(tmp_path, option, model):
-    message = refused("dynamics", "--model", "linear", *option, "--out", str(tmp_path))
-    assert option[0] in message and model in message and "--model" in message
+    message = refused("dynamics", "--models", "linear", *option, "--out", str(tmp_path))
+    assert option[0] in message and model in message and "--models" in message
 
 
 def test_subspace_resnet_width_without_resnet_is_refused(tmp_path):
-    message = refused("subspace", "--arch", "mlp", "--resnet-width", "32", "--out", str(tmp_path))
+    message = refused("subspace", "--archs", "mlp", "--resnet-width", "32", "--out", str(tmp_path))
     assert "--resnet-width" in message and "resnet9" in message
 
 

@@ -18,11 +18,11 @@ from tests.data.test_loaders import write_mnist_folder
 
 COMMON = ["--no-progress", "--device", "cpu", "--threads", "1"]
 COMMANDS = {
-    "subspace": (["subspace", "--share", "0.9", "--seeds", "1", "--epochs", "1", "--train-size",
+    "subspace": (["subspace", "--cuts", "0.9", "--seeds", "1", "--epochs", "1", "--train-size",
                   "0", "--examples", "0", *COMMON], "subspace_fashion-mnist", 2),
-    "subspace --budget": (["subspace", "--budget", "40", "--seeds", "1", "--epochs", "1",
+    "subspace --budget": (["subspace", "--budget-train-sizes", "40", "--seeds", "1", "--epochs", "1",
                            *COMMON], "subspace_budget_fashion-mnist", 2),
-    "dynamics": (["dynamics", "--model", "linear", "--downsample", "1",
+    "dynamics": (["dynamics", "--models", "linear", "--downsample", "1",
                   "--train-size", "60", "--t-max", "0.05", "--n-eval", "3", "--batch-size", "32",
                   *COMMON], "dynamics_fashion-mnist", 1),
 }

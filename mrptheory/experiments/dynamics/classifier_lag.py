@@ -29,38 +29,29 @@ from mrptheory.nets.classifiers import ARCHS, build_classifier
 from mrptheory.progress import progress
 from mrptheory.results import JsonlStore, check_record, fingerprint, save_json
 from mrptheory.seeding import seed_everything
-from mrptheory.experiments.dynamics.config import LEARNED_LEVEL
+from mrptheory.experiments.dynamics.config import LEARNED_LEVEL, MODELS
 from mrptheory.experiments.dynamics.data import DynamicsData
 from mrptheory.experiments.dynamics.summary import gap_closure
 from mrptheory.nets.supervised import ClassifierTrainConfig, train_classifier
-from mrptheory.validation import check_choice, check_int
+from mrptheory.config_spec import choice, constrained, integer, real, seq
 
 
+@constrained()
 @dataclass
 class ClassifierLagConfig:
     """Which classifiers judge the learned directions of which autoencoder, and how they train."""
 
-    archs: tuple[str, ...] = ("mlp",)
-    model: str = "linear"
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 1e-3
-    resnet_width: int = 8
-    mlp_max_width: int = 256
-    seed: int = 0
-    train_images: int = 5000
-    test_images: int = 5000
-
-    def __post_init__(self) -> None:
-        self.train_images = check_int("train_images", self.train_images, 2)
-        self.test_images = check_int("test_images", self.test_images, 1)
-        self.archs = tuple(check_choice("arch", a, ARCHS) for a in self.archs)
-        self.epochs = check_int("epochs", self.epochs, 1)
-        self.batch_size = check_int("batch_size", self.batch_size, 1)
-        self.resnet_width = check_int("resnet_width", self.resnet_width, 1)
-        self.mlp_max_width = check_int("mlp_max_width", self.mlp_max_width, 1)
-        self.seed = check_int("seed", self.seed)
+    archs: tuple[str, ...] = seq(("mlp",), "str", choices=ARCHS, min_len=0)
+    model: str = choice("linear", MODELS)
+    epochs: int = integer(10, 1)
+    batch_size: int = integer(128, 1)
+    lr: float = real(1e-3, 0.0, None, low_open=True)
+    weight_decay: float = real(1e-3, 0.0, None)
+    resnet_width: int = integer(8, 1)
+    mlp_max_width: int = integer(256, 1)
+    seed: int = integer(0, 0, 2**32 - 1)
+    train_images: int = integer(5000, 2)
+    test_images: int = integer(5000, 1)
 
     def train_config(self) -> ClassifierTrainConfig:
         return ClassifierTrainConfig(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,

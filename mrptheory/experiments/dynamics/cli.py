@@ -7,8 +7,9 @@ from pathlib import Path
 import click
 
 from mrptheory.cli_support.options import (data_root_option, dataset_option, device_option,
-                                           flags_named, given, out_option, progress_option,
-                                           refuse_unused, seed_option, threads_option, yes_option)
+                                        flags_named, given, out_option, preset_options,
+                                        progress_option, refuse_unused, seed_option,
+                                        threads_option, with_presets, yes_option)
 from mrptheory.experiments.dynamics.config import DynamicsConfig
 
 
@@ -23,9 +24,10 @@ def estimated_bytes(n_train: int, dim: int, batch_size: int, n_probe: int = 7000
 
 
 @click.command()
+@preset_options("dynamics", DynamicsConfig)
 @dataset_option()
 @data_root_option
-@click.option("--model", "models", multiple=True,
+@click.option("--models", multiple=True,
               help="linear, deep, gaussian, mask; repeat to choose [default: all four].")
 @click.option("--train-size", type=int, default=DynamicsConfig.train_size, show_default=True,
               help="Train images (the default is capped at the split's size; a larger value "
@@ -54,10 +56,7 @@ def estimated_bytes(n_train: int, dim: int, batch_size: int, n_probe: int = 7000
 @out_option
 @progress_option
 @yes_option
-def dynamics(dataset: str, data_root: str | None, models: tuple[str, ...], train_size: int,
-             downsample: int, t_max: float, deep_t_max: float, init_scale: float, sigma: float,
-             keep: float, lr_scale: float, batch_size: int, n_eval: int, threads: int,
-             device: str, seed: int, out_dir: str, progress: bool, yes: bool) -> None:
+def dynamics(**kw) -> None:
     """Train linear autoencoders by gradient descent and show when each eigen-direction is learned.
 
     Measured per-direction reconstruction and linear-probe accuracy over training, beside the
@@ -71,20 +70,23 @@ def dynamics(dataset: str, data_root: str | None, models: tuple[str, ...], train
     from mrptheory.resources import (check_fits, check_within_data, check_work,
                                      dynamics_eval_seconds)
     from mrptheory.experiments.dynamics.experiment import dynamics_summary, run_dynamics
+    from mrptheory.config_spec import build
     from mrptheory.validation import check_pool_factor
 
-    chosen = set(models) if models else set(DynamicsConfig.models)
-    refuse_unused({"--sigma": "sigma"}, "the gaussian model (--model gaussian)", "gaussian" in chosen)
-    refuse_unused({"--keep": "keep"}, "the mask model (--model mask)", "mask" in chosen)
+    kw = with_presets(kw)
+    models = kw["models"] or DynamicsConfig.models  # --models not given: all four
+    if isinstance(models, str):  # one name from a preset file
+        models = (models,)
+    chosen = set(models)
+    refuse_unused({"--sigma": "sigma"}, "the gaussian model (--models gaussian)",
+                  "gaussian" in chosen)
+    refuse_unused({"--keep": "keep"}, "the mask model (--models mask)", "mask" in chosen)
     refuse_unused({"--deep-t-max": "deep_t_max", "--init-scale": "init_scale"},
-                  "the two-layer model (--model deep)", "deep" in chosen)
+                  "the two-layer model (--models deep)", "deep" in chosen)
     with flags_named():
-        config = DynamicsConfig(
-            dataset=canonical_name(dataset), models=tuple(models) if models else DynamicsConfig.models,
-            train_size=train_size, downsample=downsample, t_max=t_max, deep_t_max=deep_t_max,
-            init_scale=init_scale, sigma=sigma, keep=keep, lr_scale=lr_scale, batch_size=batch_size,
-            n_eval=n_eval, seed=seed,
-        )
+        config = build(DynamicsConfig, kw, dataset=canonical_name(kw["dataset"]),
+                       models=tuple(models))
+    data_root, device, out_dir = kw["data_root"], kw["device"], kw["out_dir"]
     dev = resolve_device(device)
     splits = load_dataset(config.dataset, data_root)
     check_pool_factor("--downsample", config.downsample, splits.train.image_shape)
@@ -97,13 +99,13 @@ def dynamics(dataset: str, data_root: str | None, models: tuple[str, ...], train
     n_probe = min(config.probe_train_size, n_train) + min(config.probe_test_size, len(splits.test))
     check_work(dynamics_eval_seconds(config.n_eval, len(config.models), dim, n_probe),
                f"up to {config.n_eval} evaluation points for each of {len(config.models)} model(s) "
-               f"on D = {dim}", "--n-eval", yes=yes,
+               f"on D = {dim}", "--n-eval", yes=kw["yes"],
                rate="two ridge probes per point, about 1.2 s each at D = 196 on one CPU thread")
     check_fits(estimated_bytes(n_train, dim, config.batch_size),
                f"training on {n_train} images of D = {dim} with batches of {config.batch_size}",
                "--batch-size" if 32 * config.batch_size > 12 * n_train + 64 * dim else "--downsample")
-    payload = run_dynamics(splits, config, out_dir, device=str(dev), show_progress=progress,
-                           threads=threads or None,
+    payload = run_dynamics(splits, config, out_dir, device=str(dev), show_progress=kw["progress"],
+                           threads=kw["threads"] or None,
                            data_fingerprint=dataset_fingerprint(config.dataset, data_root))
     for name, s in dynamics_summary(payload).items():
         click.echo(f"{name:8s}: {s['n_compared']} directions reach 50% in theory; Spearman(λ, t50) "

@@ -14,15 +14,16 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from mrptheory.errors import ConfigError
+from mrptheory.config_spec import constrained, integer, real, seq, text
 from mrptheory.linear.noise import GaussianNoise, MaskNoise, NoiseModel, NoNoise
-from mrptheory.validation import check_choice, check_float, check_int
+from mrptheory.validation import check_choice
 
 MODELS: tuple[str, ...] = ("linear", "deep", "gaussian", "mask")
 #: A direction counts as learned once this fraction of its energy is reconstructed.
 LEARNED_LEVEL: float = 0.5
 
 
+@constrained()
 @dataclass
 class DynamicsConfig:
     """A learned-last run.
@@ -32,41 +33,21 @@ class DynamicsConfig:
     factor ``1 - lr_scale`` per step (stable below 1; for ``deep`` near convergence ``2 lr_scale``).
     """
 
-    dataset: str = "fashion-mnist"
-    models: tuple[str, ...] = MODELS
-    train_size: int = 10000
-    probe_train_size: int = 5000
-    probe_test_size: int = 2000
-    downsample: int = 2
-    batch_size: int = 256
-    lr_scale: float = 0.5
-    t_max: float = 16.0
-    deep_t_max: float = 32.0
-    init_scale: float = 0.1
-    sigma: float = 0.5
-    keep: float = 0.75
-    n_eval: int = 30
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if not self.models:
-            raise ConfigError(f"models must name at least one of {', '.join(MODELS)}")
-        self.models = tuple(check_choice("model", m, MODELS) for m in self.models)
-        self.train_size = check_int("train_size", self.train_size, 2)
-        self.probe_train_size = check_int("probe_train_size", self.probe_train_size, 2)
-        self.probe_test_size = check_int("probe_test_size", self.probe_test_size, 1)
-        self.downsample = check_int("downsample", self.downsample, 1, 8)
-        self.batch_size = check_int("batch_size", self.batch_size, 1)
-        self.lr_scale = check_float("lr_scale", self.lr_scale, 0.0, 1.0, low_open=True,
-                                    high_open=True)
-        self.t_max = check_float("t_max", self.t_max, 0.0, None, low_open=True)
-        self.deep_t_max = check_float("deep_t_max", self.deep_t_max, 0.0, None, low_open=True)
-        self.init_scale = check_float("init_scale", self.init_scale, 0.0, 1.0, low_open=True,
-                                      high_open=True)
-        self.sigma = check_float("sigma", self.sigma, 0.0, None, low_open=True)
-        self.keep = check_float("keep", self.keep, 0.0, 1.0, low_open=True, high_open=True)
-        self.n_eval = check_int("n_eval", self.n_eval, 2)
-        self.seed = check_int("seed", self.seed)
+    dataset: str = text("fashion-mnist", doc="a data-registry name (canonicalised by the command)")
+    models: tuple[str, ...] = seq(MODELS, "str", choices=MODELS)
+    train_size: int = integer(10000, 2)
+    probe_train_size: int = integer(5000, 2)
+    probe_test_size: int = integer(2000, 1)
+    downsample: int = integer(2, 1, 8)
+    batch_size: int = integer(256, 1)
+    lr_scale: float = real(0.5, 0.0, 1.0, low_open=True, high_open=True)
+    t_max: float = real(16.0, 0.0, None, low_open=True)
+    deep_t_max: float = real(32.0, 0.0, None, low_open=True)
+    init_scale: float = real(0.1, 0.0, 1.0, low_open=True, high_open=True)
+    sigma: float = real(0.5, 0.0, None, low_open=True)
+    keep: float = real(0.75, 0.0, 1.0, low_open=True, high_open=True)
+    n_eval: int = integer(30, 2)
+    seed: int = integer(0, 0, 2**32 - 1)
 
     def fingerprint(self) -> str:
         keep = {k: v for k, v in asdict(self).items() if k != "models"}

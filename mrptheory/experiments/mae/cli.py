@@ -18,9 +18,9 @@ from pathlib import Path
 import click
 
 from mrptheory.cli_support.options import (data_root_option, dataset_option, device_option,
-                                           flags_named, out_option, parse_float_list,
-                                           parse_int_list, progress_option, refuse_unused,
-                                           seed_option, threads_option)
+                                        flags_named, out_option, parse_float_list, parse_int_list,
+                                        preset_options, progress_option, refuse_unused,
+                                        seed_option, threads_option, with_presets)
 from mrptheory.data.dataset import DatasetSplits
 from mrptheory.device import set_cpu_threads
 from mrptheory.errors import ConfigError
@@ -40,9 +40,14 @@ def dataset_shape(dataset: str) -> tuple[tuple[int, int, int], int]:
     return registry_shape(dataset)
 
 
-#: ``mae pretrain`` sizes without / with ``--quick`` (explicit options override either).
-PRETRAIN_DEFAULTS = {"epochs": 10, "train_samples": 10000, "test_samples": 2000, "probe_samples": 2000}
-PRETRAIN_QUICK = {"epochs": 3, "train_samples": 2000, "test_samples": 1000, "probe_samples": 1000}
+#: ``mae pretrain`` sizes without / with ``--quick`` (explicit options and preset files override
+#: either)
+PRETRAIN_DEFAULTS = {"epochs": 10, "train_samples": 10000, "test_samples": 2000,
+                     "probe_train_samples": 2000}
+PRETRAIN_QUICK = {"epochs": 3, "train_samples": 2000, "test_samples": 1000,
+                  "probe_train_samples": 1000}
+#: config fields ``mae pretrain`` sets itself (from the data set and --device): not preset keys
+PRETRAIN_DERIVED = ("image_shape", "num_classes", "hflip", "model")
 
 
 @click.group()
@@ -50,19 +55,27 @@ def mae() -> None:
     """Masked autoencoders vs AE / Gaussian DAE / supervised ViTs on real images."""
 
 
+def _pretrain_configs():
+    from mrptheory.experiments.mae.model import MAEConfig
+    from mrptheory.experiments.mae.training import MAETrainConfig
+
+    return MAEConfig, MAETrainConfig
+
+
 @mae.command()
+@preset_options("mae", *_pretrain_configs(), derived=PRETRAIN_DERIVED)
 @click.option("--method", type=click.Choice(["mae", "ae", "dae", "supervised"]), default="mae",
               show_default=True)
 @click.option("--mask-ratio", type=float, default=0.75, show_default=True)
 @click.option("--patch-size", type=int, default=4, show_default=True)
 @click.option("--noise-std", type=float, default=0.5, show_default=True,
               help="Gaussian DAE noise (standardised pixel units).")
-@click.option("--norm-pix/--no-norm-pix", default=False, show_default=True,
+@click.option("--norm-pix-loss/--no-norm-pix-loss", default=False, show_default=True,
               help="Reconstruct per-patch normalised pixels.")
 @click.option("--embed-dim", type=int, default=64, show_default=True)
 @click.option("--depth", type=int, default=2, show_default=True)
 @click.option("--num-heads", type=int, default=4, show_default=True)
-@click.option("--decoder-dim", type=int, default=32, show_default=True)
+@click.option("--decoder-embed-dim", type=int, default=32, show_default=True)
 @click.option("--epochs", type=int, default=None, help="[default: 10; --quick: 3]")
 @click.option("--batch-size", type=int, default=128, show_default=True,
               help="Images per step and process (under torchrun the effective batch is this x "
@@ -75,7 +88,7 @@ def mae() -> None:
               help="Training subset size (0: the whole train split) [default: 10000; --quick: 2000].")
 @click.option("--test-samples", type=int, default=None,
               help="Test images for every test metric (0: all) [default: 2000; --quick: 1000].")
-@click.option("--probe-samples", type=int, default=None,
+@click.option("--probe-train-samples", type=int, default=None,
               help="Training images used to fit the linear / k-NN probes "
                    "[default: 2000; --quick: 1000].")
 @click.option("--eval-every", type=int, default=1, show_default=True)
@@ -89,74 +102,66 @@ def mae() -> None:
 @progress_option
 @threads_option(default=0)
 @click.option("--fresh", is_flag=True, help="Delete this run's checkpoint and start over.")
-def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, norm_pix: bool,
-             embed_dim: int, depth: int, num_heads: int, decoder_dim: int, epochs: int,
-             batch_size: int, lr: float, blr: float | None, train_samples: int, test_samples: int, probe_samples: int,
-             eval_every: int, quick: bool, dataset: str, data_root: str | None, out_dir: str,
-             seed: int, device: str, progress: bool, threads: int, fresh: bool) -> None:
+def pretrain(**kw) -> None:
     """Pretrain one model (resumes from its checkpoint if interrupted); probe it along the way.
 
     Runs data-parallel under ``torchrun --nproc_per_node N`` (rank 0 writes and prints); the run
     is defined by the effective batch, so its checkpoint resumes under any N that keeps it."""
     from mrptheory import distributed
+    from mrptheory.config_spec import build
     from mrptheory.experiments.mae import figures  # noqa: F401  (its figure kinds)
-    from mrptheory.experiments.mae.model import MAEConfig
     from mrptheory.experiments.mae.report import label_of
-    from mrptheory.experiments.mae.training import MAETrainConfig, train
+    from mrptheory.experiments.mae.training import train
     from mrptheory.plots.registry import write
 
+    MAEConfig, MAETrainConfig = _pretrain_configs()
+    kw = with_presets(kw)
+    method, dataset, seed = kw["method"], kw["dataset"], kw["seed"]
     refuse_unused({"--mask-ratio": "mask_ratio"}, "the MAE (--method mae)", method == "mae")
     refuse_unused({"--noise-std": "noise_std"}, "the Gaussian DAE (--method dae)", method == "dae")
-    refuse_unused({"--norm-pix/--no-norm-pix": "norm_pix"},
+    refuse_unused({"--norm-pix-loss/--no-norm-pix-loss": "norm_pix_loss"},
                   "the autoencoders' reconstruction target (--method mae, ae or dae)",
                   method != "supervised")
     shape, classes = dataset_shape(dataset)
-    # explicit options win over the --quick sizes; every value is validated by the configs below
-    sizes = PRETRAIN_QUICK if quick else PRETRAIN_DEFAULTS
-    epochs = sizes["epochs"] if epochs is None else epochs
-    train_samples = sizes["train_samples"] if train_samples is None else train_samples
-    test_samples = sizes["test_samples"] if test_samples is None else test_samples
-    probe_samples = sizes["probe_samples"] if probe_samples is None else probe_samples
-    check_int("--train-samples", train_samples, 0)
-    check_int("--test-samples", test_samples, 0)
-    check_int("--probe-samples", probe_samples, 1)
-    check_int("--epochs", epochs, 1)
-    check_int("--batch-size", batch_size, 1)
+    # explicit options (and preset files) win over the --quick sizes; the configs validate all
+    sizes = PRETRAIN_QUICK if kw["quick"] else PRETRAIN_DEFAULTS
+    kw.update({key: value for key, value in sizes.items() if kw.get(key) is None})
+    blr = kw.get("blr")
     if blr is not None and click.get_current_context().get_parameter_source("lr") != \
             click.core.ParameterSource.DEFAULT:
         raise ConfigError("give --lr (absolute) or --blr (base, scaled by the batch), not both")
-    dist = distributed.context(device)
-    lr = lr if blr is None else distributed.scaled_lr(blr, batch_size * dist.world)
-    batch_size *= dist.world  # the config holds the effective (global) batch
+    dist = distributed.context(kw["device"])
+    per_process_batch = kw["batch_size"]
+    if blr is not None:
+        kw["lr"] = distributed.scaled_lr(blr, per_process_batch * dist.world)
+    kw["batch_size"] = per_process_batch * dist.world  # the config holds the effective batch
     with flags_named():
-        model = MAEConfig(image_shape=shape, patch_size=patch_size, embed_dim=embed_dim, depth=depth,
-                          num_heads=num_heads, decoder_embed_dim=decoder_dim, method=method,
-                          mask_ratio=mask_ratio, noise_std=noise_std if method == "dae" else 0.0,
-                          norm_pix_loss=norm_pix, num_classes=classes)
-        cfg = MAETrainConfig(model=model, epochs=epochs, batch_size=batch_size, lr=lr,
-                          train_samples=train_samples or None, test_samples=test_samples or None,
-                          probe_train_samples=probe_samples, eval_every=eval_every,
-                          hflip=shape[0] == 3, seed=seed, device=device)
+        model = build(MAEConfig, kw, image_shape=shape, num_classes=classes,
+                      noise_std=kw["noise_std"] if method == "dae" else 0.0)
+        cfg = build(MAETrainConfig, kw, model=model, hflip=shape[0] == 3)
+    patch_size, mask_ratio, batch_size = model.patch_size, model.mask_ratio, cfg.batch_size
+    train_samples, test_samples = kw["train_samples"], kw["test_samples"]
+    probe_samples, out_dir = cfg.probe_train_samples, kw["out_dir"]
     from mrptheory.resources import check_fits
     from mrptheory.experiments.mae.training import estimated_bytes
 
     # estimated before loading: a whole split ("0") is counted as 60,000 images
     n_train = train_samples or 60000
     check_fits(estimated_bytes(cfg, n_train, probe_samples + (test_samples or 10000)),
-               f"the ViT (embed dim {embed_dim}, depth {depth}, batch {batch_size})",
+               f"the ViT (embed dim {model.embed_dim}, depth {model.depth}, batch {batch_size})",
                "--embed-dim/--depth/--batch-size")
-    set_cpu_threads(threads)
-    data = load_splits(dataset, data_root)
+    set_cpu_threads(kw["threads"])
+    data = load_splits(dataset, kw["data_root"])
     label = f"{method}-p{patch_size}-r{mask_ratio:g}-seed{seed}-{cfg.fingerprint()}"
     run_dir = Path(out_dir) / "mae_runs_cli" / label
     from mrptheory.errors import CorruptCheckpointError
     from mrptheory.experiments.mae.training import CHECKPOINT_NAME
 
-    if fresh and dist.is_main:
+    if kw["fresh"] and dist.is_main:
         (run_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
     dist.barrier()  # every rank starts from the same (absent or present) checkpoint
     try:
-        result = train(cfg, data, run_dir, show_progress=progress, desc=method)
+        result = train(cfg, data, run_dir, show_progress=kw["progress"], desc=method)
     except CorruptCheckpointError as exc:
         raise CorruptCheckpointError(f"{exc} (or rerun with --fresh)") from None
     if not dist.is_main:
@@ -195,13 +200,13 @@ def pretrain(method: str, mask_ratio: float, patch_size: int, noise_std: float, 
 @mae.command()
 @click.argument("run", type=click.Path(exists=True))
 @click.option("--knn-k", type=int, default=20, show_default=True)
-@click.option("--probe-samples", type=int, default=None, help="Default: as in the run.")
+@click.option("--probe-train-samples", type=int, default=None, help="Default: as in the run.")
 @click.option("--test-samples", type=int, default=None, help="Default: as in the run (0: all).")
 @dataset_option()
 @data_root_option
 @device_option
 @threads_option(default=0)
-def probe(run: str, knn_k: int, probe_samples: int | None, test_samples: int | None, dataset: str,
+def probe(run: str, knn_k: int, probe_train_samples: int | None, test_samples: int | None, dataset: str,
           data_root: str | None, device: str, threads: int) -> None:
     """Linear-probe and k-NN accuracy of the frozen encoder of a trained RUN (folder or .pt)."""
     from mrptheory.device import resolve_device
@@ -213,8 +218,8 @@ def probe(run: str, knn_k: int, probe_samples: int | None, test_samples: int | N
     dev = resolve_device(device)
     cfg, model, payload = load_run(run, dev)
     changes = {"device": device, "knn_k": knn_k}
-    if probe_samples is not None:
-        changes["probe_train_samples"] = probe_samples
+    if probe_train_samples is not None:
+        changes["probe_train_samples"] = probe_train_samples
     if test_samples is not None:
         changes["test_samples"] = test_samples or None
     cfg = dataclasses.replace(cfg, **changes)
@@ -224,7 +229,7 @@ def probe(run: str, knn_k: int, probe_samples: int | None, test_samples: int | N
     n_probe = len(prepared.eval.probe_train_y)
     if knn_k > n_probe:
         raise ConfigError(f"--knn-k {knn_k} is larger than the probe set ({n_probe} training "
-                          "images); lower --knn-k or raise --probe-samples")
+                          "images); lower --knn-k or raise --probe-train-samples")
     metrics = probe_encoder(model.encoder, prepared.eval, knn_k=knn_k)
     out = Path(run) if Path(run).is_dir() else Path(run).parent
     save_json(out / "probe.json", {"run": str(run), "metrics": metrics, "config": cfg.to_dict(),
@@ -233,8 +238,15 @@ def probe(run: str, knn_k: int, probe_samples: int | None, test_samples: int | N
                f" (epoch {payload['epoch']}, {cfg.model.method})")
 
 
+def _finetune_config():
+    from mrptheory.experiments.mae.finetune import FinetuneConfig
+
+    return FinetuneConfig
+
+
 @mae.command()
 @click.argument("run", type=click.Path(exists=True))
+@preset_options("mae", _finetune_config())
 @click.option("--epochs", type=int, default=10, show_default=True)
 @click.option("--batch-size", type=int, default=128, show_default=True)
 @click.option("--lr", type=float, default=1.5e-3, show_default=True)
@@ -248,16 +260,19 @@ def probe(run: str, knn_k: int, probe_samples: int | None, test_samples: int | N
 @device_option
 @progress_option
 @threads_option(default=0)
-def finetune(run: str, epochs: int, batch_size: int, lr: float, train_samples: int,
-             compare_scratch: bool, dataset: str, data_root: str | None, out_dir: str, device: str,
-             progress: bool, threads: int) -> None:
+def finetune(run: str, **kw) -> None:
     """Fine-tune the encoder of a pretrained RUN (and, by default, a from-scratch control)."""
+    from mrptheory.config_spec import build
     from mrptheory.results import save_json
-    from mrptheory.experiments.mae.finetune import FinetuneConfig, finetune as run_finetune
+    from mrptheory.experiments.mae.finetune import finetune as run_finetune
     from mrptheory.experiments.mae.finetune import load_pretrained
 
-    ft = FinetuneConfig(epochs=epochs, batch_size=batch_size, lr=lr,
-                        train_samples=train_samples or None)
+    kw = with_presets(kw)
+    with flags_named():
+        ft = build(_finetune_config(), kw)
+    epochs, compare_scratch, dataset, data_root, out_dir, device, progress, threads = (
+        ft.epochs, kw["compare_scratch"], kw["dataset"], kw["data_root"], kw["out_dir"],
+        kw["device"], kw["progress"], kw["threads"])
     pre_cfg, _, norm = load_pretrained(run)
     base = dataclasses.replace(pre_cfg, device=device)
     set_cpu_threads(threads)
@@ -284,7 +299,7 @@ def finetune(run: str, epochs: int, batch_size: int, lr: float, train_samples: i
 @click.option("--preset", type=click.Choice(["quick", "default", "gpu"]), default=None,
               help="quick: minutes on CPU; default: tens of minutes on 2 CPU cores; gpu: "
                    "full-size (whole train split, 100 epochs) [default: default].")
-@click.option("--ratios", default=None, help="Mask ratios, e.g. 0.5,0.75,0.9.")
+@click.option("--mask-ratios", default=None, help="Mask ratios, e.g. 0.5,0.75,0.9.")
 @click.option("--patch-sizes", default=None, help="Patch sides, e.g. 4,7.")
 @click.option("--noise-stds", default=None, help="Gaussian DAE noise levels, e.g. 0.25,0.5.")
 @click.option("--seeds", default=None, help="Seeds, e.g. 0,1,2.")
@@ -299,7 +314,7 @@ def finetune(run: str, epochs: int, batch_size: int, lr: float, train_samples: i
 @device_option
 @progress_option
 @threads_option(default=0)
-def sweep(quick: bool, preset: str, ratios: str | None, patch_sizes: str | None,
+def sweep(quick: bool, preset: str, mask_ratios: str | None, patch_sizes: str | None,
           noise_stds: str | None, seeds: str | None, epochs: int | None,
           train_samples: int | None, grid: bool | None, dataset: str, data_root: str | None,
           out_dir: str, device: str, progress: bool, threads: int) -> None:
@@ -313,8 +328,8 @@ def sweep(quick: bool, preset: str, ratios: str | None, patch_sizes: str | None,
     shape, classes = dataset_shape(dataset)
     cfg = PRESETS[preset](shape, classes, device)
     changes: dict = {}
-    if ratios is not None:
-        changes["mask_ratios"] = parse_float_list(ratios, "--ratios")
+    if mask_ratios is not None:
+        changes["mask_ratios"] = parse_float_list(mask_ratios, "--mask-ratios")
     if patch_sizes is not None:
         changes["patch_sizes"] = parse_int_list(patch_sizes, "--patch-sizes")
     if noise_stds is not None:

@@ -20,33 +20,25 @@ from mrptheory.data.dataset import DatasetSplits
 from mrptheory.errors import ConfigError
 from mrptheory.checkpoint import load_checkpoint
 from mrptheory.experiments.mae.training import CHECKPOINT_NAME, MAETrainConfig, TrainResult, train
-from mrptheory.validation import check_float, check_int
+from mrptheory.config_spec import constrained, integer, real
 
 
+@constrained(normalise=False)
 @dataclass(frozen=True)
 class FinetuneConfig:
     """The labelled-training budget shared by fine-tuning and the from-scratch control.
 
     Attributes:
         epochs / batch_size / lr / weight_decay / warmup_epochs: as in :class:`MAETrainConfig`.
-        train_samples: labelled training images (None: the whole train split).
+        train_samples: labelled training images (None or 0: the whole train split).
     """
 
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 0.05
-    warmup_epochs: float = 1.0
-    train_samples: int | None = 10000
-
-    def __post_init__(self) -> None:
-        check_int("finetune epochs", self.epochs, 1)
-        check_int("finetune batch_size", self.batch_size, 1)
-        check_float("finetune lr", self.lr, 0.0, low_open=True)
-        check_float("finetune weight_decay", self.weight_decay, 0.0)
-        check_float("finetune warmup_epochs", self.warmup_epochs, 0.0)
-        if self.train_samples is not None:
-            check_int("finetune train_samples", self.train_samples, 2)
+    epochs: int = integer(10, 1)
+    batch_size: int = integer(128, 1)
+    lr: float = real(1e-3, 0.0, None, low_open=True)
+    weight_decay: float = real(0.05, 0.0, None)
+    warmup_epochs: float = real(1.0, 0.0, None)
+    train_samples: int | None = integer(10000, 2, zero_is_none=True)
 
 
 def finetune_config(pretrain: MAETrainConfig, ft: FinetuneConfig, eval_every: int | None = None

@@ -34,11 +34,47 @@ from torch import nn
 
 from mrptheory.errors import ConfigError
 from mrptheory.experiments.mae.patches import num_visible, patchify, random_masking, sincos_2d
-from mrptheory.validation import check_choice, check_float, check_int
+from mrptheory.config_spec import Rule, choice, constrained, flag, integer, ints, real
 
 METHODS = ("mae", "ae", "dae", "supervised")
 
 
+def _divisors(c: "MAEConfig") -> str:
+    _, h, w = c.image_shape
+    return ", ".join(str(d) for d in range(1, min(h, w) + 1) if h % d == 0 and w % d == 0)
+
+
+def _width_rules(dim: str, heads: str) -> tuple[Rule, Rule]:
+    """A block width is a multiple of 4 (the 2-D sin-cos code) and of its head count."""
+    return (Rule(f"{dim}_sincos", lambda c: getattr(c, dim) % 4 == 0,
+                 lambda c: f"{dim} must be a multiple of 4 (2-D sin-cos code); got "
+                           f"{getattr(c, dim)}", (dim,)),
+            Rule(f"{dim}_heads", lambda c: getattr(c, dim) % getattr(c, heads) == 0,
+                 lambda c: f"{dim} {getattr(c, dim)} must be divisible by {heads} "
+                           f"{getattr(c, heads)}", (dim, heads)))
+
+
+#: cross-field conditions of :class:`MAEConfig` (each field's own range is on the field)
+MAE_RULES = (
+    Rule("patch_divides_image",
+         lambda c: c.patch_size <= min(c.image_shape[1:]) and not (
+             c.image_shape[1] % c.patch_size or c.image_shape[2] % c.patch_size),
+         lambda c: f"patch_size {c.patch_size} must divide the image height {c.image_shape[1]} "
+                   f"and width {c.image_shape[2]}; allowed: {_divisors(c)}",
+         ("patch_size", "image_shape")),
+    Rule("mask_leaves_a_patch",
+         lambda c: c.method != "mae" or num_visible(c.num_patches, c.mask_ratio) >= 1,
+         lambda c: f"mask_ratio {c.mask_ratio:g} leaves no visible patch out of {c.num_patches} "
+                   "(needs floor(L * (1 - mask_ratio)) >= 1)", ("mask_ratio", "patch_size")),
+    Rule("dae_has_noise", lambda c: c.method != "dae" or c.noise_std > 0,
+         lambda c: f"noise_std must be > 0 for method 'dae'; got {c.noise_std:g}",
+         ("noise_std", "method")),
+    *_width_rules("embed_dim", "num_heads"),
+    *_width_rules("decoder_embed_dim", "decoder_num_heads"),
+)
+
+
+@constrained(*MAE_RULES, normalise=False)
 @dataclass(frozen=True)
 class MAEConfig:
     """Architecture and corruption of one model.
@@ -57,61 +93,20 @@ class MAEConfig:
         num_classes: classes of the supervised head.
     """
 
-    image_shape: tuple[int, int, int] = (1, 28, 28)
-    patch_size: int = 4
-    embed_dim: int = 64
-    depth: int = 4
-    num_heads: int = 4
-    decoder_embed_dim: int = 32
-    decoder_depth: int = 1
-    decoder_num_heads: int = 4
-    mlp_ratio: float = 2.0
-    method: str = "mae"
-    mask_ratio: float = 0.75
-    noise_std: float = 0.0
-    norm_pix_loss: bool = False
-    num_classes: int = 10
-
-    def __post_init__(self) -> None:
-        shape = tuple(self.image_shape)
-        if len(shape) != 3:
-            raise ConfigError(f"image_shape must be (C, H, W); got {self.image_shape!r}")
-        for name, v in zip(("channels", "height", "width"), shape):
-            check_int(f"image_shape {name}", v, 1)
-        object.__setattr__(self, "image_shape", tuple(int(v) for v in shape))
-        c, h, w = self.image_shape
-        p = check_int("patch_size", self.patch_size, 1, min(h, w))
-        if h % p or w % p:
-            divisors = [d for d in range(1, min(h, w) + 1) if h % d == 0 and w % d == 0]
-            raise ConfigError(
-                f"patch_size {p} must divide the image height {h} and width {w}; "
-                f"allowed: {', '.join(map(str, divisors))}"
-            )
-        check_choice("method", self.method, METHODS)
-        check_float("mask_ratio", self.mask_ratio, 0.0, 1.0, high_open=True)
-        if self.method == "mae" and num_visible(self.num_patches, self.mask_ratio) < 1:
-            raise ConfigError(
-                f"mask_ratio {self.mask_ratio:g} leaves no visible patch out of {self.num_patches} "
-                f"(needs floor(L * (1 - mask_ratio)) >= 1)"
-            )
-        check_float("noise_std", self.noise_std, 0.0)
-        if self.method == "dae" and self.noise_std <= 0:
-            raise ConfigError(f"noise_std must be > 0 for method 'dae'; got {self.noise_std:g}")
-        check_int("embed_dim", self.embed_dim, 4)
-        check_int("decoder_embed_dim", self.decoder_embed_dim, 4)
-        check_int("depth", self.depth, 1)
-        check_int("decoder_depth", self.decoder_depth, 1)
-        check_int("num_heads", self.num_heads, 1)
-        check_int("decoder_num_heads", self.decoder_num_heads, 1)
-        check_int("num_classes", self.num_classes, 2)
-        check_float("mlp_ratio", self.mlp_ratio, 0.0, low_open=True)
-        for dim_name, heads_name in (("embed_dim", "num_heads"),
-                                     ("decoder_embed_dim", "decoder_num_heads")):
-            dim, heads = getattr(self, dim_name), getattr(self, heads_name)
-            if dim % 4:
-                raise ConfigError(f"{dim_name} must be a multiple of 4 (2-D sin-cos code); got {dim}")
-            if dim % heads:
-                raise ConfigError(f"{dim_name} {dim} must be divisible by {heads_name} {heads}")
+    image_shape: tuple[int, int, int] = ints((1, 28, 28), 3, 1)
+    patch_size: int = integer(4, 1)
+    embed_dim: int = integer(64, 4)
+    depth: int = integer(4, 1)
+    num_heads: int = integer(4, 1)
+    decoder_embed_dim: int = integer(32, 4)
+    decoder_depth: int = integer(1, 1)
+    decoder_num_heads: int = integer(4, 1)
+    mlp_ratio: float = real(2.0, 0.0, None, low_open=True)
+    method: str = choice("mae", METHODS)
+    mask_ratio: float = real(0.75, 0.0, 1.0, high_open=True)
+    noise_std: float = real(0.0, 0.0, None)
+    norm_pix_loss: bool = flag(False)
+    num_classes: int = integer(10, 2)
 
     @property
     def grid(self) -> tuple[int, int]:

@@ -75,7 +75,8 @@ def random_masking(x: torch.Tensor, mask_ratio: float,
 
     Args:
         x: ``[N, L, D]`` token sequence.
-        mask_ratio: share of tokens removed, in ``[0, 1)``.
+        mask_ratio: share of tokens removed, in ``[0, 1)`` keeping at least one token (checked
+            for users by :class:`~mrptheory.experiments.mae.model.MAEConfig`).
         generator: torch Generator on ``x``'s device (for reproducible masks), or None.
     Returns:
         ``x_visible [N, L_keep, D]`` (visible tokens in shuffled order),
@@ -85,11 +86,8 @@ def random_masking(x: torch.Tensor, mask_ratio: float,
     """
     n, length, dim = x.shape
     keep = num_visible(length, mask_ratio)
-    if not 0.0 <= mask_ratio < 1.0 or keep < 1:
-        raise ConfigError(
-            f"mask_ratio must be in [0, 1) and leave at least one of the {length} patches "
-            f"visible; got {mask_ratio}"
-        )
+    if not 1 <= keep <= length:  # a precondition: user values are validated once, by MAEConfig's table
+        raise ValueError(f"random_masking: mask_ratio {mask_ratio} keeps none of {length} tokens")
     noise = torch.rand(n, length, device=x.device, generator=generator)   # [N, L]
     ids_shuffle = torch.argsort(noise, dim=1)                              # [N, L] small = keep
     ids_restore = torch.argsort(ids_shuffle, dim=1)                        # [N, L]

@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 
 from mrptheory.data.dataset import DatasetSplits
-from mrptheory.errors import ConfigError
-from mrptheory.validation import check_float, check_int
+from mrptheory.config_spec import Rule, constrained, flag, integer, real, seq, text
 
 #: Relative improvement of the test reconstruction loss over the last fifth of the run below
 #: which pretraining counts as converged. Fixed before any run: a loss still falling by more than
@@ -34,6 +33,10 @@ PLATEAU_TOL = 0.02
 PLATEAU_FRACTION = 0.2
 
 
+@constrained(Rule("ft_epochs_ordered", lambda c: c.min_ft_epochs <= c.max_ft_epochs,
+                  lambda c: f"min_ft_epochs must be <= max_ft_epochs = {c.max_ft_epochs}, got "
+                            f"{c.min_ft_epochs}", ("min_ft_epochs", "max_ft_epochs")),
+             normalise=False)
 @dataclass(frozen=True)
 class MAEProtocol:
     """One protocol for the five MAE claims (``quick`` or ``default``).
@@ -61,48 +64,37 @@ class MAEProtocol:
             its shorter schedule.
     """
 
-    name: str = "quick"
-    patch_size: int = 7
-    mask_ratio: float = 0.75
-    norm_pix: bool = True
-    embed_dim: int = 64
-    depth: int = 2
-    num_heads: int = 4
-    decoder_dim: int = 32
-    decoder_depth: int = 1
-    mlp_ratio: float = 2.0
-    pretrain_samples: int | None = None
-    epochs: int = 4
-    batch_size: int = 256
-    lr: float = 2e-3
-    warmup_epochs: float = 1.0
-    probe_train_samples: int = 2000
-    test_samples: int | None = None
-    val_samples: int = 2000
-    label_budgets: tuple[int | None, ...] = (500, 1000, 5000)
-    finetune_images: int = 12000
-    min_ft_epochs: int = 3
-    max_ft_epochs: int = 30
-    finetune_batch: int = 64
-    lrs: tuple[float, ...] = (1e-3, 2e-3, 4e-3)
-    seeds: tuple[int, ...] = (0, 1)
-    noise_std: float = 0.5
-    sweep_ratios: tuple[float, ...] = (0.5, 0.75, 0.9)
-    sweep_patches: tuple[int, ...] = (4, 7)
-    sweep_samples: int | None = 6000
-    sweep_epochs: int = 3
-
-    def __post_init__(self) -> None:
-        check_int("epochs", self.epochs, 1)
-        check_int("sweep_epochs", self.sweep_epochs, 1)
-        check_int("val_samples", self.val_samples, 1)
-        check_int("probe_train_samples", self.probe_train_samples, 2)
-        check_float("mask_ratio", self.mask_ratio, 0.0, 1.0, high_open=True)
-        if not self.label_budgets or not self.seeds or not self.lrs:
-            raise ConfigError("label_budgets, seeds and lrs must not be empty")
-        for b in self.label_budgets:
-            if b is not None:
-                check_int("label budget", b, 10)
+    name: str = text("quick", doc="a file-name part")
+    patch_size: int = integer(7, 1)
+    mask_ratio: float = real(0.75, 0.0, 1.0, high_open=True)
+    norm_pix: bool = flag(True)
+    embed_dim: int = integer(64, 4)
+    depth: int = integer(2, 1)
+    num_heads: int = integer(4, 1)
+    decoder_dim: int = integer(32, 4)
+    decoder_depth: int = integer(1, 1)
+    mlp_ratio: float = real(2.0, 0.0, None, low_open=True)
+    pretrain_samples: int | None = integer(None, 2, optional=True)
+    epochs: int = integer(4, 1)
+    batch_size: int = integer(256, 1)
+    lr: float = real(2e-3, 0.0, None, low_open=True)
+    warmup_epochs: float = real(1.0, 0.0, None)
+    probe_train_samples: int = integer(2000, 2)
+    test_samples: int | None = integer(None, 1, optional=True)
+    val_samples: int = integer(2000, 1)
+    label_budgets: tuple[int | None, ...] = seq((500, 1000, 5000), "int", 10, optional=True)
+    finetune_images: int = integer(12000, 1)
+    min_ft_epochs: int = integer(3, 1)
+    max_ft_epochs: int = integer(30, 1)
+    finetune_batch: int = integer(64, 1)
+    lrs: tuple[float, ...] = seq((1e-3, 2e-3, 4e-3), "float", 0.0, None, low_open=True)
+    seeds: tuple[int, ...] = seq((0, 1), "int", 0, 2**32 - 1)
+    noise_std: float = real(0.5, 0.0, None, low_open=True)
+    sweep_ratios: tuple[float, ...] = seq((0.5, 0.75, 0.9), "float", 0.0, 1.0, high_open=True,
+                                          min_len=0)
+    sweep_patches: tuple[int, ...] = seq((4, 7), "int", 1, min_len=0)
+    sweep_samples: int | None = integer(6000, 2, optional=True)
+    sweep_epochs: int = integer(3, 1)
 
     def finetune_epochs(self, budget: int) -> int:
         """Epochs of both classifiers at ``budget`` labelled images (see the class doc)."""

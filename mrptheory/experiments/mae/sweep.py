@@ -21,20 +21,25 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mrptheory.data.dataset import DatasetSplits
-from mrptheory.errors import ConfigError
 from mrptheory.experiments.mae.model import MAEConfig
 from mrptheory.experiments.mae.patches import num_visible
 from mrptheory.results import JsonlStore, fingerprint
 from mrptheory.experiments.mae.training import MAETrainConfig, train
 from mrptheory.experiments.mae.finetune import FinetuneConfig, finetune_config
-from mrptheory.validation import check_float, check_int
+from mrptheory.config_spec import Rule, constrained, flag, nested, seq, text
 
 
+SWEEP_METHODS = ("mae", "ae", "dae", "scratch", "finetune")
+
+
+@constrained(Rule("base_is_mae", lambda c: c.base.model.method == "mae",
+                  lambda c: f"sweep base method must be 'mae'; got {c.base.model.method!r}",
+                  ("base",)), after="_check_settings")
 @dataclass(frozen=True)
 class SweepConfig:
     """A sweep: the reference run plus the settings to vary.
@@ -50,34 +55,20 @@ class SweepConfig:
         methods: which families to run (subset of mae, ae, dae, scratch, finetune).
     """
 
-    name: str = "default"
-    base: MAETrainConfig = field(default_factory=MAETrainConfig)
-    mask_ratios: tuple[float, ...] = (0.5, 0.75, 0.9)
-    patch_sizes: tuple[int, ...] = (4, 7)
-    grid: bool = True
-    noise_stds: tuple[float, ...] = (0.5,)
-    seeds: tuple[int, ...] = (0,)
-    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
-    methods: tuple[str, ...] = ("mae", "ae", "dae", "scratch", "finetune")
+    name: str = text("default", doc="a file-name part")
+    base: MAETrainConfig = nested(MAETrainConfig)
+    mask_ratios: tuple[float, ...] = seq((0.5, 0.75, 0.9), "float", 0.0, 1.0, high_open=True,
+                                         min_len=0)  # the reference setting is always run
+    patch_sizes: tuple[int, ...] = seq((4, 7), "int", 1, min_len=0)
+    grid: bool = flag(True)
+    noise_stds: tuple[float, ...] = seq((0.5,), "float", 0.0, None, low_open=True, min_len=0)
+    seeds: tuple[int, ...] = seq((0,), "int", 0, 2**32 - 1)
+    finetune: FinetuneConfig = nested(FinetuneConfig)
+    methods: tuple[str, ...] = seq(SWEEP_METHODS, "str", choices=SWEEP_METHODS, min_len=0)
 
-    def __post_init__(self) -> None:
-        if self.base.model.method != "mae":
-            raise ConfigError(f"sweep base method must be 'mae'; got {self.base.model.method!r}")
-        object.__setattr__(self, "mask_ratios", tuple(float(r) for r in self.mask_ratios))
-        object.__setattr__(self, "patch_sizes", tuple(int(p) for p in self.patch_sizes))
-        object.__setattr__(self, "noise_stds", tuple(float(s) for s in self.noise_stds))
-        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
-        if not self.seeds:
-            raise ConfigError("seeds must not be empty")
-        for s in self.seeds:
-            check_int("seed", s, 0)
-        for s in self.noise_stds:
-            check_float("noise_std", s, 0.0, low_open=True)
-        unknown = set(self.methods) - {"mae", "ae", "dae", "scratch", "finetune"}
-        if unknown:
-            raise ConfigError(f"unknown sweep methods {sorted(unknown)}; "
-                              f"allowed: mae, ae, dae, scratch, finetune")
-        # Validate every MAE setting now (ConfigError before any training starts).
+    def _check_settings(self) -> None:
+        """Every MAE setting of the sweep is a valid MAEConfig (ConfigError before any training
+        starts)."""
         for ratio, patch in self.mae_settings():
             dataclasses.replace(self.base.model, mask_ratio=ratio, patch_size=patch)
 

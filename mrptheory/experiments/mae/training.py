@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +35,15 @@ from mrptheory.progress import progress
 from mrptheory.results import fingerprint, to_jsonable
 from mrptheory.seeding import seed_everything
 from mrptheory.checkpoint import load_checkpoint, save_checkpoint
-from mrptheory.experiments.mae.evaluation import (EvalData, autocast, classifier_accuracy,
-                                                  probe_encoder, reconstruction_loss)
-from mrptheory.validation import check_float, check_int
+from mrptheory.experiments.mae.evaluation import (EvalData, autocast, classifier_accuracy, probe_encoder,
+                                      reconstruction_loss)
+from mrptheory.config_spec import constrained, flag, integer, nested, real
+from mrptheory.config_spec import device as device_name
 
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
+@constrained(normalise=False)
 @dataclass(frozen=True)
 class MAETrainConfig:
     """One training run.
@@ -53,9 +55,9 @@ class MAETrainConfig:
         lr: peak learning rate (absolute, after warm-up).
         weight_decay: AdamW decoupled weight decay.
         warmup_epochs: linear warm-up length (may be fractional); then cosine decay to 0.
-        train_samples: size of the random training subset (None: the whole train split).
+        train_samples: size of the random training subset (None or 0: the whole train split).
         probe_train_samples: images (from the training subset) used to fit the linear / k-NN probes.
-        test_samples: test images used for every test metric (None: the whole test split).
+        test_samples: test images used for every test metric (None or 0: the whole test split).
         eval_every: evaluate every this many epochs (0: only before training and at the end).
         knn_k: neighbours of the k-NN probe.
         mlp_probe: also fit the deep (MLP) probe at every evaluation (``mlp_acc``).
@@ -66,41 +68,22 @@ class MAETrainConfig:
         amp: bfloat16 autocast when on CUDA (ignored on CPU).
     """
 
-    model: MAEConfig = field(default_factory=MAEConfig)
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 0.05
-    warmup_epochs: float = 1.0
-    train_samples: int | None = 10000
-    probe_train_samples: int = 2000
-    test_samples: int | None = 2000
-    eval_every: int = 1
-    knn_k: int = 20
-    mlp_probe: bool = False
-    hflip: bool = False
-    seed: int = 0
-    device: str = "auto"
-    amp: bool = True
-
-    def __post_init__(self) -> None:
-        if isinstance(self.model, dict):
-            object.__setattr__(self, "model", MAEConfig(**self.model))
-        if not isinstance(self.model, MAEConfig):
-            raise ConfigError(f"model must be an MAEConfig; got {type(self.model).__name__}")
-        check_int("epochs", self.epochs, 1)
-        check_int("batch_size", self.batch_size, 1)
-        check_float("lr", self.lr, 0.0, low_open=True)
-        check_float("weight_decay", self.weight_decay, 0.0)
-        check_float("warmup_epochs", self.warmup_epochs, 0.0)
-        if self.train_samples is not None:
-            check_int("train_samples", self.train_samples, 2)
-        if self.test_samples is not None:
-            check_int("test_samples", self.test_samples, 1)
-        check_int("probe_train_samples", self.probe_train_samples, 2)
-        check_int("eval_every", self.eval_every, 0)
-        check_int("knn_k", self.knn_k, 1)
-        check_int("seed", self.seed, 0)
+    model: MAEConfig = nested(MAEConfig)
+    epochs: int = integer(10, 1)
+    batch_size: int = integer(128, 1)
+    lr: float = real(1e-3, 0.0, None, low_open=True)
+    weight_decay: float = real(0.05, 0.0, None)
+    warmup_epochs: float = real(1.0, 0.0, None)
+    train_samples: int | None = integer(10000, 2, zero_is_none=True)
+    probe_train_samples: int = integer(2000, 2)
+    test_samples: int | None = integer(2000, 1, zero_is_none=True)
+    eval_every: int = integer(1, 0)
+    knn_k: int = integer(20, 1)
+    mlp_probe: bool = flag(False)
+    hflip: bool = flag(False)
+    seed: int = integer(0, 0, 2**32 - 1)
+    device: str = device_name("auto")
+    amp: bool = flag(True)
 
     def to_dict(self) -> dict[str, Any]:
         return to_jsonable(self)

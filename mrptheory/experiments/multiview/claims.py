@@ -112,7 +112,7 @@ def _conditions(res: CompareResult) -> str:
     d, s, m = _configs()
     s_steps, m_steps = res.sl.steps[-1], res.mrp.steps[-1]
     label = combined_report(d, s, m).label or "inside the theorem's finite-k regime"
-    return (f"{label}; k={d.k}, d={d.d}, P={d.P}, mu={d.mu}, gamma={d.gamma}, "
+    return (f"{label}; k={d.k}, d={d.d}, P={d.patches}, mu={d.mu}, gamma={d.gamma}, "
             f"sigma_p={d.noise_std:g}; single-view test weak {d.test_weak_weight}, "
             f"{d.test_num_noise_features} off-target features in {d.test_feature_noise_range}; "
             f"SL m={s.m}, q={s.q}, rho={s.rho}, sigma_0={s.sigma_0}, lr={s.lr}, steps={s_steps} "

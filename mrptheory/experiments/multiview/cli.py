@@ -21,24 +21,17 @@ from pathlib import Path
 import click
 import numpy as np
 
-from mrptheory.cli_support.options import (device_option, out_option, progress_option, refuse_swept,
-                                           seed_option)
+from mrptheory.cli_support.options import (device_option, given, out_option, preset_options,
+                                        progress_option, refuse_swept, seed_option, with_presets)
+from mrptheory.config_spec import build, keys, option_flag
 from mrptheory.experiments.multiview.data import MultiViewConfig
+from mrptheory.experiments.multiview.config import MRPConfig, SLConfig
 from mrptheory.device import resolve_device, set_cpu_threads
 from mrptheory.errors import ConfigError
 from mrptheory.experiments.multiview import figures  # noqa: F401  (its figure kinds)
 from mrptheory.launch.options import launcher_options, pop_launcher_options
 from mrptheory.plots.registry import write
 from mrptheory.text import plural
-
-_DATA_OPTS = {"k": "k", "d": "d", "patches": "P", "mu": "mu", "gamma": "gamma",
-              "sigma_p": "sigma_p", "single_view_weight": "single_view_weak_weight"}
-_MODEL_OPTS = ("m", "q", "rho", "sigma_0", "lr", "steps", "n_train", "n_test", "log_every")
-_MRP_OPTS = {"mask_ratio": "mask_ratio", "target": "target", "ema": "ema",
-             "target_norm": "target_norm", "mrp_steps": "steps", "decoder_lr": "decoder_lr",
-             "ft_steps": "ft_steps", "probe_steps": "probe_steps", "n_pretrain": "n_pretrain",
-             "mrp_lr": "lr", "decoder_init": "decoder_init", "decoder_shape": "decoder_shape"}
-
 
 def _stack(options: list, fn):
     """Apply click options so they appear in ``options``' order in ``--help``."""
@@ -49,10 +42,6 @@ def _stack(options: list, fn):
 
 def _data_options(fn):
     opts = [
-        click.option("--preset", type=click.Choice(["theory", "noisy"]), default="theory",
-                     show_default=True,
-                     help="Defaults: theory = inside the theorem's finite-k regime; noisy = the "
-                          "first release's setting (outside it). Explicit options win."),
         click.option("--k", type=int, default=None, help="Classes (default 10)."),
         click.option("--d", type=int, default=None, help="Patch dimension (default 100)."),
         click.option("--patches", type=int, default=None, help="Patches per sample P (12)."),
@@ -60,10 +49,13 @@ def _data_options(fn):
         click.option("--gamma", type=float, default=None, help="Per-patch feature noise (1e-4)."),
         click.option("--sigma-p", type=float, default=None,
                      help="Gaussian patch-noise std (1e-4; noisy preset: 1/sqrt(d))."),
-        click.option("--single-view-weight", type=float, default=None,
+        click.option("--single-view-weak-weight", type=float, default=None,
                      help="Weak view's total weight in single-view samples (0.1)."),
     ]
-    return _stack(opts, fn)
+    # --preset theory (the default) = inside the theorem's finite-k regime; noisy = the first
+    # release's setting (outside it): simulations/multiview/<name>.toml
+    return preset_options("multiview", MultiViewConfig, SLConfig, MRPConfig,
+                          default="theory")(_stack(opts, fn))
 
 
 def _model_options(fn):
@@ -72,7 +64,7 @@ def _model_options(fn):
         click.option("--q", type=int, default=None, help="Smoothed-ReLU power q >= 3 (4)."),
         click.option("--rho", type=float, default=None, help="Smoothed-ReLU threshold (0.2)."),
         click.option("--sigma-0", type=float, default=None, help="Init std sigma_0 (0.005)."),
-        click.option("--lr", type=float, default=None, help="GD step size of SL and MRP (SL 8, MRP 4)."),
+        click.option("--lr", type=float, default=None, help="SL's GD step size (8; MRP's is --mrp-lr)."),
         click.option("--steps", type=int, default=None,
                      help="SL GD steps [default: until converged, from the budget derived from "
                           "the slowest class up to 5x it]; explicit steps run exactly (the run "
@@ -97,7 +89,7 @@ def _mrp_options(fn):
         click.option("--decoder-shape", type=str, default=None,
                      help="Decoder shape: full R x R (default) or diagonal."),
         click.option("--mrp-lr", type=float, default=None,
-                     help="MRP pretraining step size (4; overrides --lr for MRP)."),
+                     help="MRP pretraining step size (4)."),
         click.option("--decoder-lr", type=float, default=None, help="Decoder step size (1.0)."),
         click.option("--mrp-steps", type=int, default=None,
                      help="MRP pretraining steps [default: until converged, from the budget "
@@ -122,30 +114,17 @@ def _run_options(fn):
 
 
 def build_configs(kw: dict):
-    """(MultiViewConfig, SLConfig, MRPConfig) from CLI keyword arguments: the ``preset``'s values,
-    overridden by every explicit option (None = not given)."""
-    from mrptheory.experiments.multiview import MRPConfig, SLConfig
-    from mrptheory.experiments.multiview.regime import PRESETS
-
-    preset = kw.get("preset") or "theory"
-    if preset not in PRESETS:
-        raise ConfigError(f"preset must be one of {', '.join(PRESETS)}; got {preset!r}")
-    p_data, p_sl, p_mrp = PRESETS[preset]
-    data = {**p_data, **{field: kw[opt] for opt, field in _DATA_OPTS.items()
-                         if kw.get(opt) is not None}}
-    model = {o: kw[o] for o in _MODEL_OPTS if kw.get(o) is not None}
-    data_cfg = MultiViewConfig(**data)
-    sl_cfg = SLConfig(**{**p_sl, **model})
-    mrp_model = {**p_mrp, **{k: v for k, v in model.items() if k != "steps"}}
-    mrp_model.update({field: kw[opt] for opt, field in _MRP_OPTS.items()
-                      if kw.get(opt) is not None})
-    mrp_cfg = MRPConfig(**mrp_model)
-    return data_cfg, sl_cfg, mrp_cfg
+    """(MultiViewConfig, SLConfig, MRPConfig) from CLI keyword arguments (after
+    :func:`~mrptheory.cli_support.options.with_presets`): each option sets the field of its name in
+    every config that has it, a ``--mrp-`` option MRP's prefixed field (None = not given: the
+    field keeps its default)."""
+    return build(MultiViewConfig, kw), build(SLConfig, kw), build(MRPConfig, kw)
 
 
 def _setup(kw: dict):
     from mrptheory.experiments.multiview import seed_list
 
+    kw.update(with_presets(kw))  # the preset's and --config file's values, explicit options win
     cfgs = build_configs(kw)
     device = resolve_device(kw["device"])
     threads = kw.get("threads")
@@ -211,25 +190,41 @@ def multiview() -> None:
     (Pan, Zhou & Yan 2022 on the data model of Allen-Zhu & Li 2020)."""
 
 
+def _run_single(kw: dict, which: str) -> None:
+    """``multiview sl`` / ``multiview mrp``: train one learner (``which``) on its data, write its
+    ``multiview_<which>_*`` payloads and echo the summary."""
+    from mrptheory.experiments.multiview import make_data, train_mrp, train_sl
+    from mrptheory.experiments.multiview.experiment import build_payloads
+
+    if which == "mrp":  # an option that only SL's config has would be silently ignored
+        for key in keys(SLConfig):
+            if key not in keys(MRPConfig) and key in kw and given(key):
+                raise ConfigError(f"{option_flag(SLConfig, key)} sets SL's {key} and is not used "
+                                  f"by `multiview mrp`: use {option_flag(MRPConfig, key)} "
+                                  "(--ft-steps, --probe-steps after pretraining)")
+    kw["_which"] = which
+    (data_cfg, sl_cfg, mrp_cfg), device, seeds = _setup(kw)
+    cfg = sl_cfg if which == "sl" else mrp_cfg
+    data = make_data(data_cfg, seeds, cfg.n_train, cfg.n_test, device,
+                     **({"n_pretrain": mrp_cfg.n_pretrain} if which == "mrp" else {}))
+    res = (train_sl if which == "sl" else train_mrp)(data_cfg, cfg, seeds, device=device,
+                                                     data=data, show_progress=kw["progress"])
+    common = {"config": {"data": data_cfg, which: cfg}, "seeds": seeds, "device": str(device)}
+    payloads = build_payloads(common, data_cfg, sl_cfg, mrp_cfg, *((res, None) if which == "sl"
+                                                                   else (None, res)))
+    for p in _write(payloads, Path(kw["out_dir"]), prefix=f"{which}_"):
+        click.echo(f"wrote {p}")
+    _echo_summary(payloads)
+    click.echo(f"  ({plural(len(seeds), 'seed')} on {device}, {res.seconds:.1f}s)")
+
+
 @multiview.command()
 @_data_options
 @_model_options
 @_run_options
 def sl(**kw) -> None:
     """Train the supervised two-layer conv learner (many seeds at once)."""
-    from mrptheory.experiments.multiview import make_data, train_sl
-    from mrptheory.experiments.multiview.experiment import build_payloads
-
-    (data_cfg, sl_cfg, mrp_cfg), device, seeds = _setup({**kw, "_which": "sl"})
-    data = make_data(data_cfg, seeds, sl_cfg.n_train, sl_cfg.n_test, device)
-    res = train_sl(data_cfg, sl_cfg, seeds, device=device, data=data,
-                   show_progress=kw["progress"])
-    common = {"config": {"data": data_cfg, "sl": sl_cfg}, "seeds": seeds, "device": str(device)}
-    payloads = build_payloads(common, data_cfg, sl_cfg, mrp_cfg, res, None)
-    for p in _write(payloads, Path(kw["out_dir"]), prefix="sl_"):
-        click.echo(f"wrote {p}")
-    _echo_summary(payloads)
-    click.echo(f"  ({plural(len(seeds), 'seed')} on {device}, {res.seconds:.1f}s)")
+    _run_single(kw, "sl")
 
 
 @multiview.command()
@@ -239,24 +234,7 @@ def sl(**kw) -> None:
 @_run_options
 def mrp(**kw) -> None:
     """MRP pretraining, then linear probe and fine-tuning (many seeds at once)."""
-    from mrptheory.experiments.multiview import make_data, train_mrp
-    from mrptheory.experiments.multiview.experiment import build_payloads
-
-    if kw.get("steps") is not None:
-        raise ConfigError("--steps sets SL's GD steps and is not used by `multiview mrp`: "
-                          "use --mrp-steps for pretraining (--ft-steps, --probe-steps after it)")
-    (data_cfg, sl_cfg, mrp_cfg), device, seeds = _setup({**kw, "_which": "mrp"})
-    data = make_data(data_cfg, seeds, mrp_cfg.n_train, mrp_cfg.n_test, device,
-                     n_pretrain=mrp_cfg.n_pretrain)
-    res = train_mrp(data_cfg, mrp_cfg, seeds, device=device, data=data,
-                    show_progress=kw["progress"])
-    common = {"config": {"data": data_cfg, "mrp": mrp_cfg}, "seeds": seeds,
-              "device": str(device)}
-    payloads = build_payloads(common, data_cfg, sl_cfg, mrp_cfg, None, res)
-    for p in _write(payloads, Path(kw["out_dir"]), prefix="mrp_"):
-        click.echo(f"wrote {p}")
-    _echo_summary(payloads)
-    click.echo(f"  ({plural(len(seeds), 'seed')} on {device}, {res.seconds:.1f}s)")
+    _run_single(kw, "mrp")
 
 
 @multiview.command()

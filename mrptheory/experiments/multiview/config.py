@@ -2,9 +2,9 @@
 
 The conv learner's fields (kernels per class m, smoothed-ReLU power q and threshold rho, init
 std sigma_0) and the labelled-data / logging fields (n_train, n_test, log_every,
-capture_threshold) are common to :class:`SLConfig` and :class:`MRPConfig`. They are validated
-once, by :func:`check_shared_fields` (the conv part through :class:`ConvConfig`), and the conv
-part is available as one object, ``cfg.conv``.
+capture_threshold) are common to :class:`SLConfig` and :class:`MRPConfig`. Each field declares
+its constraint once (:mod:`mrptheory.config_spec`; the shared ones through the small field
+factories below), and the conv part is available as one object, ``cfg.conv``.
 
 Why the fields stay flat rather than nested (``SLConfig(conv=ConvConfig(...))``): the configs
 are serialised field by field into every saved JSON (``results.to_jsonable``), built from CLI
@@ -12,19 +12,42 @@ options by keyword (``SLConfig(m=..., sigma_0=...)``), swept by field name
 (``dataclasses.replace(cfg, sigma_0=...)``, ``--sweep sigma_0=...``) and compared by
 fingerprint for resuming. A nested field would change all four (the saved JSON would gain a
 ``conv`` sub-dict and every stored fingerprint would go stale); a flat dataclass with the shared
-validation in one helper and a ``conv`` view removes the duplication and keeps every saved
+declarations in one place and a ``conv`` view removes the duplication and keeps every saved
 number, key and option exactly as it was.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from mrptheory.experiments.multiview.smooth_relu import check_activation
-from mrptheory.validation import check_choice, check_float, check_int
+from mrptheory.config_spec import choice, constrained, integer, real
 
 
+def _m() -> int:
+    return integer(4, 1, 10_000)
+
+
+def _q() -> int:  # Allen-Zhu & Li: a constant q >= 3
+    return integer(4, 3, 32)
+
+
+def _rho() -> float:
+    return real(0.2, 0.0, None, low_open=True)
+
+
+def _sigma_0() -> float:
+    return real(0.005, 0.0, None, low_open=True)
+
+
+def _size(default: int) -> int:  # labelled-set sizes and the logging interval
+    return integer(default, 1, 10_000_000)
+
+
+def _capture_threshold() -> float:
+    return real(0.5, 0.0, None, low_open=True)
+
+
+@constrained()
 @dataclass(frozen=True)
 class ConvConfig:
     """The two-layer conv learner shared by SL and MRP (validated on construction).
@@ -36,32 +59,10 @@ class ConvConfig:
         sigma_0: init std of every kernel coordinate (theory: 1/poly(k), well below rho).
     """
 
-    m: int = 4
-    q: int = 4
-    rho: float = 0.2
-    sigma_0: float = 0.005
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "m", check_int("m", self.m, 1, 10_000))
-        q, rho = check_activation(self.q, self.rho)
-        object.__setattr__(self, "q", q)
-        object.__setattr__(self, "rho", rho)
-        object.__setattr__(self, "sigma_0", check_float("sigma_0", self.sigma_0, 0.0, None,
-                                                        low_open=True))
-
-
-def check_shared_fields(cfg: Any) -> None:
-    """Validate (and normalise in place) the fields SL and MRP configs share.
-
-    The conv part (m, q, rho, sigma_0) through :class:`ConvConfig`; then the labelled-set sizes,
-    the logging interval and the capture threshold.
-    """
-    conv = ConvConfig(cfg.m, cfg.q, cfg.rho, cfg.sigma_0)
-    cfg.m, cfg.q, cfg.rho, cfg.sigma_0 = conv.m, conv.q, conv.rho, conv.sigma_0
-    for name in ("n_train", "n_test", "log_every"):
-        setattr(cfg, name, check_int(name, getattr(cfg, name), 1, 10_000_000))
-    cfg.capture_threshold = check_float("capture_threshold", cfg.capture_threshold, 0.0, None,
-                                        low_open=True)
+    m: int = _m()
+    q: int = _q()
+    rho: float = _rho()
+    sigma_0: float = _sigma_0()
 
 
 class _HasConv:
@@ -79,6 +80,7 @@ class _HasConv:
         return ConvConfig(self.m, self.q, self.rho, self.sigma_0)
 
 
+@constrained()
 @dataclass
 class SLConfig(_HasConv):
     """Supervised learner (Allen-Zhu & Li, Sec. 4.1) and its GD run.
@@ -109,24 +111,19 @@ class SLConfig(_HasConv):
     steps.
     """
 
-    m: int = 4
-    q: int = 4
-    rho: float = 0.2
-    sigma_0: float = 0.005
-    lr: float = 8.0
-    steps: int | None = None
-    n_train: int = 400
-    n_test: int = 500
-    log_every: int = 20
-    capture_threshold: float = 0.5
-
-    def __post_init__(self) -> None:
-        check_shared_fields(self)
-        self.lr = check_float("lr", self.lr, 0.0, None, low_open=True)
-        if self.steps is not None:
-            self.steps = check_int("steps", self.steps, 1, 10_000_000)
+    m: int = _m()
+    q: int = _q()
+    rho: float = _rho()
+    sigma_0: float = _sigma_0()
+    lr: float = real(8.0, 0.0, None, low_open=True)
+    steps: int | None = integer(None, 1, 10_000_000, optional=True)
+    n_train: int = _size(400)
+    n_test: int = _size(500)
+    log_every: int = _size(20)
+    capture_threshold: float = _capture_threshold()
 
 
+@constrained(prefix="mrp")
 @dataclass
 class MRPConfig(_HasConv):
     """MRP pretraining (Pan et al., Sec. 3-4) then linear probe and fine-tuning.
@@ -164,48 +161,29 @@ class MRPConfig(_HasConv):
     sigma_0 = 0.02, lr = 1, 300 steps.
     """
 
-    m: int = 4
-    q: int = 4
-    rho: float = 0.2
-    sigma_0: float = 0.005
-    mask_ratio: float = 0.5
-    target: str = "teacher"
-    ema: float = 0.99
-    target_norm: str = "batch"
-    decoder_init: str = "identity"
-    decoder_shape: str = "full"
-    lr: float = 4.0
-    decoder_lr: float = 1.0
-    steps: int | None = None
-    n_pretrain: int = 400
-    probe_steps: int = 200
-    probe_lr: float = 1.0
-    ft_steps: int = 100
-    ft_lr: float = 1.0
-    ft_encoder_lr: float = 0.1
-    n_train: int = 400
-    n_test: int = 500
-    log_every: int = 20
-    capture_threshold: float = 0.5
-
-    def __post_init__(self) -> None:
-        check_shared_fields(self)
-        self.mask_ratio = check_float("mask_ratio", self.mask_ratio, 0.0, 1.0, low_open=True,
-                                      high_open=True)
-        self.target = check_choice("target", self.target, ("teacher", "pixel"))
-        self.ema = check_float("ema", self.ema, 0.0, 1.0, high_open=True)
-        self.target_norm = check_choice("target_norm", self.target_norm, ("batch", "layer", "none"))
-        self.decoder_init = check_choice("decoder_init", self.decoder_init, ("identity", "random"))
-        self.decoder_shape = check_choice("decoder_shape", self.decoder_shape, ("full", "diagonal"))
-        for name in ("lr", "probe_lr", "ft_lr"):
-            setattr(self, name, check_float(name, getattr(self, name), 0.0, None, low_open=True))
-        for name in ("decoder_lr", "ft_encoder_lr"):
-            setattr(self, name, check_float(name, getattr(self, name), 0.0, None))
-        if self.steps is not None:
-            self.steps = check_int("steps", self.steps, 1, 10_000_000)
-        self.n_pretrain = check_int("n_pretrain", self.n_pretrain, 1, 10_000_000)
-        self.probe_steps = check_int("probe_steps", self.probe_steps, 0, 10_000_000)
-        self.ft_steps = check_int("ft_steps", self.ft_steps, 0, 10_000_000)
+    m: int = _m()
+    q: int = _q()
+    rho: float = _rho()
+    sigma_0: float = _sigma_0()
+    mask_ratio: float = real(0.5, 0.0, 1.0, low_open=True, high_open=True)
+    target: str = choice("teacher", ("teacher", "pixel"))
+    ema: float = real(0.99, 0.0, 1.0, high_open=True)
+    target_norm: str = choice("batch", ("batch", "layer", "none"))
+    decoder_init: str = choice("identity", ("identity", "random"))
+    decoder_shape: str = choice("full", ("full", "diagonal"))
+    lr: float = real(4.0, 0.0, None, low_open=True, prefixed=True)
+    decoder_lr: float = real(1.0, 0.0, None)
+    steps: int | None = integer(None, 1, 10_000_000, optional=True, prefixed=True)
+    n_pretrain: int = _size(400)
+    probe_steps: int = integer(200, 0, 10_000_000)
+    probe_lr: float = real(1.0, 0.0, None, low_open=True)
+    ft_steps: int = integer(100, 0, 10_000_000)
+    ft_lr: float = real(1.0, 0.0, None, low_open=True)
+    ft_encoder_lr: float = real(0.1, 0.0, None)
+    n_train: int = _size(400)
+    n_test: int = _size(500)
+    log_every: int = _size(20)
+    capture_threshold: float = _capture_threshold()
 
 
-__all__ = ["ConvConfig", "SLConfig", "MRPConfig", "check_shared_fields"]
+__all__ = ["ConvConfig", "SLConfig", "MRPConfig"]

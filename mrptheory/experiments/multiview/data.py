@@ -51,6 +51,7 @@ import torch
 
 from mrptheory.device import resolve_device
 from mrptheory.errors import ConfigError
+from mrptheory.config_spec import Rule, constrained, integer, pair, real
 from mrptheory.validation import check_float, check_int
 
 #: generator streams (a seed's features, training data, test data, ... never share random numbers)
@@ -71,6 +72,44 @@ def stream_generator(seed: int, stream: int, device: torch.device | str = "cpu")
     return gen
 
 
+def _below_view_weight(name: str) -> Rule:
+    """``name`` (a weight, or a range's upper end) at most the smallest view weight
+    ``view_weight_range[0]``: off-target and weak weights stay below a present view's."""
+    def value(c):
+        v = getattr(c, name.split("[")[0])
+        return v[1] if "[" in name else v
+
+    return Rule(f"{name}_below_view_weight",
+                lambda c: getattr(c, name.split("[")[0]) is None or value(c) <= c.view_weight_range[0],
+                lambda c: f"{name} must be in [0, {c.view_weight_range[0]:g}] (at most "
+                          f"view_weight_range[0]), got {value(c):g}",
+                (name.split("[")[0], "view_weight_range"))
+
+
+#: cross-field conditions of :class:`MultiViewConfig`, checked after each field's own range
+MULTIVIEW_RULES = (
+    Rule("features_fit", lambda c: 2 * c.k <= c.d,
+         lambda c: f"d must be >= 2k = {2 * c.k} to hold 2k orthonormal features "
+                   f"(got k={c.k}, d={c.d})", ("k", "d")),
+    Rule("noise_features_exist", lambda c: c.num_noise_features <= 2 * (c.k - 1),
+         lambda c: f"num_noise_features must be <= 2(k-1) = {2 * (c.k - 1)} (features of other "
+                   f"classes), got {c.num_noise_features}", ("num_noise_features", "k")),
+    Rule("patches_fit", lambda c: c.patches_needed <= c.patches,
+         lambda c: f"patches must be >= 2*patches_per_view + num_noise_features*"
+                   f"noise_feature_patches = {c.patches_needed}, got {c.patches}",
+         ("patches", "patches_per_view", "num_noise_features", "noise_feature_patches")),
+    _below_view_weight("single_view_weak_weight"),
+    _below_view_weight("feature_noise_max"),
+    Rule("feature_noise_ordered", lambda c: c.feature_noise_min <= c.feature_noise_max,
+         lambda c: f"feature_noise_min must be in [0, {c.feature_noise_max:g}] (at most "
+                   f"feature_noise_max), got {c.feature_noise_min:g}",
+         ("feature_noise_min", "feature_noise_max")),
+    _below_view_weight("test_weak_weight"),
+    _below_view_weight("test_feature_noise_range[1]"),
+)
+
+
+@constrained(*MULTIVIEW_RULES)
 @dataclass
 class MultiViewConfig:
     """Knobs of the multi-view data model; every field is validated at construction.
@@ -79,7 +118,7 @@ class MultiViewConfig:
         k: number of classes (Allen-Zhu & Li's k; the theory is asymptotic in k).
         d: ambient dimension of a patch; needs 2k <= d for 2k orthonormal features
             (the theory takes d = poly(k)).
-        P: number of patches per sample (Allen-Zhu & Li take P = k^2; we use a smaller constant).
+        patches: number of patches per sample P (Allen-Zhu & Li take P = k^2; we use a smaller constant).
         mu: probability that a sample is single-view (theory: mu = 1/poly(k)), in [0, 1].
         patches_per_view: patches carrying each present view (Def. 3.1's C_p, a constant).
         view_weight_range: (low, high) range of the total weight of a present view, summed over its
@@ -108,74 +147,23 @@ class MultiViewConfig:
     (gamma 0.03, sigma_p 1/sqrt(d), mu 0.1, test data = training distribution).
     """
 
-    k: int = 10
-    d: int = 100
-    P: int = 12
-    mu: float = 0.0
-    patches_per_view: int = 2
-    view_weight_range: tuple[float, float] = (1.0, 2.0)
-    single_view_weak_weight: float = 0.1
-    num_noise_features: int = 2
-    noise_feature_patches: int = 1
-    feature_noise_max: float = 0.4
-    gamma: float = 1e-4
-    sigma_p: float | None = 1e-4
-    feature_noise_min: float = 0.0
-    test_weak_weight: float | None = 0.05
-    test_num_noise_features: int | None = 4
-    test_feature_noise_range: tuple[float, float] | None = (0.2, 0.4)
-
-    def __post_init__(self) -> None:
-        self.k = check_int("k", self.k, 2, 100_000)
-        self.d = check_int("d", self.d, 2, 1_000_000)
-        if 2 * self.k > self.d:
-            raise ConfigError(f"d must be >= 2k = {2 * self.k} to hold 2k orthonormal features "
-                              f"(got k={self.k}, d={self.d})")
-        self.P = check_int("P", self.P, 1, 100_000)
-        self.mu = check_float("mu", self.mu, 0.0, 1.0)
-        self.patches_per_view = check_int("patches_per_view", self.patches_per_view, 1, 100_000)
-        self.num_noise_features = check_int("num_noise_features", self.num_noise_features, 0,
-                                            100_000)
-        self.noise_feature_patches = check_int("noise_feature_patches", self.noise_feature_patches,
-                                               1, 100_000)
-        if self.num_noise_features > 2 * (self.k - 1):
-            raise ConfigError(f"num_noise_features must be <= 2(k-1) = {2 * (self.k - 1)} "
-                              f"(features of other classes), got {self.num_noise_features}")
-        needed = self.patches_needed
-        if needed > self.P:
-            raise ConfigError(
-                f"P must be >= 2*patches_per_view + num_noise_features*noise_feature_patches "
-                f"= {needed} patches, got P={self.P}")
-        try:
-            lo, hi = (float(v) for v in self.view_weight_range)
-        except (TypeError, ValueError):
-            raise ConfigError("view_weight_range must be a pair (low, high), got "
-                              f"{self.view_weight_range!r}") from None
-        lo = check_float("view_weight_range[0]", lo, 0.0, None, low_open=True)
-        hi = check_float("view_weight_range[1]", hi, lo, None)
-        self.view_weight_range = (lo, hi)
-        self.single_view_weak_weight = check_float("single_view_weak_weight",
-                                                   self.single_view_weak_weight, 0.0, lo)
-        self.feature_noise_max = check_float("feature_noise_max", self.feature_noise_max, 0.0, lo)
-        self.feature_noise_min = check_float("feature_noise_min", self.feature_noise_min, 0.0,
-                                             self.feature_noise_max)
-        if self.test_weak_weight is not None:
-            self.test_weak_weight = check_float("test_weak_weight", self.test_weak_weight, 0.0, lo)
-        if self.test_num_noise_features is not None:
-            self.test_num_noise_features = check_int("test_num_noise_features",
-                                                     self.test_num_noise_features, 0, 100_000)
-        if self.test_feature_noise_range is not None:
-            try:
-                tlo, thi = (float(v) for v in self.test_feature_noise_range)
-            except (TypeError, ValueError):
-                raise ConfigError("test_feature_noise_range must be a pair (low, high), got "
-                                  f"{self.test_feature_noise_range!r}") from None
-            thi = check_float("test_feature_noise_range[1]", thi, 0.0, lo)
-            tlo = check_float("test_feature_noise_range[0]", tlo, 0.0, thi)
-            self.test_feature_noise_range = (tlo, thi)
-        self.gamma = check_float("gamma", self.gamma, 0.0, 1.0)
-        if self.sigma_p is not None:
-            self.sigma_p = check_float("sigma_p", self.sigma_p, 0.0, None)
+    k: int = integer(10, 2, 100_000)
+    d: int = integer(100, 2, 1_000_000)
+    patches: int = integer(12, 1, 100_000)
+    mu: float = real(0.0, 0.0, 1.0)
+    patches_per_view: int = integer(2, 1, 100_000)
+    view_weight_range: tuple[float, float] = pair((1.0, 2.0), 0.0, None, low_open=True)
+    single_view_weak_weight: float = real(0.1, 0.0, None)
+    num_noise_features: int = integer(2, 0, 100_000)
+    noise_feature_patches: int = integer(1, 1, 100_000)
+    feature_noise_max: float = real(0.4, 0.0, None)
+    gamma: float = real(1e-4, 0.0, 1.0)
+    sigma_p: float | None = real(1e-4, 0.0, None, optional=True)
+    feature_noise_min: float = real(0.0, 0.0, None)
+    test_weak_weight: float | None = real(0.05, 0.0, None, optional=True)
+    test_num_noise_features: int | None = integer(4, 0, 100_000, optional=True)
+    test_feature_noise_range: tuple[float, float] | None = pair((0.2, 0.4), 0.0, None,
+                                                                optional=True)
 
     def single_view_test_config(self) -> "MultiViewConfig":
         """The data model of the single-view test set: this config with the ``test_*`` fields
@@ -187,7 +175,7 @@ class MultiViewConfig:
         if self.test_weak_weight is not None:
             changes["single_view_weak_weight"] = self.test_weak_weight
         if self.test_num_noise_features is not None:
-            room = (self.P - 2 * self.patches_per_view) // self.noise_feature_patches
+            room = (self.patches - 2 * self.patches_per_view) // self.noise_feature_patches
             changes["num_noise_features"] = min(self.test_num_noise_features, 2 * (self.k - 1),
                                                 room)
         if self.test_feature_noise_range is not None:
@@ -278,7 +266,7 @@ def _sample_one_seed(cfg: MultiViewConfig, n: int, features: torch.Tensor, gen: 
                      mu: float) -> tuple[torch.Tensor, ...]:
     """Samples of one seed. Returns x [N,P,d], y, multi, strong, view_w [N,2], feat_w [N,2k]."""
     device = features.device
-    k, P, d, C = cfg.k, cfg.P, cfg.d, cfg.patches_per_view
+    k, P, d, C = cfg.k, cfg.patches, cfg.d, cfg.patches_per_view
     F = 2 * k
     y = torch.randint(0, k, (n,), generator=gen, device=device)
     multi = torch.rand(n, generator=gen, device=device) >= mu

@@ -24,7 +24,7 @@ SLACK = 1.25
 
 def estimate_run_bytes(data_cfg: MultiViewConfig, n_seeds: int, sl_cfg=None, mrp_cfg=None) -> int:
     """Bytes a run of ``n_seeds`` seeds needs (SL if ``sl_cfg``, MRP if ``mrp_cfg``, or both)."""
-    S, P, d, k, F = n_seeds, data_cfg.P, data_cfg.d, data_cfg.k, 2 * data_cfg.k
+    S, P, d, k, F = n_seeds, data_cfg.patches, data_cfg.d, data_cfg.k, 2 * data_cfg.k
     cfgs = [c for c in (sl_cfg, mrp_cfg) if c is not None]
     if not cfgs:
         return 0

@@ -132,7 +132,7 @@ def train_mrp(data_cfg: MultiViewConfig, cfg: MRPConfig, seeds: list[int], *,
     if data is None or data.pretrain is None:
         data = make_data(data_cfg, seeds, cfg.n_train, cfg.n_test, device,
                          n_pretrain=cfg.n_pretrain)
-    k, d, P = data_cfg.k, data_cfg.d, data_cfg.P
+    k, d, P = data_cfg.k, data_cfg.d, data_cfg.patches
     conv = cfg.conv
     R = k * conv.m
     w0 = gaussian_kernels((R, d), conv.sigma_0, seeds, STREAM_INIT, device)

@@ -66,7 +66,6 @@ from functools import lru_cache
 import numpy as np
 
 from mrptheory.experiments.multiview.data import MultiViewConfig
-from mrptheory.errors import ConfigError
 
 #: margins of the inequalities (see module docstring for why each value)
 LEAK_MARGIN = 0.1
@@ -77,24 +76,16 @@ MIN_TEST_NOISE_FEATURES = 3
 
 OUTSIDE = "outside the theorem's regime"
 
-#: preset -> (data overrides, SL overrides, MRP overrides); "theory" = dataclass defaults
-PRESETS: dict[str, tuple[dict, dict, dict]] = {
-    "theory": ({}, {}, {}),
-    "noisy": (dict(mu=0.1, gamma=0.03, sigma_p=None, test_weak_weight=None,
-                   test_num_noise_features=None, test_feature_noise_range=None),
-              dict(sigma_0=0.02, lr=1.0, steps=300, log_every=10),
-              dict(sigma_0=0.02, lr=1.0, steps=300, log_every=10)),
-}
-
-
 def preset_configs(name: str = "theory"):
-    """(MultiViewConfig, SLConfig, MRPConfig) of a named preset."""
+    """(MultiViewConfig, SLConfig, MRPConfig) of a named preset: the file
+    ``simulations/multiview/<name>.toml`` (``theory`` = the dataclass defaults, ``noisy`` = the
+    first release's setting), read by :mod:`mrptheory.presets`."""
+    from mrptheory.config_spec import build
+    from mrptheory.presets import load_preset
     from mrptheory.experiments.multiview.config import MRPConfig, SLConfig
 
-    if name not in PRESETS:
-        raise ConfigError(f"preset must be one of {', '.join(PRESETS)}; got {name!r}")
-    d, s, m = PRESETS[name]
-    return MultiViewConfig(**d), SLConfig(**s), MRPConfig(**m)
+    table = load_preset("multiview", name)
+    return build(MultiViewConfig, table), build(SLConfig, table), build(MRPConfig, table)
 
 
 @lru_cache(maxsize=64)
@@ -189,7 +180,7 @@ def regime_check(data_cfg: MultiViewConfig, cfg, gamma_final: float | None = Non
                     MAX_SIGMA0_OVER_RHO, cfg.sigma_0 / cfg.rho <= MAX_SIGMA0_OVER_RHO + 1e-12),
     ]
     n_single = data_cfg.mu * cfg.n_train
-    memorise = data_cfg.d >= MEMORISE_D_FACTOR * cfg.n_train * data_cfg.P
+    memorise = data_cfg.d >= MEMORISE_D_FACTOR * cfg.n_train * data_cfg.patches
     checks.append(RegimeCheck("memorisation", "mu*N = 0 (or d >= 10*N*P)", n_single,
                               0.0, n_single == 0 or memorise))
     t = data_cfg.single_view_test_config()
@@ -218,6 +209,6 @@ def combined_report(data_cfg: MultiViewConfig, sl_cfg=None, mrp_cfg=None) -> Reg
     return out
 
 
-__all__ = ["PRESETS", "OUTSIDE", "RegimeCheck", "RegimeReport", "regime_check", "combined_report",
+__all__ = ["OUTSIDE", "RegimeCheck", "RegimeReport", "regime_check", "combined_report",
            "preset_configs", "expected_max_normal", "gamma_final_estimate",
            "predicted_capture_step"]

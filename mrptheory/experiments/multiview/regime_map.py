@@ -189,7 +189,6 @@ def run_regime_map(map_name: str, base: tuple, seeds: list[int], store_path: str
     takes its result instead of training again. ``launcher``: where the cells run (a
     :mod:`mrptheory.launch` launcher; default in this process, one after the other)."""
     from mrptheory.launch import Unit, run_units
-    from mrptheory.experiments.multiview.experiment import compare_summary, run_compare
 
     xs, ys = grid if grid is not None else GRIDS[quick][map_name]
     store = JsonlStore(store_path)

@@ -78,7 +78,7 @@ def train_sl(data_cfg: MultiViewConfig, cfg: SLConfig, seeds: list[int], *,
     model = ConvLearner(gaussian_kernels((k, conv.m, d), conv.sigma_0, seeds, STREAM_INIT, device),
                         conv.q, conv.rho)
     y = data.train.y
-    P = data_cfg.P
+    P = data_cfg.patches
     # the data are fixed: lay the patches out for the fused kernels once
     xt, xt_multi, xt_single = (patches_t(b.x) for b in (data.train, data.test_multi,
                                                         data.test_single))

@@ -25,19 +25,20 @@ from typing import Any
 import numpy as np
 
 from mrptheory.data.dataset import DatasetSplits
-from mrptheory.errors import ConfigError
+from mrptheory.config_spec import Rule, constrained, flag, integer, real, seq, text
 from mrptheory.nets.classifiers import ARCHS
 from mrptheory.progress import progress
 from mrptheory.results import JsonlStore, check_record, save_json, store_fingerprint
-from mrptheory.experiments.subspace.projection import (HEADLINE_BOTTOM_CUT, HEADLINE_TOP_CUT,
-                                                       UNIT_RECORD_FIELDS, ProjectionConfig,
-                                                       prepare, run_unit)
-from mrptheory.validation import check_choice, check_int
+from mrptheory.experiments.subspace.projection import (HEADLINE_BOTTOM_CUT, HEADLINE_TOP_CUT, UNIT_RECORD_FIELDS,
+                                        ProjectionConfig, prepare, run_unit)
 
 #: (part, cut) of the two sides of the headline: top-90% and bottom-20%.
 SIDES: tuple[tuple[str, float], ...] = (("top", HEADLINE_TOP_CUT), ("bottom", HEADLINE_BOTTOM_CUT))
 
 
+@constrained(Rule("train_sizes_fit", lambda c: not any(0 < n < 2 for n in c.train_sizes),
+                  lambda c: f"train_sizes must be 0 (all) or at least 2, got {c.train_sizes}",
+                  ("train_sizes",)), prefix="budget")
 @dataclass
 class BudgetConfig:
     """A budget sweep: architectures x train-set sizes x epoch counts x seeds, both sides each.
@@ -45,32 +46,18 @@ class BudgetConfig:
     ``train_sizes``: images per training set (``0`` = the whole train split).
     """
 
-    dataset: str = "fashion-mnist"
-    archs: tuple[str, ...] = ("mlp",)
-    train_sizes: tuple[int, ...] = (2000, 10000, 60000)
-    epochs: tuple[int, ...] = (5,)
-    seeds: tuple[int, ...] = (0, 1)
-    test_size: int | None = None
-    batch_size: int = 512
-    lr: float = 1e-3
-    weight_decay: float = 1e-3
-    augment: bool = False
-    resnet_width: int = 16
-    mlp_max_width: int | None = 256
-
-    def __post_init__(self) -> None:
-        self.archs = tuple(check_choice("arch", a, ARCHS) for a in self.archs)
-        self.train_sizes = tuple(check_int("train size", n, 0) for n in self.train_sizes)
-        if any(0 < n < 2 for n in self.train_sizes):
-            raise ConfigError("a train size must be 0 (all) or at least 2")
-        self.epochs = tuple(check_int("epochs", e, 1) for e in self.epochs)
-        self.seeds = tuple(check_int("seed", s) for s in self.seeds)
-        if not (self.archs and self.train_sizes and self.epochs and self.seeds):
-            raise ConfigError("archs, train sizes, epochs and seeds must each name at least one value")
-        if self.test_size is not None:
-            self.test_size = check_int("test_size", self.test_size, 1)
-        # validates the rest through the per-unit config
-        self.unit_config(self.train_sizes[0], self.epochs[0])
+    dataset: str = text("fashion-mnist", doc="a data-registry name (canonicalised by the command)")
+    archs: tuple[str, ...] = seq(("mlp",), "str", choices=ARCHS)
+    train_sizes: tuple[int, ...] = seq((2000, 10000, 60000), "int", 0, prefixed=True)
+    epochs: tuple[int, ...] = seq((5,), "int", 1, prefixed=True)
+    seeds: tuple[int, ...] = seq((0, 1), "int", 0, 2**32 - 1)
+    test_size: int | None = integer(None, 1, zero_is_none=True)
+    batch_size: int = integer(512, 1)
+    lr: float = real(1e-3, 0.0, None, low_open=True)
+    weight_decay: float = real(1e-3, 0.0, None)
+    augment: bool = flag(False)
+    resnet_width: int = integer(16, 1)
+    mlp_max_width: int | None = integer(256, 1, optional=True)
 
     def unit_config(self, train_size: int, epochs: int) -> ProjectionConfig:
         """The :class:`ProjectionConfig` of one (train size, epochs) cell."""

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from mrptheory.cli_support.options import (data_root_option, dataset_option, device_option,
-                                           flags_named, given, out_option, parse_int_list,
-                                           progress_option, refuse_unused, seed_option,
-                                           threads_option)
+                                        flags_named, given, out_option, parse_int_list,
+                                        preset_options, progress_option, refuse_unused,
+                                        seed_option, threads_option, with_presets)
 from mrptheory.experiments.subspace.projection import ProjectionConfig
 
 
@@ -46,13 +46,20 @@ def resnet_bytes(width: int, image_shape: tuple[int, int, int], batch_size: int)
     return 16 * 1700 * width * width + 48 * batch_size * width * h * w
 
 
+def _configs():
+    from mrptheory.experiments.subspace.budget import BudgetConfig
+
+    return ProjectionConfig, BudgetConfig
+
+
 @click.command()
+@preset_options("subspace", *_configs(), derived=("seeds",))
 @dataset_option()
 @data_root_option
-@click.option("--share", "shares", multiple=True, type=float,
+@click.option("--cuts", multiple=True, type=float,
               help="Cut-off share(s) in (0, 1): top = leading directions holding < share of the "
                    "variance, bottom = the rest. Repeat for a grid [default: 0.5 0.8 0.9 0.95].")
-@click.option("--arch", "archs", multiple=True,
+@click.option("--archs", multiple=True,
               help="Classifier(s): mlp, resnet9. Repeat for both [default: mlp].")
 @click.option("--seeds", "n_seeds", type=int, default=3, show_default=True,
               help="Number of seeds (seed, seed+1, ...).")
@@ -69,22 +76,18 @@ def resnet_bytes(width: int, image_shape: tuple[int, int, int], batch_size: int)
 @click.option("--examples", type=int, default=6, show_default=True,
               help=f"Test images shown in the projected-images figure (one row each; at most "
                    f"{MAX_EXAMPLES}).")
-@click.option("--budget", "budget_sizes", default=None, metavar="SIZES",
+@click.option("--budget-train-sizes", default=None, metavar="SIZES",
               help="Budget curve instead of the share grid: top-90% vs bottom-20% for each train-set "
                    "size in this comma list (0 = all), e.g. 2000,10000,60000. Writes "
                    "OUT/subspace_budget_<dataset>.json/.png; resumable.")
 @click.option("--budget-epochs", default=None, metavar="LIST",
-              help="With --budget: epoch counts to sweep (comma list) [default: --epochs].")
+              help="With --budget-train-sizes: epoch counts to sweep (comma list) [default: --epochs].")
 @threads_option(default=1)
 @device_option
 @seed_option
 @out_option
 @progress_option
-def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
-             archs: tuple[str, ...], n_seeds: int, epochs: int, train_size: int, test_size: int,
-             augment: bool, resnet_width: int, examples: int, budget_sizes: str | None,
-             budget_epochs: str | None, threads: int, device: str, seed: int,
-             out_dir: str, progress: bool) -> None:
+def subspace(**kw) -> None:
     """Train the same classifier on images projected onto the top or the bottom principal subspace.
 
     Balestriero & LeCun 2024: on TinyImageNet the bottom subspace with 20% of the variance
@@ -97,30 +100,35 @@ def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
     from mrptheory.errors import ConfigError
     from mrptheory.experiments.subspace import figures  # noqa: F401  (its figure kinds)
     from mrptheory.plots.registry import redraw
+    from mrptheory.config_spec import build
     from mrptheory.experiments.subspace.projection import run_projection_sweep
 
-    refuse_unused({"--resnet-width": "resnet_width"}, "the ResNet-9 classifier (--arch resnet9)",
+    kw = with_presets(kw)
+    for key in ("cuts", "archs"):  # one value from a preset file
+        if isinstance(kw[key], (str, float, int)):
+            kw[key] = (kw[key],)
+    dataset, data_root, shares, archs, n_seeds = (kw["dataset"], kw["data_root"], kw["cuts"],
+                                                  kw["archs"], kw["n_seeds"])
+    budget_sizes, budget_epochs = kw["budget_train_sizes"], kw["budget_epochs"]
+    seed, device, out_dir, progress, threads = (kw["seed"], kw["device"], kw["out_dir"],
+                                                kw["progress"], kw["threads"])
+    refuse_unused({"--resnet-width": "resnet_width"}, "the ResNet-9 classifier (--archs resnet9)",
                   "resnet9" in archs)
     if n_seeds < 1:
         raise ConfigError(f"--seeds must be >= 1, got {n_seeds}")
     if budget_epochs is not None and budget_sizes is None:
-        raise ConfigError("--budget-epochs needs --budget SIZES")
+        raise ConfigError("--budget-epochs needs --budget-train-sizes SIZES")
     if budget_sizes is not None:
         if shares:
-            raise ConfigError("--share does not apply with --budget (the budget curve compares "
-                              "top-90% with bottom-20%)")
-        _run_budget(dataset, data_root, budget_sizes, budget_epochs, archs, n_seeds, epochs,
-                    test_size, augment, resnet_width, threads, device, seed, out_dir, progress)
+            raise ConfigError("--cuts does not apply with --budget-train-sizes (the budget "
+                              "curve compares top-90% with bottom-20%)")
+        _run_budget(kw)
         return
     with flags_named():
-        config = ProjectionConfig(
-            dataset=canonical_name(dataset),
-            cuts=tuple(shares) if shares else ProjectionConfig.cuts,
-            archs=tuple(archs) if archs else ("mlp",),
-            seeds=tuple(range(seed, seed + n_seeds)), epochs=epochs,
-            train_size=train_size or None, test_size=test_size or None, augment=augment,
-            resnet_width=resnet_width, examples=examples,
-        )
+        config = build(ProjectionConfig, kw, dataset=canonical_name(dataset),
+                       cuts=tuple(shares) if shares else ProjectionConfig.cuts,
+                       archs=tuple(archs) if archs else ("mlp",),
+                       seeds=tuple(range(seed, seed + n_seeds)))
     dev = resolve_device(device)
     splits = load_dataset(config.dataset, data_root)
     check_sizes(splits, config.train_size, config.test_size, config.examples, config.dataset,
@@ -151,26 +159,30 @@ def subspace(dataset: str, data_root: str | None, shares: tuple[float, ...],
         click.echo(f"wrote {p}")
 
 
-def _run_budget(dataset: str, data_root: str | None, budget_sizes: str, budget_epochs: str | None,
-                archs: tuple[str, ...], n_seeds: int, epochs: int, test_size: int, augment: bool,
-                resnet_width: int, threads: int, device: str, seed: int, out_dir: str,
-                progress: bool) -> None:
-    """``mrp subspace --budget SIZES``: the budget curve (see :mod:`mrptheory.experiments.subspace.budget`)."""
+def _run_budget(kw: dict) -> None:
+    """``mrp subspace --budget-train-sizes SIZES``: the budget curve (see
+    :mod:`mrptheory.experiments.subspace.budget`)."""
     from mrptheory.data.registry import canonical_name, dataset_fingerprint, load_dataset
     from mrptheory.device import resolve_device
     from mrptheory.errors import ConfigError
     from mrptheory.experiments.subspace import figures  # noqa: F401  (its figure kinds)
     from mrptheory.plots.registry import redraw
+    from mrptheory.config_spec import build
     from mrptheory.experiments.subspace.budget import BudgetConfig, run_budget
 
-    sizes = parse_int_list(budget_sizes, "--budget", minimum=0)
+    sizes = parse_int_list(kw["budget_train_sizes"], "--budget-train-sizes", minimum=0)
     if not sizes:
-        raise ConfigError("--budget needs at least one train-set size, e.g. 2000,10000,0")
-    epoch_grid = parse_int_list(budget_epochs, "--budget-epochs", minimum=1) or (epochs,)
-    config = BudgetConfig(dataset=canonical_name(dataset), archs=tuple(archs) or ("mlp",),
-                          train_sizes=sizes, epochs=epoch_grid,
-                          seeds=tuple(range(seed, seed + n_seeds)), test_size=test_size or None,
-                          augment=augment, resnet_width=resnet_width)
+        raise ConfigError("--budget-train-sizes needs at least one train-set size, e.g. "
+                          "2000,10000,0")
+    epoch_grid = parse_int_list(kw["budget_epochs"], "--budget-epochs", minimum=1) \
+        or (kw["epochs"],)
+    dataset, data_root, seed, device, out_dir, progress, threads = (
+        kw["dataset"], kw["data_root"], kw["seed"], kw["device"], kw["out_dir"], kw["progress"],
+        kw["threads"])
+    with flags_named():
+        config = build(BudgetConfig, kw, dataset=canonical_name(dataset),
+                       archs=tuple(kw["archs"]) or ("mlp",), train_sizes=sizes,
+                       epochs=epoch_grid, seeds=tuple(range(seed, seed + kw["n_seeds"])))
     splits = load_dataset(config.dataset, data_root)
     for size in sizes:
         check_sizes(splits, size, config.test_size, 0, config.dataset, True)

@@ -30,6 +30,7 @@ import numpy as np
 
 from mrptheory.data.dataset import DatasetSplits, ImageDataset
 from mrptheory.data.preprocess import preprocess  # noqa: F401  (re-exported: moved to data/)
+from mrptheory.config_spec import choice, constrained, flag, integer, real, seq, text
 from mrptheory.errors import ConfigError
 from mrptheory.linear.pca import RENORMS, PCABasis, project_images  # noqa: F401  (re-exported)
 from mrptheory.nets.classifiers import ARCHS, build_classifier
@@ -38,7 +39,7 @@ from mrptheory.results import JsonlStore, check_record, fingerprint, save_json, 
 from mrptheory.seeding import seed_everything
 from mrptheory.device import cpu_threads
 from mrptheory.nets.supervised import ClassifierTrainConfig, train_classifier
-from mrptheory.validation import check_choice, check_float, check_int
+from mrptheory.validation import check_choice, check_float
 
 PARTS: tuple[str, ...] = ("top", "bottom")
 #: The headline comparison: top subspace with 90% of the variance vs bottom with the last 20%.
@@ -65,7 +66,7 @@ def part_basis(basis: PCABasis, cut: float, part: str) -> np.ndarray:
 
 
 def check_cuts(basis: PCABasis, cuts: tuple[float, ...]) -> None:
-    """Refuse cut-off shares too small for the top subspace to exist (ConfigError naming --share).
+    """Refuse cut-off shares too small for the top subspace to exist (ConfigError naming --cuts).
 
     The top subspace holds *less* than the share ``s`` of the variance; when the first
     principal direction alone holds ``s`` or more, no direction qualifies (``part_basis`` would
@@ -74,7 +75,7 @@ def check_cuts(basis: PCABasis, cuts: tuple[float, ...]) -> None:
     first = float(basis.explained_share[0]) if len(basis.explained_share) else 0.0
     for cut in cuts:
         if cut <= first:
-            raise ConfigError(f"--share {cut:g}: the first principal direction alone holds "
+            raise ConfigError(f"--cuts {cut:g}: the first principal direction alone holds "
                               f"{first:.4f} of the variance, so no top subspace holds less than "
                               f"{cut:g} of it; use shares above {first:.4f}")
 
@@ -85,6 +86,7 @@ def subspace_share(basis: PCABasis, columns: int, part: str) -> float:
     return float(share[:columns].sum() if part == "top" else share[len(share) - columns:].sum())
 
 
+@constrained()
 @dataclass
 class ProjectionConfig:
     """One projection sweep: which data, which cut-offs, parts, architectures, seeds, how to train.
@@ -93,46 +95,23 @@ class ProjectionConfig:
     the rest. The headline needs 0.9 (top-90%) and 0.8 (bottom-20%).
     """
 
-    dataset: str = "fashion-mnist"
-    cuts: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95)
-    parts: tuple[str, ...] = PARTS
-    archs: tuple[str, ...] = ("mlp",)
-    seeds: tuple[int, ...] = (0, 1, 2)
-    train_size: int | None = 10000
-    test_size: int | None = None
-    epochs: int = 5
-    batch_size: int = 512
-    lr: float = 1e-3
-    weight_decay: float = 1e-3
-    augment: bool = False
-    resnet_width: int = 16
-    mlp_max_width: int | None = 256
-    renorm: str = "image"
-    examples: int = 6
-
-    def __post_init__(self) -> None:
-        if not self.cuts:
-            raise ConfigError("cuts must list at least one share in (0, 1)")
-        self.cuts = tuple(check_float("share", c, 0.0, 1.0, low_open=True, high_open=True)
-                          for c in self.cuts)
-        self.parts = tuple(check_choice("part", p, PARTS) for p in self.parts)
-        self.archs = tuple(check_choice("arch", a, ARCHS) for a in self.archs)
-        if not self.seeds or not self.parts or not self.archs:
-            raise ConfigError("seeds, parts and archs must each name at least one value")
-        self.seeds = tuple(check_int("seed", s) for s in self.seeds)
-        if self.train_size is not None:
-            self.train_size = check_int("train_size", self.train_size, 2)
-        if self.test_size is not None:
-            self.test_size = check_int("test_size", self.test_size, 1)
-        self.epochs = check_int("epochs", self.epochs, 1)
-        self.batch_size = check_int("batch_size", self.batch_size, 1)
-        self.lr = check_float("lr", self.lr, 0.0, None, low_open=True)
-        self.weight_decay = check_float("weight_decay", self.weight_decay, 0.0)
-        self.resnet_width = check_int("resnet_width", self.resnet_width, 1)
-        if self.mlp_max_width is not None:
-            self.mlp_max_width = check_int("mlp_max_width", self.mlp_max_width, 1)
-        self.renorm = check_choice("renorm", self.renorm, RENORMS)
-        self.examples = check_int("examples", self.examples, 0)
+    dataset: str = text("fashion-mnist", doc="a data-registry name (canonicalised by the command)")
+    cuts: tuple[float, ...] = seq((0.5, 0.8, 0.9, 0.95), "float", 0.0, 1.0, low_open=True,
+                                  high_open=True)
+    parts: tuple[str, ...] = seq(PARTS, "str", choices=PARTS)
+    archs: tuple[str, ...] = seq(("mlp",), "str", choices=ARCHS)
+    seeds: tuple[int, ...] = seq((0, 1, 2), "int", 0, 2**32 - 1)
+    train_size: int | None = integer(10000, 2, zero_is_none=True)
+    test_size: int | None = integer(None, 1, zero_is_none=True)
+    epochs: int = integer(5, 1)
+    batch_size: int = integer(512, 1)
+    lr: float = real(1e-3, 0.0, None, low_open=True)
+    weight_decay: float = real(1e-3, 0.0, None)
+    augment: bool = flag(False)
+    resnet_width: int = integer(16, 1)
+    mlp_max_width: int | None = integer(256, 1, optional=True)
+    renorm: str = choice("image", RENORMS)
+    examples: int = integer(6, 0)
 
     def fingerprint(self) -> str:
         """Short hash of everything that changes a unit's result (not the sweep lists)."""

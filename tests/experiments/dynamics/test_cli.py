@@ -53,7 +53,7 @@ def test_dynamics_runs_and_redraws(tmp_path, fake_data) -> None:
 
 @pytest.mark.parametrize("args,message", [
     (["--keep", "1.5"], "keep must be in (0, 1)"),
-    (["--model", "vae"], "model must be one of"),
+    (["--models", "vae"], "models must be one of"),
     (["--sigma", "-1"], "sigma must be in"),
     (["--dataset", "nope"], "unknown data set"),
 ])

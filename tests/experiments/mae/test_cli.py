@@ -12,9 +12,9 @@ from mrptheory.cli import main
 from mrptheory.experiments.mae import cli as mae_cmd
 from mrptheory.experiments.mae.training import small_dataset
 
-TINY = ["--embed-dim", "16", "--depth", "1", "--num-heads", "2", "--decoder-dim", "8",
+TINY = ["--embed-dim", "16", "--depth", "1", "--num-heads", "2", "--decoder-embed-dim", "8",
         "--patch-size", "2", "--epochs", "2", "--batch-size", "16", "--train-samples", "0",
-        "--test-samples", "0", "--probe-samples", "48", "--device", "cpu", "--no-progress",
+        "--test-samples", "0", "--probe-train-samples", "48", "--device", "cpu", "--no-progress",
         "--threads", "1"]
 
 
@@ -51,7 +51,7 @@ def test_pretrain_probe_finetune(tmp_path, tiny_data) -> None:
 
 
 def test_sweep_cli_resumes(tmp_path, tiny_data) -> None:
-    args = ["mae", "sweep", "--quick", "--ratios", "0.75", "--patch-sizes", "2", "--epochs", "1",
+    args = ["mae", "sweep", "--quick", "--mask-ratios", "0.75", "--patch-sizes", "2", "--epochs", "1",
             "--train-samples", "0", "--out", str(tmp_path), "--device", "cpu", "--no-progress",
             "--threads", "1"]
     runner = CliRunner()
@@ -70,9 +70,9 @@ def test_sweep_cli_resumes(tmp_path, tiny_data) -> None:
     (["pretrain", "--patch-size", "14", "--mask-ratio", "0.9"], "no visible patch"),
     (["pretrain", "--epochs", "0"], "epochs"),
     (["pretrain", "--dataset", "imagenet22k"], "unknown data set"),
-    (["sweep", "--ratios", "0.5,abc"], "--ratios"),
+    (["sweep", "--mask-ratios", "0.5,abc"], "--mask-ratios"),
     (["sweep", "--patch-sizes", "3"], "patch_size 3"),
-    (["sweep", "--ratios", "1.5"], "mask_ratio"),
+    (["sweep", "--mask-ratios", "1.5"], "mask_ratio"),
 ])
 def test_bad_settings_exit_2_before_loading_data(args, text) -> None:
     res = CliRunner().invoke(main, ["mae", *args, "--data-root", "/nonexistent/never-read"])
@@ -172,9 +172,9 @@ def test_a_model_too_big_for_memory_is_refused_before_loading() -> None:
     assert "--embed-dim" in line and "memory" in line
 
 
-@pytest.mark.parametrize("flag", ["--norm-pix", "--no-norm-pix"])
+@pytest.mark.parametrize("flag", ["--norm-pix-loss", "--no-norm-pix-loss"])
 def test_norm_pix_is_refused_for_the_supervised_method(flag) -> None:
     from tests.cli_checks import refused
 
     line = refused("mae", "pretrain", "--method", "supervised", flag, "--data-root", "/nonexistent/x")
-    assert "--norm-pix" in line and "supervised" not in line.split("only")[0]
+    assert "--norm-pix-loss" in line and "supervised" not in line.split("only")[0]

@@ -26,7 +26,7 @@ def _restore_torch_threads():
 @pytest.mark.parametrize("args, message", [
     (["compare", "--mu", "1.5"], "mu must be in [0, 1]"),
     (["compare", "--k", "30", "--d", "40"], "d must be >= 2k"),
-    (["sl", "--patches", "3"], "P must be >= "),
+    (["sl", "--patches", "3"], "patches must be >= "),
     (["mrp", "--mask-ratio", "1.2"], "mask_ratio"),
     (["mrp", "--target", "bogus"], "target must be one of"),
     (["compare", "--sweep", "foo=1,2"], "--sweep parameter must be one of"),
@@ -34,10 +34,10 @@ def _restore_torch_threads():
     (["compare", "--sweep", "mu=0.1,2"], "mu must be in [0, 1]"),
     (["sl", "--seeds", "0"], "seeds must be"),
     (["sl", "--device", "tpu"], "device must be"),
-    (["mrp", "--steps", "10"], "--steps sets SL's GD steps"),
+    (["mrp", "--steps", "10"], "--steps sets SL's steps"),
     (["compare", "--n-train", "10000000"], "seeds needs about"),
     (["sl", "--seeds", "100000"], "seeds needs about"),
-    (["compare", "--preset", "bogus"], "preset"),
+    (["compare", "--preset", "bogus"], "available: noisy, sweep_d"),
 ])
 def test_bad_flags_exit_2_without_traceback(args, message):
     result = CliRunner().invoke(main, ["multiview", *args])

@@ -20,7 +20,7 @@ def configs(draw):
     nf = draw(st.integers(0, min(3, 2 * (k - 1))))
     P = draw(st.integers(2 * C + nf, 2 * C + nf + 4))
     mu = draw(st.sampled_from([0.0, 0.3, 1.0]))
-    return MultiViewConfig(k=k, d=d, P=P, mu=mu, patches_per_view=C, num_noise_features=nf)
+    return MultiViewConfig(k=k, d=d, patches=P, mu=mu, patches_per_view=C, num_noise_features=nf)
 
 
 @settings(max_examples=20, deadline=None)
@@ -55,7 +55,7 @@ def test_views_have_the_right_weights(cfg, seed):
     # each present view sits in exactly patches_per_view patches, other classes below the views
     y = b.y[0]
     own = torch.stack([2 * y, 2 * y + 1], 1)
-    per_patch = torch.gather(coef[0], 2, own.unsqueeze(1).expand(-1, clean.P, -1))
+    per_patch = torch.gather(coef[0], 2, own.unsqueeze(1).expand(-1, clean.patches, -1))
     assert ((per_patch > 1e-6).sum(dim=1) == clean.patches_per_view).all()
     others = total[0].scatter(1, own, 0.0)
     assert (others <= clean.feature_noise_max + 1e-5).all()
@@ -66,7 +66,7 @@ def test_views_have_the_right_weights(cfg, seed):
 
 
 def test_label_balance_and_single_view_rate():
-    cfg = MultiViewConfig(k=5, d=20, P=8, mu=0.2)
+    cfg = MultiViewConfig(k=5, d=20, patches=8, mu=0.2)
     b = sample_multiview(cfg, 20_000, [3], device="cpu")
     freq = torch.bincount(b.y[0], minlength=5).float() / 20_000
     assert (freq - 0.2).abs().max() < 0.015  # ~5 sd of a binomial(20000, 0.2) frequency
@@ -76,7 +76,7 @@ def test_label_balance_and_single_view_rate():
 
 
 def test_deterministic_per_seed_and_independent_of_batch():
-    cfg = MultiViewConfig(k=4, d=16, P=8)
+    cfg = MultiViewConfig(k=4, d=16, patches=8)
     a = sample_multiview(cfg, 32, [5, 6], device="cpu")
     b = sample_multiview(cfg, 32, [6], device="cpu")
     c = sample_multiview(cfg, 32, [6], device="cpu")
@@ -87,7 +87,7 @@ def test_deterministic_per_seed_and_independent_of_batch():
 
 
 def test_patch_noise_scale_and_default_sigma():
-    cfg = MultiViewConfig(k=3, d=400, P=8, gamma=0.0, num_noise_features=0, patches_per_view=1,
+    cfg = MultiViewConfig(k=3, d=400, patches=8, gamma=0.0, num_noise_features=0, patches_per_view=1,
                           sigma_p=None)
     assert cfg.noise_std == pytest.approx(0.05)
     b = sample_multiview(cfg, 200, [0], device="cpu")
@@ -99,7 +99,7 @@ def test_patch_noise_scale_and_default_sigma():
 
 def test_device_independence_of_statistics():
     """Same distribution on every device: compare summary statistics (CUDA only when present)."""
-    cfg = MultiViewConfig(k=4, d=16, P=8)
+    cfg = MultiViewConfig(k=4, d=16, patches=8)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     stats = []
     for dev in devices:
@@ -112,7 +112,7 @@ def test_device_independence_of_statistics():
 
 
 @pytest.mark.parametrize("kwargs, field", [
-    (dict(P=4, patches_per_view=2, num_noise_features=2), "P must be"),
+    (dict(patches=4, patches_per_view=2, num_noise_features=2), "patches must be"),
     (dict(k=10, d=19), "d must be >= 2k"),
     (dict(mu=1.5), "mu must be"),
     (dict(mu=-0.1), "mu must be"),
@@ -145,5 +145,5 @@ def test_single_view_test_data_follow_the_theory_defaults():
 
 
 def test_test_noise_features_capped_for_small_configs():
-    assert MultiViewConfig(k=2, d=8, P=8).single_view_test_config().num_noise_features == 2
-    assert MultiViewConfig(k=4, d=16, P=6).single_view_test_config().num_noise_features == 2
+    assert MultiViewConfig(k=2, d=8, patches=8).single_view_test_config().num_noise_features == 2
+    assert MultiViewConfig(k=4, d=16, patches=6).single_view_test_config().num_noise_features == 2

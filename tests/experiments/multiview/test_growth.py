@@ -37,7 +37,7 @@ def test_growth_is_increasing_and_cut_at_two():
 
 
 def test_config_adapter_reads_the_runs_numbers():
-    data, cfg = MultiViewConfig(k=4, d=40, P=8), SLConfig(sigma_0=0.01, lr=2.0)
+    data, cfg = MultiViewConfig(k=4, d=40, patches=8), SLConfig(sigma_0=0.01, lr=2.0)
     steps = [0, 10, 20, 40]
     direct = sl_growth_curve(0.03, steps, k=4, mu=data.mu, lr=2.0, q=cfg.q, rho=cfg.rho,
                              view_weight_range=data.view_weight_range,

@@ -158,7 +158,7 @@ def test_a_deliberately_short_run_is_labelled_not_converged_and_never_judged() -
     from mrptheory.experiments.multiview import MRPConfig, SLConfig
     from mrptheory.experiments.multiview.experiment import run_compare
 
-    data = MultiViewConfig(k=3, d=20, P=8)
+    data = MultiViewConfig(k=3, d=20, patches=8)
     small = dict(n_train=30, n_test=30, log_every=5)
     res = run_compare(data, SLConfig(steps=10, **small),
                       MRPConfig(steps=10, n_pretrain=30, probe_steps=5, ft_steps=3, **small),

@@ -23,7 +23,7 @@ from mrptheory.experiments.multiview.config import MRPConfig, SLConfig
 from mrptheory.experiments.multiview.mrp import train_mrp
 from mrptheory.experiments.multiview.sl import train_sl
 
-DATA = MultiViewConfig(k=3, d=30, P=6, mu=0.1, gamma=0.03, sigma_p=None)
+DATA = MultiViewConfig(k=3, d=30, patches=6, mu=0.1, gamma=0.03, sigma_p=None)
 RTOL = 1e-6
 
 

@@ -13,7 +13,7 @@ from mrptheory.experiments.multiview.mrp import train_mrp
 from mrptheory.experiments.multiview.sl import sl_theory_growth, train_sl
 
 # the first release's noisier data (the "noisy" preset's noise levels) at a seconds-sized scale
-DATA = MultiViewConfig(k=4, d=40, P=8, mu=0.1, gamma=0.03, sigma_p=None)
+DATA = MultiViewConfig(k=4, d=40, patches=8, mu=0.1, gamma=0.03, sigma_p=None)
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -104,7 +104,7 @@ def test_finetuning_keeps_features_at_small_sigma_0():
     """sigma_0 = 0.005: uncaptured kernels output ~1e-8 with a ~1e-9 spread. The head used to
     divide by that spread (absolute floor 1e-8), the fine-tuning step diverged and every captured
     feature was lost (0 of 7 kept, fine-tuned accuracy 0.26 while the probe gave 1.0)."""
-    data = MultiViewConfig(k=4, d=40, P=8, mu=0.0, gamma=1e-4, sigma_p=1e-4)
+    data = MultiViewConfig(k=4, d=40, patches=8, mu=0.0, gamma=1e-4, sigma_p=1e-4)
     cfg = MRPConfig(sigma_0=0.005, lr=2.0, steps=300, n_train=100, n_pretrain=100, n_test=100,
                     log_every=50, probe_steps=100, ft_steps=30)
     res = train_mrp(data, cfg, [0, 1], device="cpu", show_progress=False)
@@ -149,7 +149,7 @@ def test_theory_growth_matches_simulated_winner_in_the_early_phase():
     started from each class's own initial winner correlation, against the simulation: the step at
     which the winning view first reaches 0.05 (= rho/4, early phase: logits still ~0). Tolerance
     fixed before measuring: every class within 25% or 2 steps, median ratio in [0.8, 1.25]."""
-    data = MultiViewConfig(k=4, d=40, P=8, mu=0.0, gamma=1e-4, sigma_p=1e-4)
+    data = MultiViewConfig(k=4, d=40, patches=8, mu=0.0, gamma=1e-4, sigma_p=1e-4)
     cfg = SLConfig(sigma_0=0.01, lr=8.0, steps=150, n_train=200, n_test=20, log_every=1)
     res = train_sl(data, cfg, [0, 1], device="cpu", show_progress=False)
     vc = res.view_corr  # [L, S, k, 2]

@@ -40,6 +40,6 @@ def test_config_validation_names_the_field():
         BudgetConfig(archs=("vgg",))
     with pytest.raises(ConfigError, match="epochs"):
         BudgetConfig(epochs=(0,))
-    with pytest.raises(ConfigError, match="train size"):
+    with pytest.raises(ConfigError, match="train_sizes"):
         BudgetConfig(train_sizes=(1,))
     assert np.isclose(BudgetConfig().unit_config(2000, 5).cuts, (0.8, 0.9)).all()

@@ -33,7 +33,7 @@ def fake_data(monkeypatch):
 
 def test_subspace_runs_resumes_and_redraws(tmp_path, fake_data) -> None:
     out = tmp_path / "figs"
-    args = ["subspace", "--share", "0.8", "--share", "0.9", "--seeds", "1", "--epochs", "1",
+    args = ["subspace", "--cuts", "0.8", "--cuts", "0.9", "--seeds", "1", "--epochs", "1",
             "--train-size", "0", "--examples", "2", "--out", str(out), "--no-progress",
             "--device", "cpu"]
     result = CliRunner().invoke(main, args)
@@ -58,9 +58,9 @@ def test_subspace_runs_resumes_and_redraws(tmp_path, fake_data) -> None:
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--share", "1.5"], "share must be in (0, 1)"),
-    (["--share", "0"], "share must be in (0, 1)"),
-    (["--arch", "vgg"], "arch must be one of mlp, resnet9"),
+    (["--cuts", "1.5"], "cuts must be in (0, 1)"),
+    (["--cuts", "0"], "cuts must be in (0, 1)"),
+    (["--archs", "vgg"], "archs must be one of mlp, resnet9"),
     (["--dataset", "imagenet-22k"], "unknown data set"),
     (["--device", "tpu"], "device must be"),
 ])
@@ -74,7 +74,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message) -> None:
 
 def test_subspace_budget_runs_resumes_and_redraws(tmp_path, fake_data) -> None:
     out = tmp_path / "figs"
-    args = ["subspace", "--budget", "40,0", "--budget-epochs", "1,2", "--seeds", "2",
+    args = ["subspace", "--budget-train-sizes", "40,0", "--budget-epochs", "1,2", "--seeds", "2",
             "--out", str(out), "--no-progress", "--device", "cpu"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
@@ -96,11 +96,11 @@ def test_subspace_budget_runs_resumes_and_redraws(tmp_path, fake_data) -> None:
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--budget", "10,x"], "--budget"),
-    (["--budget", "1"], "train size"),
+    (["--budget-train-sizes", "10,x"], "--budget-train-sizes"),
+    (["--budget-train-sizes", "1"], "train_sizes"),
     (["--budget-epochs", "3"], "--budget-epochs needs --budget"),
-    (["--budget", "100", "--budget-epochs", "0"], "--budget-epochs"),
-    (["--budget", "100", "--share", "0.5"], "--share does not apply"),
+    (["--budget-train-sizes", "100", "--budget-epochs", "0"], "--budget-epochs"),
+    (["--budget-train-sizes", "100", "--cuts", "0.5"], "--cuts does not apply"),
 ])
 def test_bad_budget_input_is_one_line_and_exit_2(tmp_path, args, message) -> None:
     result = CliRunner().invoke(main, ["subspace", *args, "--out", str(tmp_path)])

@@ -74,7 +74,7 @@ def test_top_and_bottom_split_the_space_and_the_variance() -> None:
 
 @pytest.mark.parametrize("cut", [0.0, 1.0, 1.5, -0.2])
 def test_bad_share_is_a_config_error(cut: float) -> None:
-    with pytest.raises(ConfigError, match="share must be in"):
+    with pytest.raises(ConfigError, match="cuts must be in"):
         ProjectionConfig(cuts=(cut,))
     with pytest.raises(ConfigError):
         ProjectionConfig(archs=("vgg",))
