@@ -34,6 +34,8 @@ NOT_OWNED = {
     "ClassifierTrainConfig": "built from ProjectionConfig / ClassifierLagConfig (train_config())",
     "ClassifierLagConfig": "the classifier-lag claim's (claims.real_data); no command takes it",
     "MAEProtocol": "the MAE protocol claims' (claims.mae; mrp reproduce --only 'mae-*'); no command",
+    "SlurmConfig": "built by mrptheory.launch.options from the --slurm-* options (tests/launch "
+                   "checks their refusals)",
     "SweepConfig": "built by `mae sweep` from its shape-dependent Python presets (quick, default, "
                    "gpu: patch sizes follow the image side) and its list options",
 }

@@ -206,7 +206,7 @@ def plan_mae(name: str, values: dict, device: torch.device) -> Plan:
     model = MAEConfig(image_shape=shape, patch_size=int(values.get("patch_size", 16)),
                       embed_dim=int(values.get("embed_dim", 384)), depth=int(values.get("depth", 12)),
                       num_heads=int(values.get("num_heads", 6)),
-                      decoder_embed_dim=int(values.get("decoder_dim", 512)),
+                      decoder_embed_dim=int(values.get("decoder_embed_dim", 512)),
                       method=values.get("method", "mae"),
                       mask_ratio=float(values.get("mask_ratio", 0.75)),
                       num_classes=int(extra.get("classes", 1000)))
@@ -216,7 +216,7 @@ def plan_mae(name: str, values: dict, device: torch.device) -> Plan:
     n_train = int(values.get("train_samples") or n_images)
     cfg = MAETrainConfig(model=model, epochs=epochs, batch_size=per_proc, lr=lr,
                          train_samples=n_train, device="cpu")
-    eval_images = int(values.get("probe_samples", 2000)) + int(values.get("test_samples", 2000))
+    eval_images = int(values.get("probe_train_samples", 2000)) + int(values.get("test_samples", 2000))
     memory = estimated_bytes(cfg, n_train, eval_images)
     data_bytes = n_train * math.prod(shape)
     # measured: the same widths, 1 encoder block, 64 px images, batch 8

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from mrptheory.config_spec import choice, constrained, integer, real, text, unconstrained
 from mrptheory.errors import ConfigError
 from mrptheory.launch.unit import Unit, UnitsFailedError
 from mrptheory.launch.unit_files import merge_unit_files, unit_file, write_unit_file
@@ -49,6 +50,7 @@ def require_submitit():
     return submitit
 
 
+@constrained()
 @dataclasses.dataclass(frozen=True)
 class SlurmConfig:
     """The Slurm parameters of every job of a sweep (one job = one unit).
@@ -60,27 +62,18 @@ class SlurmConfig:
     (default: ``<store>.jobs`` beside the store).
     """
 
-    partition: str | None = None
-    time_min: int = 60
-    gpus_per_job: int = 0
-    cpus_per_job: int = 1
-    mem_gb: float | None = None
-    array_parallelism: int = 64
-    cluster: str | None = None
-    folder: str | None = None
-    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for name, low in (("time_min", 1), ("gpus_per_job", 0), ("cpus_per_job", 1),
-                          ("array_parallelism", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigError(f"slurm {name} must be an integer >= {low}, got {value!r}")
-        if self.mem_gb is not None and not self.mem_gb > 0:
-            raise ConfigError(f"slurm mem_gb must be > 0, got {self.mem_gb!r}")
-        if self.cluster not in CLUSTERS:
-            raise ConfigError(f"submitit cluster must be one of slurm, local, debug (or unset "
-                              f"for submitit's choice), got {self.cluster!r}")
+    partition: str | None = text(None, optional=True)
+    time_min: int = integer(60, 1, None)
+    gpus_per_job: int = integer(0, 0, None)
+    cpus_per_job: int = integer(1, 1, None)
+    mem_gb: float | None = real(None, 0.0, None, low_open=True, optional=True)
+    array_parallelism: int = integer(64, 1, None)
+    cluster: str | None = choice(None, ("slurm", "local", "debug"), optional=True,
+                                 doc="unset: submitit's choice")
+    folder: str | None = text(None, optional=True)
+    extra: dict[str, Any] = unconstrained(
+        reason="further slurm_* parameters passed through to submitit, which checks them",
+        default_factory=dict)
 
     def parameters(self) -> dict[str, Any]:
         """submitit ``update_parameters`` keywords (AutoExecutor's generic names; the

@@ -97,7 +97,7 @@ def test_launcher_refusals_are_one_line(tmp_path):
                           "unknown key(s) gpu")
     assert_one_line_error(CliRunner().invoke(main, [*SWEEP, *JOBS, "--out", str(tmp_path),
                                                     "--slurm-time", "0"]),
-                          "time_min must be an integer >= 1")
+                          "time_min must be in [1, inf], got 0")
 
 
 def test_without_submitit_the_launcher_says_so_in_one_line(tmp_path):

@@ -93,7 +93,7 @@ def _mrp_options(fn):
         click.option("--decoder-lr", type=float, default=None, help="Decoder step size (1.0)."),
         click.option("--mrp-steps", type=int, default=None,
                      help="MRP pretraining steps [default: until converged, from the budget "
-                          "derived from the slowest feature up to 5x it]."),
+                          "derived from the slowest feature up to 20x it]."),
         click.option("--probe-steps", type=int, default=None, help="Linear-probe steps (200)."),
         click.option("--ft-steps", type=int, default=None, help="Fine-tuning steps (100)."),
         click.option("--n-pretrain", type=int, default=None, help="Pretraining samples (400)."),

@@ -115,8 +115,8 @@ def test_two_processes_match_one_and_resume_in_one(tmp_path):
 
 
 TORCHRUN_ARGS = ["mae", "pretrain", "--train-samples", "64", "--test-samples", "32",
-                 "--probe-samples", "32", "--blr", "1.5e-4", "--embed-dim", "16", "--depth", "1",
-                 "--num-heads", "2", "--decoder-dim", "8", "--patch-size", "7", "--threads", "1",
+                 "--probe-train-samples", "32", "--blr", "1.5e-4", "--embed-dim", "16", "--depth", "1",
+                 "--num-heads", "2", "--decoder-embed-dim", "8", "--patch-size", "7", "--threads", "1",
                  "--no-progress"]
 
 

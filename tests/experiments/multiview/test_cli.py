@@ -37,7 +37,7 @@ def _restore_torch_threads():
     (["mrp", "--steps", "10"], "--steps sets SL's steps"),
     (["compare", "--n-train", "10000000"], "seeds needs about"),
     (["sl", "--seeds", "100000"], "seeds needs about"),
-    (["compare", "--preset", "bogus"], "available: noisy, sweep_d"),
+    (["compare", "--preset", "bogus"], "available: noisy, paper_regime_large, sweep_d"),
 ])
 def test_bad_flags_exit_2_without_traceback(args, message):
     result = CliRunner().invoke(main, ["multiview", *args])
