@@ -45,12 +45,23 @@ MAX_SEED = 2**32 - 1
 
 seed_option = click.option("--seed", type=int, default=0, show_default=True,
                            callback=int_in_range(0, MAX_SEED), help="Random seed (>= 0).")
-out_option = click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False), default="paper_figs", show_default=True,
-    callback=writable_out_callback,
-    help="Folder for figures and their numbers (JSON); created if missing (missing parent "
-         "folders too, with a note). Checked for writability before any work starts.",
-)
+def _out_option(default: str):
+    return click.option(
+        "--out", "out_dir", type=click.Path(file_okay=False), default=default, show_default=True,
+        callback=writable_out_callback,
+        help="Folder for figures and their numbers (JSON); created if missing (missing parent "
+             "folders too, with a note). Checked for writability before any work starts.",
+    )
+
+
+#: ``--out`` of the cross-experiment commands (``mrp reproduce`` writes OUT/<experiment>/)
+out_option = _out_option("paper_figs")
+
+
+def experiment_out_option(experiment: str):
+    """``--out`` of an experiment's commands: by default ``paper_figs/<experiment>``, the folder
+    where ``mrp reproduce --out paper_figs`` writes that experiment's figures."""
+    return _out_option(f"paper_figs/{experiment}")
 data_root_option = click.option(
     "--data-root", type=click.Path(), default=None,
     help="Folder holding the data set's files (default: the data set's standard location; "

@@ -132,8 +132,8 @@ def image_folder_env(image_folder: str | None):
 
 @click.command()
 @click.option("--quick/--full", default=False, show_default=True,
-              help="--quick: small, fast versions of every check (about 7 minutes on 2 CPU cores, "
-                   "under half of it the MAE protocol; CIFAR-10, when present, adds about 4 minutes).")
+              help="--quick: small, fast versions of every check (about 6 minutes on 2 CPU cores, "
+                   "over a third of it the MAE protocol; CIFAR-10, when present, adds about 3 minutes).")
 @click.option("--only", "patterns", multiple=True, metavar="PATTERN",
               help="Run only claims whose id matches this glob (repeatable), e.g. 'bl-*'.")
 @click.option("--list", "list_only", is_flag=True, help="List the registered claims and exit.")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mrptheory.cli_support.options import (data_root_option, dataset_option, out_option,
+from mrptheory.cli_support.options import (data_root_option, dataset_option, experiment_out_option,
                                            parse_float_list, parse_int_list, progress_option,
                                            seed_option)
 from mrptheory.errors import ConfigError
@@ -59,7 +59,7 @@ def run_alignment(dataset: str, noises: list[str], out_dir: Path, data_root: str
                    "count, ||Y Y^T Q||^2 (the authors' code and the paper's figures); 'none' is "
                    "||Y^T Q||^2. Identical on balanced labels.")
 @data_root_option
-@out_option
+@experiment_out_option("alignment")
 @seed_option
 @progress_option
 def alignment(dataset, noises, ratios, patch_sides, gaussian_sigma, k_min, max_samples, pool,

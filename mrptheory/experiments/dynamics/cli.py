@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from mrptheory.cli_support.options import (data_root_option, dataset_option, device_option,
-                                        flags_named, given, out_option, preset_options,
-                                        progress_option, refuse_unused, seed_option,
-                                        threads_option, with_presets, yes_option)
+                                           experiment_out_option, flags_named, given,
+                                           preset_options, progress_option, refuse_unused,
+                                           seed_option, threads_option, with_presets, yes_option)
 from mrptheory.experiments.dynamics.config import DynamicsConfig
 
 
@@ -53,7 +53,7 @@ def estimated_bytes(n_train: int, dim: int, batch_size: int, n_probe: int = 7000
 @threads_option(default=1)
 @device_option
 @seed_option
-@out_option
+@experiment_out_option("dynamics")
 @progress_option
 @yes_option
 def dynamics(**kw) -> None:

@@ -18,9 +18,9 @@ from pathlib import Path
 import click
 
 from mrptheory.cli_support.options import (data_root_option, dataset_option, device_option,
-                                        flags_named, out_option, parse_float_list, parse_int_list,
-                                        preset_options, progress_option, refuse_unused,
-                                        seed_option, threads_option, with_presets)
+                                           experiment_out_option, flags_named, parse_float_list,
+                                           parse_int_list, preset_options, progress_option,
+                                           refuse_unused, seed_option, threads_option, with_presets)
 from mrptheory.data.dataset import DatasetSplits
 from mrptheory.device import set_cpu_threads
 from mrptheory.errors import ConfigError
@@ -96,7 +96,7 @@ def _pretrain_configs():
                                             "options not given explicitly.")
 @dataset_option()
 @data_root_option
-@out_option
+@experiment_out_option("mae")
 @seed_option
 @device_option
 @progress_option
@@ -256,7 +256,7 @@ def _finetune_config():
               help="Also train the same classifier from scratch with the same budget.")
 @dataset_option()
 @data_root_option
-@out_option
+@experiment_out_option("mae")
 @device_option
 @progress_option
 @threads_option(default=0)
@@ -310,7 +310,7 @@ def finetune(run: str, **kw) -> None:
               help="Every (ratio, patch) pair, or only the cross through the reference setting.")
 @dataset_option()
 @data_root_option
-@out_option
+@experiment_out_option("mae")
 @device_option
 @progress_option
 @threads_option(default=0)

@@ -21,8 +21,9 @@ from pathlib import Path
 import click
 import numpy as np
 
-from mrptheory.cli_support.options import (device_option, given, out_option, preset_options,
-                                        progress_option, refuse_swept, seed_option, with_presets)
+from mrptheory.cli_support.options import (device_option, experiment_out_option, given,
+                                           preset_options, progress_option, refuse_swept,
+                                           seed_option, with_presets)
 from mrptheory.config_spec import build, keys, option_flag
 from mrptheory.experiments.multiview.data import MultiViewConfig
 from mrptheory.experiments.multiview.config import MRPConfig, SLConfig
@@ -105,7 +106,7 @@ def _run_options(fn):
     opts = [
         click.option("--seeds", "n_seeds", type=int, default=8, show_default=True,
                      help="Number of seeds trained at once (batched)."),
-        seed_option, device_option, out_option, progress_option,
+        seed_option, device_option, experiment_out_option("multiview"), progress_option,
         click.option("--threads", type=int, default=None,
                      help="torch CPU threads [default: 1 on CPU -- the batched tensors are "
                           "small, and on a shared 2-core machine 1 thread ran ~8x faster than 2]."),

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from mrptheory.cli_support.options import (data_root_option, dataset_option, device_option,
-                                        flags_named, given, out_option, parse_int_list,
-                                        preset_options, progress_option, refuse_unused,
-                                        seed_option, threads_option, with_presets)
+                                           experiment_out_option, flags_named, given,
+                                           parse_int_list, preset_options, progress_option,
+                                           refuse_unused, seed_option, threads_option, with_presets)
 from mrptheory.experiments.subspace.projection import ProjectionConfig
 
 
@@ -85,7 +85,7 @@ def _configs():
 @threads_option(default=1)
 @device_option
 @seed_option
-@out_option
+@experiment_out_option("subspace")
 @progress_option
 def subspace(**kw) -> None:
     """Train the same classifier on images projected onto the top or the bottom principal subspace.
