@@ -16,6 +16,7 @@ import pytest
 
 from mrptheory.catalog import figure_kinds
 from mrptheory.plots.registry import draw
+from mrptheory.results import load_json
 from tests.plots.layout import overlaps, text_boxes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -70,7 +71,7 @@ def render_and_check(payload: dict, out: Path) -> list[str]:
 
 @pytest.mark.parametrize("stem", sorted(PAYLOADS))
 def test_no_text_overlaps(stem, tmp_path):
-    payload = json.loads(PAYLOADS[stem].read_text())
+    payload = load_json(PAYLOADS[stem])  # as `mrp plot` reads it: non-finite numbers restored
     problems = render_and_check(payload, tmp_path)
     assert not problems, "\n".join(problems)
 
@@ -98,7 +99,7 @@ VARIANTS = {
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_no_text_overlaps_in_narrow_variants(variant, tmp_path):
     stem, make = VARIANTS[variant]
-    problems = render_and_check(make(json.loads(ALL_PAYLOADS[stem].read_text())), tmp_path)
+    problems = render_and_check(make(load_json(ALL_PAYLOADS[stem])), tmp_path)
     assert not problems, "\n".join(problems)
 
 
