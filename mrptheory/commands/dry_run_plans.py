@@ -19,7 +19,7 @@ For each experiment the plan combines
   full size at the reduced size's FLOP rate (large steps usually run faster per FLOP on a GPU:
   the estimate tends to be an upper bound there), and it counts optimiser steps only (no data
   loading, logging or evaluation);
-* steps per job from the run's own rules (multi-view: the derived budget to its 5x cap, a range).
+* steps per job from the run's own rules (multi-view: the derived budget to its cap, 5x for SL and 20x for MRP, a range).
 """
 
 from __future__ import annotations
@@ -164,8 +164,8 @@ def plan_multiview(name: str, values: dict, device: torch.device) -> Plan:
                 (hours_lo, hours_hi),
                 f"measured: {t_sl * 1e3:.2f} ms per SL and {t_mrp * 1e3:.2f} ms per MRP GD step at "
                 f"1 seed, d={small[0].d}, n=50 on {device}, scaled by S k m P n d; mean over cells",
-                ["steps per job: SL + MRP pretraining, from the derived budget (low) to its 5x cap "
-                 "(high); probe and fine-tuning steps not counted"])
+                ["steps per job: SL + MRP pretraining, from the derived budget (low) to its cap "
+                 "(high: 5x for SL, 20x for MRP); probe and fine-tuning steps not counted"])
 
 
 # ---------------------------------------------------------------------------- MAE
