@@ -34,16 +34,14 @@ from typing import Any
 import torch
 
 from mrptheory.errors import ConfigError
-
-#: The repository's presets folder (``simulations/`` beside the package).
-PRESET_ROOT = Path(__file__).resolve().parents[2] / "simulations"
-
+from mrptheory.presets import presets_root
 
 def preset_path(spec: str | Path) -> Path:
-    """``EXPERIMENT/NAME`` (a file of :data:`PRESET_ROOT`) or a path to a TOML file."""
+    """``EXPERIMENT/NAME`` (a file of the presets folder, :func:`mrptheory.presets.presets_root`)
+    or a path to a TOML file."""
     path = Path(spec)
     if path.suffix != ".toml":
-        path = PRESET_ROOT / f"{spec}.toml"
+        path = presets_root() / f"{spec}.toml"
     if not path.is_file():
         known = ", ".join(paper_presets()) or "none found"
         raise ConfigError(f"no preset {spec!r} (looked for {path}); paper presets: {known}")
@@ -51,8 +49,8 @@ def preset_path(spec: str | Path) -> Path:
 
 
 def paper_presets() -> list[str]:
-    """The ``EXPERIMENT/paper_*`` presets of :data:`PRESET_ROOT`, sorted."""
-    return sorted(f"{p.parent.name}/{p.stem}" for p in PRESET_ROOT.glob("*/paper_*.toml"))
+    """The ``EXPERIMENT/paper_*`` presets of the presets folder, sorted."""
+    return sorted(f"{p.parent.name}/{p.stem}" for p in presets_root().glob("*/paper_*.toml"))
 
 
 def read_preset(spec: str | Path) -> tuple[str, dict[str, Any]]:
@@ -340,5 +338,5 @@ def plan_preset(spec: str | Path, device: str | torch.device = "auto") -> Plan:
     return PLANNERS[experiment](str(spec), values, resolve_device(device))
 
 
-__all__ = ["PRESET_ROOT", "Plan", "paper_presets", "preset_path", "read_preset", "plan_preset",
+__all__ = ["Plan", "paper_presets", "preset_path", "read_preset", "plan_preset",
            "vit_train_flops", "conv_flops", "timed_steps", "PLANNERS"]

@@ -10,7 +10,8 @@ import torch
 from click.testing import CliRunner
 
 from mrptheory.cli import main
-from mrptheory.commands.dry_run_plans import PRESET_ROOT, paper_presets, vit_train_flops
+from mrptheory.commands.dry_run_plans import paper_presets, vit_train_flops
+from mrptheory.presets import presets_root
 from tests.cli_checks import refused
 
 
@@ -18,7 +19,7 @@ def test_every_paper_preset_prints_its_estimates_and_writes_nothing(tmp_path):
     presets = paper_presets()
     assert {"multiview/paper_regime_large", "mae/paper_vit_s16_224",
             "subspace/paper_tinyimagenet"} <= set(presets)
-    before = sorted(p for p in PRESET_ROOT.rglob("*"))
+    before = sorted(p for p in presets_root().rglob("*"))
     threads = torch.get_num_threads()
     cwd = os.getcwd()
     os.chdir(tmp_path)
@@ -37,7 +38,7 @@ def test_every_paper_preset_prints_its_estimates_and_writes_nothing(tmp_path):
         assert re.search(r"time per step\s+[\d.e+-]+ s \(measured: .* scaled by", block), block
     assert "lr = base lr 0.00015 x 1024 / 256 = 0.0006 (the MAE reference rule)" in result.output
     assert list(tmp_path.iterdir()) == []  # no result, store or figure
-    assert sorted(p for p in PRESET_ROOT.rglob("*")) == before
+    assert sorted(p for p in presets_root().rglob("*")) == before
 
 
 def test_unknown_preset_is_one_line():
