@@ -15,7 +15,10 @@ The format (stable; other tools write it too)::
   may be set too;
 * values are TOML scalars; a list is accepted where the option takes a comma-separated list
   (``ratios = [0.5, 0.75]``);
-* an unknown key is refused in one line naming the key and the file.
+* an unknown key is refused in one line naming the key and the file;
+* one table is allowed, ``[dry_run]``: what a ``--dry-run`` of the preset needs to know and the
+  options do not say (:data:`DRY_RUN_KEYS`: the image shape of an image folder, its number of
+  images and classes, the number of processes of a ``torchrun`` launch). A real run ignores it.
 
 ``--preset NAME`` looks ``NAME`` up in the experiment's folder (the error lists the names there),
 ``--config FILE`` reads any TOML path; explicit command-line options win over both (and a
@@ -39,6 +42,16 @@ from typing import Any
 from mrptheory.errors import ConfigError
 
 ENV_VAR = "MRP_PRESETS_DIR"
+
+#: The one table a preset may hold, read by ``--dry-run`` only.
+DRY_RUN_TABLE = "dry_run"
+#: Its keys: what the data or the launch would be, where the options do not say it.
+DRY_RUN_KEYS: dict[str, str] = {
+    "image_shape": "[C, H, W] of the images (an image folder's shape is known only once read)",
+    "classes": "number of classes of the data",
+    "train_images": "number of training images (where the options say 'all')",
+    "processes": "processes of the data-parallel launch (torchrun --nproc_per_node N)",
+}
 
 
 def presets_root() -> Path:
@@ -71,9 +84,10 @@ def preset_path(experiment: str, name: str) -> Path:
     return presets_root() / experiment / f"{name}.toml"
 
 
-def load_config_file(path: str | Path) -> dict[str, Any]:
-    """The flat table of a TOML file; ConfigError (one line, naming the file) when it is missing,
-    not TOML, or not flat."""
+def read_config_file(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(options, dry_run)`` of a TOML preset file: its flat table of option = value and its
+    ``[dry_run]`` table (empty if absent; keys :data:`DRY_RUN_KEYS`). ConfigError (one line,
+    naming the file) when it is missing, not TOML, holds another table or an unknown dry-run key."""
     path = Path(path)
     try:
         with path.open("rb") as fh:
@@ -83,11 +97,35 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"--config file {path} cannot be read: "
                           f"{str(exc).splitlines()[0]}") from None
+    dry_run = table.pop(DRY_RUN_TABLE, {})
     nested = [k for k, v in table.items() if isinstance(v, dict)]
-    if nested:
-        raise ConfigError(f"{path}: key {nested[0]!r} is a table; presets are one flat table "
-                          "of option = value")
-    return table
+    if nested or not isinstance(dry_run, dict):
+        key = nested[0] if nested else DRY_RUN_TABLE
+        raise ConfigError(f"{path}: key {key!r} is {'a table' if nested else 'not a table'}; "
+                          f"presets are one flat table of option = value, plus an optional "
+                          f"[{DRY_RUN_TABLE}] table")
+    unknown = sorted(set(dry_run) - set(DRY_RUN_KEYS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r} in [{DRY_RUN_TABLE}] (keys: "
+                          f"{', '.join(DRY_RUN_KEYS)})")
+    for key, value in dry_run.items():
+        values = value if key == "image_shape" else [value]
+        if not isinstance(values, list) or (key == "image_shape" and len(values) != 3) or \
+                not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values):
+            what = "a list of 3 integers >= 1" if key == "image_shape" else "an integer >= 1"
+            raise ConfigError(f"{path}: [{DRY_RUN_TABLE}] {key} must be {what}, got {value!r}")
+    return table, dry_run
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """The flat table of option = value of a TOML preset file (its ``[dry_run]`` table left out;
+    see :func:`read_config_file` for the errors)."""
+    return read_config_file(path)[0]
+
+
+def paper_presets() -> list[str]:
+    """The paper-scale presets, ``EXPERIMENT/paper_*`` of the presets folder, sorted."""
+    return sorted(f"{p.parent.name}/{p.stem}" for p in presets_root().glob("*/paper_*.toml"))
 
 
 def load_preset(experiment: str, name: str) -> dict[str, Any]:
@@ -117,5 +155,6 @@ def apply_preset(values: Mapping[str, Any], table: Mapping[str, Any], allowed: I
     return merged
 
 
-__all__ = ["ENV_VAR", "apply_preset", "check_keys", "load_config_file", "load_preset",
-           "preset_names", "preset_path", "presets_root"]
+__all__ = ["ENV_VAR", "DRY_RUN_TABLE", "DRY_RUN_KEYS", "apply_preset", "check_keys",
+           "load_config_file", "load_preset", "paper_presets", "preset_names", "preset_path",
+           "presets_root", "read_config_file"]

@@ -5,6 +5,7 @@ accepted by its command (up to the point where the work would start)."""
 from __future__ import annotations
 
 import importlib
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -12,7 +13,7 @@ from click.testing import CliRunner
 from mrptheory.cli import main
 from mrptheory.errors import ConfigError
 from mrptheory.presets import (ENV_VAR, apply_preset, load_config_file, load_preset,
-                               preset_names, presets_root)
+                               preset_names, presets_root, read_config_file)
 from tests.cli_checks import assert_one_line_error, refused
 
 
@@ -54,6 +55,20 @@ def test_loader_reads_flat_tables_and_refuses_others(tmp_path):
     nested.write_text("[data]\nmu = 1\n")
     with pytest.raises(ConfigError, match="flat table"):
         load_config_file(nested)
+
+
+def test_the_dry_run_table_is_split_off_and_checked(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text('epochs = 3\n[dry_run]\nimage_shape = [3, 224, 224]\nprocesses = 8\n')
+    assert read_config_file(path) == ({"epochs": 3}, {"image_shape": [3, 224, 224], "processes": 8})
+    assert load_config_file(path) == {"epochs": 3}  # a real run reads the options only
+    for body, needle in [("[dry_run]\nnodes = 2\n", "unknown key 'nodes' in [dry_run]"),
+                         ("[dry_run]\nimage_shape = [3, 224]\n", "list of 3 integers"),
+                         ("[dry_run]\nprocesses = 0\n", "an integer >= 1"),
+                         ("dry_run = true\n", "'dry_run' is not a table")]:
+        path.write_text(body)
+        with pytest.raises(ConfigError, match=re.escape(needle)):
+            read_config_file(path)
 
 
 def test_apply_preset_lets_explicit_keys_win_and_refuses_unknown_ones():
@@ -128,8 +143,8 @@ def test_a_bad_value_in_a_file_is_one_line(tmp_path):
                                                  ("subspace", ("subspace",))])
 def test_every_shipped_preset_is_accepted_by_its_command(experiment, command, tmp_path,
                                                          capture):
-    # paper_* presets are paper-scale plans for `mrp dry-run` (its tests read each one); they
-    # name the command they plan (e.g. `multiview regime`) and a [dry_run] table
+    # paper_* presets are paper-scale: tests/commands/test_dry_run_cli.py runs each with its
+    # command (multiview regime, mae pretrain, subspace) and --dry-run
     names = [n for n in preset_names(experiment) if not n.startswith("paper_")]
     assert names
     for name in names:

@@ -6,6 +6,7 @@ import math
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
@@ -227,13 +228,33 @@ def preset_options(experiment: str, *configs: type, default: str | None = None,
     return deco
 
 
+_DRY_RUN_META = "mrptheory.dry_run"
+
+
+def dry_run_option(fn):
+    """``--dry-run``: print what the command would cost (memory per job, jobs, steps, device-hours;
+    :mod:`mrptheory.planning`) and run nothing."""
+    return click.option("--dry-run", is_flag=True, is_eager=True,  # before --out: no folder made
+                        help="Print the memory per job, the number of jobs, the steps and the "
+                             "device-hours this command would take (from a few timed steps at a "
+                             "reduced size, scaled by FLOPs), then stop: nothing is trained or "
+                             "written.")(fn)
+
+
+def dry_run_inputs() -> tuple[str, dict]:
+    """``(label, dry_run table)`` of the current command, set by :func:`with_presets`: the label
+    names the preset (``mae/paper_vit_s16_224``), the ``--config`` file or the command line; the
+    table is the files' ``[dry_run]`` entries (:data:`mrptheory.presets.DRY_RUN_KEYS`)."""
+    return click.get_current_context().meta.get(_DRY_RUN_META, ("the command line", {}))
+
+
 def with_presets(kw: dict) -> dict:
     """The command's keyword arguments with the ``--preset`` file's values, then the ``--config``
     file's, applied to every option not given on the command line (explicit options win). Keys
     may be the command's options or fields of its configs that have no option; any other key is
     refused in one line naming the key and the file."""
     from mrptheory.config_spec import keys
-    from mrptheory.presets import check_keys, load_config_file, load_preset
+    from mrptheory.presets import check_keys, preset_path, read_config_file
 
     ctx = click.get_current_context()
     fn = ctx.command.callback
@@ -243,13 +264,20 @@ def with_presets(kw: dict) -> dict:
     for cls in getattr(fn, "__configs__", ()):
         allowed |= set(keys(cls))
     tables = []
+    dry_run: dict = {}
+    label = "the command line"
+    sources = []
     if kw.get("preset"):
-        from mrptheory.presets import preset_path
-
-        path = preset_path(fn.__experiment__, kw["preset"])
-        tables.append((path, load_preset(fn.__experiment__, kw["preset"])))
+        sources.append(preset_path(fn.__experiment__, kw["preset"]))
+        label = f"{fn.__experiment__}/{kw['preset']}"
     if kw.get("config_file"):
-        tables.append((kw["config_file"], load_config_file(kw["config_file"])))
+        sources.append(Path(kw["config_file"]))
+        label = str(kw["config_file"])
+    for path in sources:
+        table, extra = read_config_file(path)
+        tables.append((path, table))
+        dry_run.update(extra)  # a --config file's entries win over the preset's
+    ctx.meta[_DRY_RUN_META] = (label, dry_run)
     merged = dict(kw)
     derived = set(getattr(fn, "__derived__", ()))
     for source, table in tables:

@@ -84,8 +84,9 @@ def _remember(ctx: click.Context, folder: str | os.PathLike) -> None:
 
 
 def _writable_out(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """Click callback: check an output folder option up front (see :func:`ensure_writable_dir`)."""
-    if value is None or ctx.resilient_parsing:
+    """Click callback: check an output folder option up front (see :func:`ensure_writable_dir`);
+    not under ``--dry-run`` (an eager option, so it is parsed first), which writes nothing."""
+    if value is None or ctx.resilient_parsing or ctx.params.get("dry_run"):
         return value
     _remember(ctx, ensure_writable_dir(value, param.opts[0] if param.opts else "--out"))
     return value

@@ -10,7 +10,8 @@ import torch
 from click.testing import CliRunner
 
 from mrptheory.cli import main
-from mrptheory.commands.dry_run_plans import paper_presets, vit_train_flops
+from mrptheory.experiments.mae.dry_run import vit_train_flops
+from mrptheory.presets import paper_presets
 from mrptheory.presets import presets_root
 from tests.cli_checks import refused
 
@@ -63,3 +64,51 @@ def test_vit_flops_follow_the_token_count():
     expected = 3 * (encoder(197) - encoder(50) + 2 * (197 - 50) * 384 * 512)
     assert abs((full - masked) - expected) <= 1e-9 * expected
     assert vit_train_flops(MAEConfig(**base, method="ae"), 2) == 2 * full
+
+
+def _dry(*args: str):
+    threads = torch.get_num_threads()
+    try:
+        return CliRunner().invoke(main, [*args, "--dry-run", "--device", "cpu"])
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_the_flag_of_each_command_plans_its_own_options_and_writes_nothing(tmp_path):
+    out = tmp_path / "out"
+    regime = _dry("multiview", "regime", "--quick", "--map", "mu_d", "--k", "3", "--out", str(out))
+    assert regime.exit_code == 0, regime.output
+    assert "multiview/theory: multi-view regime map(s) mu_d (quick grid) at k=3" in regime.output  # its default preset
+    assert re.search(r"jobs\s+6\n", regime.output)  # the quick mu x d grid: 3 x 2 cells
+    sub = _dry("subspace", "--archs", "mlp", "--cuts", "0.5", "--seeds", "2", "--out", str(out))
+    assert sub.exit_code == 0, sub.output
+    assert re.search(r"jobs\s+4\n", sub.output)  # 1 cut x 2 parts x 2 seeds
+    assert not out.exists()
+
+
+def test_a_preset_reaches_its_command_whole(tmp_path):
+    """The preset's own choices (the map, the seeds per cell, the launch's processes) reach the
+    command: `mrp multiview regime --preset paper_regime_large` runs the leak/gap map only."""
+    regime = _dry("multiview", "regime", "--preset", "paper_regime_large")
+    assert regime.exit_code == 0, regime.output
+    assert "map(s) leak_gap at k=50, d=500, P=12, 8 seeds per cell" in regime.output
+    # a --config file's [dry_run] table: an image folder's shape and the launch
+    (tmp_path / "mae").mkdir()
+    path = tmp_path / "mae" / "vit.toml"  # mrp dry-run FILE: the folder names the experiment
+    path.write_text('dataset = "folder"\nembed_dim = 64\ndepth = 2\nnum_heads = 2\n'
+                    'patch_size = 16\nbatch_size = 16\nblr = 1e-4\ntrain_samples = 1000\n'
+                    '[dry_run]\nimage_shape = [3, 96, 96]\nclasses = 10\nprocesses = 2\n')
+    mae = _dry("mae", "pretrain", "--config", str(path))
+    assert mae.exit_code == 0, mae.output
+    assert f"{path}: MAE ViT (64 wide, depth 2, patch 16) on 1,000 images of (3, 96, 96)" \
+        in mae.output
+    assert "effective batch 32 = 16 per process x 2 processes" in mae.output
+    via = CliRunner().invoke(main, ["dry-run", str(path), "--device", "cpu"])
+    assert via.exit_code == 0 and "on 1,000 images of (3, 96, 96)" in via.output, via.output
+
+
+def test_what_a_dry_run_cannot_know_is_asked_for_in_one_line():
+    line = refused("mae", "pretrain", "--dataset", "folder", "--dry-run")
+    assert "image_shape = [C, H, W]" in line and "[dry_run] table" in line
+    line = refused("subspace", "--budget-train-sizes", "0", "--dry-run")
+    assert "train_images = N" in line

@@ -18,12 +18,15 @@ from pathlib import Path
 import click
 
 from mrptheory.cli_support.options import (data_root_option, dataset_option, device_option,
+                                           dry_run_inputs, dry_run_option,
                                            experiment_out_option, flags_named, parse_float_list,
                                            parse_int_list, preset_options, progress_option,
                                            refuse_unused, seed_option, threads_option, with_presets)
 from mrptheory.data.dataset import DatasetSplits
+from mrptheory.data.registry import IMAGE_FOLDER_NAMES
 from mrptheory.device import set_cpu_threads
 from mrptheory.errors import ConfigError
+from mrptheory.planning import echo_plan
 from mrptheory.validation import check_int
 
 def load_splits(dataset: str, data_root: str | None) -> DatasetSplits:
@@ -102,6 +105,7 @@ def _pretrain_configs():
 @progress_option
 @threads_option(default=0)
 @click.option("--fresh", is_flag=True, help="Delete this run's checkpoint and start over.")
+@dry_run_option
 def pretrain(**kw) -> None:
     """Pretrain one model (resumes from its checkpoint if interrupted); probe it along the way.
 
@@ -122,7 +126,19 @@ def pretrain(**kw) -> None:
     refuse_unused({"--norm-pix-loss/--no-norm-pix-loss": "norm_pix_loss"},
                   "the autoencoders' reconstruction target (--method mae, ae or dae)",
                   method != "supervised")
-    shape, classes = dataset_shape(dataset)
+    dry_run, (label, planned) = kw.pop("dry_run"), dry_run_inputs()
+    data = None
+    if dry_run and "image_shape" in planned:  # the preset says what the image folder holds
+        shape, classes = tuple(planned["image_shape"]), int(planned.get("classes", 1000))
+    elif dataset in IMAGE_FOLDER_NAMES:  # its shape is known once it is read
+        if dry_run:
+            raise ConfigError(f"a dry run of --dataset {dataset} reads no image: give the images' "
+                              f"shape as image_shape = [C, H, W] (and classes, train_images) in "
+                              f"the [dry_run] table of a --config or --preset file")
+        data = load_splits(dataset, kw["data_root"])
+        shape, classes = data.train.image_shape, data.train.num_classes
+    else:
+        shape, classes = dataset_shape(dataset)
     # explicit options (and preset files) win over the --quick sizes; the configs validate all
     sizes = PRETRAIN_QUICK if kw["quick"] else PRETRAIN_DEFAULTS
     kw.update({key: value for key, value in sizes.items() if kw.get(key) is None})
@@ -130,15 +146,27 @@ def pretrain(**kw) -> None:
     if blr is not None and click.get_current_context().get_parameter_source("lr") != \
             click.core.ParameterSource.DEFAULT:
         raise ConfigError("give --lr (absolute) or --blr (base, scaled by the batch), not both")
-    dist = distributed.context(kw["device"])
+    # a dry run plans the preset's launch (its processes); a run is the launch it is in
+    dist = None if dry_run else distributed.context(kw["device"])
+    world = int(planned.get("processes", 1)) if dry_run else dist.world
     per_process_batch = kw["batch_size"]
     if blr is not None:
-        kw["lr"] = distributed.scaled_lr(blr, per_process_batch * dist.world)
-    kw["batch_size"] = per_process_batch * dist.world  # the config holds the effective batch
+        kw["lr"] = distributed.scaled_lr(blr, per_process_batch * world)
+    kw["batch_size"] = per_process_batch * world  # the config holds the effective batch
     with flags_named():
         model = build(MAEConfig, kw, image_shape=shape, num_classes=classes,
                       noise_std=kw["noise_std"] if method == "dae" else 0.0)
         cfg = build(MAETrainConfig, kw, model=model, hflip=shape[0] == 3)
+    if dry_run:
+        from mrptheory.device import resolve_device
+        from mrptheory.experiments.mae.dry_run import plan_pretrain
+
+        n_images = kw["train_samples"] or int(planned.get("train_images", 60000))
+        set_cpu_threads(1)  # the measured steps: one thread, as a shared machine allows
+        echo_plan(plan_pretrain(label, cfg, world=world, base_lr=blr, n_train=n_images,
+                                n_eval=cfg.probe_train_samples + (kw["test_samples"] or 10000),
+                                device=resolve_device(kw["device"])))
+        return
     patch_size, mask_ratio, batch_size = model.patch_size, model.mask_ratio, cfg.batch_size
     train_samples, test_samples = kw["train_samples"], kw["test_samples"]
     probe_samples, out_dir = cfg.probe_train_samples, kw["out_dir"]
@@ -151,7 +179,7 @@ def pretrain(**kw) -> None:
                f"the ViT (embed dim {model.embed_dim}, depth {model.depth}, batch {batch_size})",
                "--embed-dim/--depth/--batch-size")
     set_cpu_threads(kw["threads"])
-    data = load_splits(dataset, kw["data_root"])
+    data = data or load_splits(dataset, kw["data_root"])
     label = f"{method}-p{patch_size}-r{mask_ratio:g}-seed{seed}-{cfg.fingerprint()}"
     run_dir = Path(out_dir) / "mae_runs_cli" / label
     from mrptheory.errors import CorruptCheckpointError

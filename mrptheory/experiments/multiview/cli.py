@@ -21,16 +21,18 @@ from pathlib import Path
 import click
 import numpy as np
 
-from mrptheory.cli_support.options import (device_option, experiment_out_option, given,
-                                           preset_options, progress_option, refuse_swept,
-                                           seed_option, with_presets)
+from mrptheory.cli_support.options import (device_option, dry_run_inputs, dry_run_option,
+                                           experiment_out_option, given, preset_options,
+                                           progress_option, refuse_swept, seed_option,
+                                           with_presets)
 from mrptheory.config_spec import build, keys, option_flag
 from mrptheory.experiments.multiview.data import MultiViewConfig
-from mrptheory.experiments.multiview.config import MRPConfig, SLConfig
+from mrptheory.experiments.multiview.config import MRPConfig, SLConfig, build_configs
 from mrptheory.device import resolve_device, set_cpu_threads
 from mrptheory.errors import ConfigError
 from mrptheory.experiments.multiview import figures  # noqa: F401  (its figure kinds)
 from mrptheory.launch.options import launcher_options, pop_launcher_options
+from mrptheory.planning import echo_plan
 from mrptheory.plots.registry import write
 from mrptheory.text import plural
 
@@ -112,14 +114,6 @@ def _run_options(fn):
                           "small, and on a shared 2-core machine 1 thread ran ~8x faster than 2]."),
     ]
     return _stack(opts, fn)
-
-
-def build_configs(kw: dict):
-    """(MultiViewConfig, SLConfig, MRPConfig) from CLI keyword arguments (after
-    :func:`~mrptheory.cli_support.options.with_presets`): each option sets the field of its name in
-    every config that has it, a ``--mrp-`` option MRP's prefixed field (None = not given: the
-    field keeps its default)."""
-    return build(MultiViewConfig, kw), build(SLConfig, kw), build(MRPConfig, kw)
 
 
 def _setup(kw: dict):
@@ -298,12 +292,13 @@ def compare(sweep_spec: str | None, **kw) -> None:
 @_mrp_options
 @_run_options
 @launcher_options
+@dry_run_option
 @click.option("--map", "maps", type=click.Choice(["leak_gap", "mu_d", "all"]), default="all",
               show_default=True, help="Which regime map to run.")
 @click.option("--quick", is_flag=True,
               help="3 x 2 grid per map, 2 seeds per cell (4 inside the regime); the cells' runs "
                    "are not shortened.")
-def regime(maps: str, quick: bool, **kw) -> None:
+def regime(**kw) -> None:
     """Regime maps: 2-D sweeps (leak ratio x sigma_0/rho; mu x d) with each prediction's verdict
     per cell, heat maps with the boundary where it stops holding and the theory's regime
     boundary. Resumable: finished cells are kept in --out/multiview_regime_<map>.jsonl."""
@@ -312,10 +307,21 @@ def regime(maps: str, quick: bool, **kw) -> None:
     launcher = pop_launcher_options(kw)
     src = click.get_current_context().get_parameter_source("n_seeds")
     if src == click.core.ParameterSource.DEFAULT:  # not given: 2 seeds per cell quick, 4 full
+        kw["n_seeds"] = None
+    kw.update(with_presets(kw))  # --map, --quick and --seeds may come from the preset too
+    maps, quick, dry_run = kw.pop("maps"), kw.pop("quick"), kw.pop("dry_run")
+    if kw["n_seeds"] is None:
         kw["n_seeds"] = 2 if quick else 4
     for name in (("leak_gap", "mu_d") if maps == "all" else (maps,)):  # knobs each map sets
         for knob in {"leak_gap": ("gamma", "sigma_p", "sigma_0"), "mu_d": ("d", "mu")}[name]:
             refuse_swept(knob, f"--map {name}")
+    if dry_run:  # the cost of the map, before the memory check refuses a size this machine lacks
+        from mrptheory.experiments.multiview.dry_run import plan_regime
+
+        set_cpu_threads(1)  # the measured steps: one thread, as a shared machine allows
+        echo_plan(plan_regime(dry_run_inputs()[0], kw, maps, kw["n_seeds"], quick,
+                              resolve_device(kw["device"])))
+        return
     (data_cfg, sl_cfg, mrp_cfg), device, seeds = _setup(kw)
     out = Path(kw["out_dir"])
     for name in (("leak_gap", "mu_d") if maps == "all" else (maps,)):

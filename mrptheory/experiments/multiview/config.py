@@ -187,3 +187,15 @@ class MRPConfig(_HasConv):
 
 
 __all__ = ["ConvConfig", "SLConfig", "MRPConfig"]
+
+
+def build_configs(kw: dict):
+    """(MultiViewConfig, SLConfig, MRPConfig) from CLI keyword arguments (after
+    :func:`~mrptheory.cli_support.options.with_presets`): each option sets the field of its name in
+    every config that has it, a ``--mrp-`` option MRP's prefixed field (None = not given: the
+    field keeps its default)."""
+    from mrptheory.config_spec import build
+    from mrptheory.experiments.multiview.data import MultiViewConfig
+
+    return build(MultiViewConfig, kw), build(SLConfig, kw), build(MRPConfig, kw)
+

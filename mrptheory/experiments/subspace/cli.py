@@ -7,10 +7,13 @@ from pathlib import Path
 import click
 
 from mrptheory.cli_support.options import (data_root_option, dataset_option, device_option,
+                                           dry_run_inputs, dry_run_option,
                                            experiment_out_option, flags_named, given,
                                            parse_int_list, preset_options, progress_option,
                                            refuse_unused, seed_option, threads_option, with_presets)
+from mrptheory.experiments.subspace.dry_run import resnet_bytes
 from mrptheory.experiments.subspace.projection import ProjectionConfig
+from mrptheory.planning import echo_plan
 
 
 #: Most test images the projected-images figure shows (one 1.7-inch row each: Agg cannot draw an
@@ -33,17 +36,6 @@ def check_sizes(splits, train_size: int | None, test_size: int | None, examples:
     check_int("--examples", examples, 0, MAX_EXAMPLES)
     check_within_data("--examples", examples, test_size or len(splits.test),
                       f"test images used (--test-size) of {dataset}")
-
-
-def resnet_bytes(width: int, image_shape: tuple[int, int, int], batch_size: int) -> int:
-    """Rough peak training bytes of the ResNet-9 classifier of base width ``width``.
-
-    Parameters grow as ~1700 width^2 (1628-1712 measured for widths 16-64), each held four times
-    in float32 (weights, gradients, Adam's two moments); activations as ~12 float32 maps of
-    ``[batch, width, H, W]`` kept for the backward pass.
-    """
-    _, h, w = image_shape
-    return 16 * 1700 * width * width + 48 * batch_size * width * h * w
 
 
 def _configs():
@@ -87,6 +79,7 @@ def _configs():
 @seed_option
 @experiment_out_option("subspace")
 @progress_option
+@dry_run_option
 def subspace(**kw) -> None:
     """Train the same classifier on images projected onto the top or the bottom principal subspace.
 
@@ -129,6 +122,13 @@ def subspace(**kw) -> None:
                        cuts=tuple(shares) if shares else ProjectionConfig.cuts,
                        archs=tuple(archs) if archs else ("mlp",),
                        seeds=tuple(range(seed, seed + n_seeds)))
+    if kw["dry_run"]:
+        _dry_run(config, [(config.train_size or 0, config.epochs)],
+                 len(config.cuts) * len(config.parts) * len(config.seeds),
+                 f"projection sweep on {config.dataset}: cuts {list(config.cuts)}, parts "
+                 f"{list(config.parts)}, {len(config.seeds)} seeds, {config.epochs} epochs",
+                 "--train-size", kw["device"])
+        return
     dev = resolve_device(device)
     splits = load_dataset(config.dataset, data_root)
     check_sizes(splits, config.train_size, config.test_size, config.examples, config.dataset,
@@ -159,6 +159,27 @@ def subspace(**kw) -> None:
         click.echo(f"wrote {p}")
 
 
+def _dry_run(config, cells: list[tuple[int, int]], jobs_per_cell: int, what: str, option: str,
+             device: str) -> None:
+    """Print the plan of ``config``'s units (:mod:`mrptheory.experiments.subspace.dry_run`): the
+    data's shape from the data registry, or from the file's ``[dry_run]`` table."""
+    from mrptheory.data.registry import dataset_shape
+    from mrptheory.device import resolve_device, set_cpu_threads
+    from mrptheory.experiments.subspace.dry_run import plan_subspace, train_images
+
+    label, planned = dry_run_inputs()
+    if "image_shape" in planned:
+        shape, classes = tuple(planned["image_shape"]), int(planned.get("classes", 10))
+    else:
+        shape, classes = dataset_shape(config.dataset)
+    cells = [(train_images(n, planned, option), e) for n, e in cells]
+    set_cpu_threads(1)  # the measured steps: one thread, as a shared machine allows
+    echo_plan(plan_subspace(label, what=what, archs=config.archs, cells=cells,
+                            jobs_per_cell=jobs_per_cell, shape=shape, classes=classes,
+                            batch=config.batch_size, width=config.resnet_width,
+                            mlp_max_width=config.mlp_max_width, device=resolve_device(device)))
+
+
 def _run_budget(kw: dict) -> None:
     """``mrp subspace --budget-train-sizes SIZES``: the budget curve (see
     :mod:`mrptheory.experiments.subspace.budget`)."""
@@ -183,6 +204,12 @@ def _run_budget(kw: dict) -> None:
         config = build(BudgetConfig, kw, dataset=canonical_name(dataset),
                        archs=tuple(kw["archs"]) or ("mlp",), train_sizes=sizes,
                        epochs=epoch_grid, seeds=tuple(range(seed, seed + kw["n_seeds"])))
+    if kw["dry_run"]:
+        _dry_run(config, [(n, e) for n in sizes for e in epoch_grid], 2 * len(config.seeds),
+                 f"budget curve on {config.dataset} (top-90% vs bottom-20%): n in {list(sizes)}, "
+                 f"epochs {list(epoch_grid)}, {len(config.seeds)} seeds",
+                 "--budget-train-sizes", device)
+        return
     splits = load_dataset(config.dataset, data_root)
     for size in sizes:
         check_sizes(splits, size, config.test_size, 0, config.dataset, True)
