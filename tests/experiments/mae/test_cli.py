@@ -178,3 +178,26 @@ def test_norm_pix_is_refused_for_the_supervised_method(flag) -> None:
 
     line = refused("mae", "pretrain", "--method", "supervised", flag, "--data-root", "/nonexistent/x")
     assert "--norm-pix-loss" in line and "supervised" not in line.split("only")[0]
+
+
+def test_pretrain_reads_an_image_folder_shape_from_its_images(tmp_path, monkeypatch) -> None:
+    """``--dataset folder`` has no registered shape: the command reads the folder first and
+    builds the ViT for its images (here 3 x 8 x 8 in 3 classes), instead of refusing."""
+    from mrptheory.data.registry import clear_cache
+    from tests.data.test_imagefolder import image_files, write_folder
+
+    monkeypatch.setenv("MRP_CACHE_DIR", str(tmp_path / "cache"))
+    clear_cache()
+    root = write_folder(tmp_path, image_files(n_per_class=8, size=8)) / "data"
+    threads = torch.get_num_threads()
+    try:
+        res = CliRunner().invoke(main, ["mae", "pretrain", "--dataset", "folder", "--data-root",
+                                        str(root), "--out", str(tmp_path / "out"), *TINY,
+                                        "--probe-train-samples", "8"])
+    finally:
+        torch.set_num_threads(threads)
+        clear_cache()
+    assert res.exit_code == 0, res.output
+    payload = json.loads(next((tmp_path / "out").glob("mae_pretrain_*.json")).read_text())
+    assert payload["config"]["model"]["image_shape"] == [3, 8, 8]
+    assert payload["config"]["model"]["num_classes"] == 3
