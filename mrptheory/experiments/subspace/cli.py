@@ -11,6 +11,7 @@ from mrptheory.cli_support.options import (data_root_option, dataset_option, dev
                                            parse_int_list, preset_options, progress_option,
                                            refuse_unused, seed_option, threads_option, with_presets)
 from mrptheory.experiments.subspace.projection import ProjectionConfig
+from mrptheory.launch.options import launcher_options, pop_launcher_options
 
 
 #: Most test images the projected-images figure shows (one 1.7-inch row each: Agg cannot draw an
@@ -87,13 +88,16 @@ def _configs():
 @seed_option
 @experiment_out_option("subspace")
 @progress_option
+@launcher_options
 def subspace(**kw) -> None:
     """Train the same classifier on images projected onto the top or the bottom principal subspace.
 
     Balestriero & LeCun 2024: on TinyImageNet the bottom subspace with 20% of the variance
     classifies better (55%) than the top subspace with 90% (45%). Each (share, part, arch, seed)
     unit is appended to a JSONL store in OUT, so a rerun resumes; figures are redrawn with
-    ``mrp plot OUT/subspace_<dataset>.json``.
+    ``mrp plot OUT/subspace_<dataset>.json``. With ``--launcher submitit`` each missing unit is
+    one job, which reads the data set itself (same --data-root, checked to be the data loaded
+    here) and computes the principal basis on its node.
     """
     from mrptheory.data.registry import canonical_name, dataset_fingerprint, load_dataset
     from mrptheory.device import resolve_device
@@ -103,6 +107,7 @@ def subspace(**kw) -> None:
     from mrptheory.config_spec import build
     from mrptheory.experiments.subspace.projection import run_projection_sweep
 
+    launcher = pop_launcher_options(kw)
     kw = with_presets(kw)
     for key in ("cuts", "archs"):  # one value from a preset file
         if isinstance(kw[key], (str, float, int)):
@@ -122,7 +127,7 @@ def subspace(**kw) -> None:
         if shares:
             raise ConfigError("--cuts does not apply with --budget-train-sizes (the budget "
                               "curve compares top-90% with bottom-20%)")
-        _run_budget(kw)
+        _run_budget(kw, launcher)
         return
     with flags_named():
         config = build(ProjectionConfig, kw, dataset=canonical_name(dataset),
@@ -138,10 +143,13 @@ def subspace(**kw) -> None:
 
         check_fits(resnet_bytes(config.resnet_width, splits.train.image_shape, config.batch_size),
                    f"training ResNet-9 of width {config.resnet_width}", "--resnet-width")
-    payload = run_projection_sweep(splits, config, out_dir, device=str(dev),
+    payload = run_projection_sweep(splits, config, out_dir,
+                                   device=_unit_device(launcher, device, dev),
                                    show_progress=progress, threads=threads or None,
                                    strict_cuts=True,
-                                   data_fingerprint=dataset_fingerprint(config.dataset, data_root))
+                                   data_fingerprint=dataset_fingerprint(config.dataset, data_root),
+                                   launcher=launcher,
+                                   source=_job_data(launcher, config.dataset, data_root, splits))
     # the sweep saved its numbers (and the example images) in out_dir: draw from those files
     paths = redraw(Path(out_dir) / f"{payload['tag']}.json", out_dir)
     if config.examples:
@@ -159,7 +167,20 @@ def subspace(**kw) -> None:
         click.echo(f"wrote {p}")
 
 
-def _run_budget(kw: dict) -> None:
+def _unit_device(launcher, option: str, resolved) -> str:
+    """The device the units get: the resolved one here; for jobs, the option as given (``auto``
+    is resolved on the job's node, which has the GPUs the submitting node may lack)."""
+    return str(resolved) if launcher.name == "local" else option
+
+
+def _job_data(launcher, dataset: str, data_root: str | None, splits):
+    """Where jobs read the data (None here: the units use the splits loaded in this process)."""
+    from mrptheory.data.source import DataSource
+
+    return None if launcher.name == "local" else DataSource.of(dataset, data_root, splits)
+
+
+def _run_budget(kw: dict, launcher) -> None:
     """``mrp subspace --budget-train-sizes SIZES``: the budget curve (see
     :mod:`mrptheory.experiments.subspace.budget`)."""
     from mrptheory.data.registry import canonical_name, dataset_fingerprint, load_dataset
@@ -186,9 +207,12 @@ def _run_budget(kw: dict) -> None:
     splits = load_dataset(config.dataset, data_root)
     for size in sizes:
         check_sizes(splits, size, config.test_size, 0, config.dataset, True)
-    payload = run_budget(splits, config, out_dir, device=str(resolve_device(device)),
+    payload = run_budget(splits, config, out_dir,
+                         device=_unit_device(launcher, device, resolve_device(device)),
                          show_progress=progress, threads=threads or None,
-                         data_fingerprint=dataset_fingerprint(config.dataset, data_root))
+                         data_fingerprint=dataset_fingerprint(config.dataset, data_root),
+                         launcher=launcher,
+                         source=_job_data(launcher, config.dataset, data_root, splits))
     for row in payload["summary"]:
         click.echo(f"{row['arch']:8s} n={row['train_size']:6d} {row['epochs']:3d} ep: top-90% "
                    f"{100 * row['top90_mean']:.2f}%  bottom-20% {100 * row['bottom20_mean']:.2f}%  "
