@@ -62,7 +62,8 @@ def _run(args: list[str], code: int = 0):
 
 
 def _tiny_mae_sweep(image_shape, num_classes, device):
-    """Five points (MAE, AE, DAE, scratch, fine-tuning) of a one-block ViT on 128 images."""
+    """Three points of a one-block ViT on 128 images: the reference MAE, then (second wave) the
+    from-scratch control (reads its pixel normalisation) and the fine-tuning (its encoder)."""
     from mrptheory.experiments.mae.finetune import FinetuneConfig
     from mrptheory.experiments.mae.model import MAEConfig
     from mrptheory.experiments.mae.sweep import SweepConfig
@@ -75,29 +76,43 @@ def _tiny_mae_sweep(image_shape, num_classes, device):
                           probe_train_samples=128, test_samples=128, knn_k=5, eval_every=1,
                           device=device)
     return SweepConfig(name="quick", base=base, mask_ratios=(), patch_sizes=(), grid=False,
-                       noise_stds=(0.5,), seeds=(0,),
+                       noise_stds=(), seeds=(0,), methods=("mae", "scratch", "finetune"),
                        finetune=FinetuneConfig(epochs=1, batch_size=64, train_samples=128))
 
 
 def test_mae_sweep_points_as_jobs_equal_the_local_ones(tmp_path, submitit, monkeypatch):
+    """First the reference MAE's job fails: its two dependents are reported as not submitted
+    and nothing is stored. The rerun submits the three points (the reference, then the two
+    that read its run) and stores what the local launcher stores."""
     from mrptheory.experiments.mae import sweep as sweep_mod
+    from mrptheory.launch.submitit_launcher import FAIL_ENV
 
     # the parent builds every point's config and sends it to the job: patching it here is enough
     monkeypatch.setitem(sweep_mod.PRESETS, "quick", _tiny_mae_sweep)
     args = ["mae", "sweep", "--quick", "--data-root", FASHION_MNIST_DIR, "--device", "cpu",
             "--no-progress", "--threads", "1"]
     here = _run([*args, "--out", str(tmp_path / "here")])
+    monkeypatch.setenv(FAIL_ENV, "mae-*")  # the jobs inherit it
+    failed = _run([*args, *JOBS, "--out", str(tmp_path / "jobs")], code=1)
+    lines = [line.strip() for line in failed.output.splitlines() if line.strip()]
+    assert "3 of 3 units failed" in lines[0], failed.output
+    units = [line for line in lines if line.startswith("unit ")]
+    assert "injected failure of unit mae-" in units[0] and " log " in units[0], units
+    assert [u.split("-")[0] for u in units[1:]] == ["unit scratch", "unit finetune"], units
+    assert all("not submitted: it reads the run of point mae-" in u for u in units[1:]), units
+    store = tmp_path / "jobs" / "mae_sweep_quick.jsonl"
+    assert not store.exists() or not store.read_text()
+    monkeypatch.delenv(FAIL_ENV)
     jobs = _run([*args, *JOBS, "--out", str(tmp_path / "jobs")])
-    store = "mae_sweep_quick.jsonl"
-    assert _jobs_run(tmp_path / "jobs" / store) == 5  # 3 in the first wave, then scratch + ft
-    assert _records(tmp_path / "jobs" / store) == _records(tmp_path / "here" / store)
+    assert _jobs_run(store) == 1 + 3  # the failed one, then the reference, scratch and ft
+    assert _records(store) == _records(tmp_path / "here" / store.name)
     for name in ("mae_probe_curves_quick.json", "mae_mask_sweep_quick.json"):
         a, b = (json.loads((tmp_path / where / name).read_text()) for where in ("here", "jobs"))
         assert _without_timing(b) == _without_timing(a), name
     # every point's final numbers are printed (for jobs after its wave), in the same order
     finals = [[line for line in res.output.splitlines() if "probe_acc=" in line]
               for res in (here, jobs)]
-    assert len(finals[0]) == 5 and finals[1] == finals[0]
+    assert len(finals[0]) == 3 and finals[1] == finals[0]
 
 
 SUBSPACE = ["subspace", "--data-root", FASHION_MNIST_DIR, "--seeds", "1", "--epochs", "1",
@@ -105,15 +120,15 @@ SUBSPACE = ["subspace", "--data-root", FASHION_MNIST_DIR, "--seeds", "1", "--epo
 
 
 def test_projection_units_as_jobs_equal_the_local_ones(tmp_path, submitit):
-    args = [*SUBSPACE, "--cuts", "0.9", "--train-size", "200", "--examples", "2"]
+    args = [*SUBSPACE, "--cuts", "0.9", "--train-size", "200", "--examples", "0"]
     _run([*args, "--out", str(tmp_path / "here")])
     _run([*args, *JOBS, "--out", str(tmp_path / "jobs")])
     store = next((tmp_path / "jobs").glob("subspace_fashion-mnist_runs_*.jsonl"))
     assert _jobs_run(store) == 2
     assert _records(store) == _records(tmp_path / "here" / store.name)
-    for name in ("subspace_fashion-mnist.json", "subspace_fashion-mnist_images.json"):
-        a, b = (json.loads((tmp_path / where / name).read_text()) for where in ("here", "jobs"))
-        assert _without_timing(b) == _without_timing(a), name
+    name = "subspace_fashion-mnist.json"
+    a, b = (json.loads((tmp_path / where / name).read_text()) for where in ("here", "jobs"))
+    assert _without_timing(b) == _without_timing(a)
 
 
 def test_a_killed_budget_job_is_reported_and_the_rerun_submits_only_it(tmp_path, submitit,
@@ -160,3 +175,4 @@ def test_a_job_refuses_other_data_than_the_sweeps(fashion_mnist):
     with pytest.raises(DataMismatchError) as err:
         other.load()
     assert "\n" not in str(err.value) and "not 0123456789abcdef" in str(err.value)
+

@@ -178,13 +178,23 @@ def store_for(out_dir: Path, cfg: SweepConfig) -> JsonlStore:
     return JsonlStore(Path(out_dir) / f"mae_sweep_{cfg.name}.jsonl")
 
 
+def depends_on(point: SweepPoint, points: list[SweepPoint]) -> str | None:
+    """Key of the point whose run ``point`` reads, or None: a ``finetune`` point loads its
+    reference MAE's encoder, a ``scratch`` point its seed's reference pixel normalisation (when
+    the sweep has a reference)."""
+    if point.init_from is not None:
+        return point.init_from
+    if point.method == "scratch":
+        return _ref_key(points, point.seed) or None
+    return None
+
+
 def dependency_waves(points: list[SweepPoint]) -> list[list[SweepPoint]]:
     """The points in two waves for concurrent jobs: first every point that reads no other
-    point's run, then those that do (``finetune`` loads its reference MAE's encoder,
-    ``scratch`` its reference's pixel normalisation); an empty wave is dropped."""
-    dependent = [p for p in points if p.init_from is not None or p.method == "scratch"]
-    first = [p for p in points if p not in dependent]
-    return [wave for wave in (first, dependent) if wave]
+    point's run, then those that do (:func:`depends_on`); an empty wave is dropped."""
+    first = [p for p in points if depends_on(p, points) is None]
+    second = [p for p in points if depends_on(p, points) is not None]
+    return [wave for wave in (first, second) if wave]
 
 
 def run_mae_sweep(data: DatasetSplits, cfg: SweepConfig, out_dir: str | Path,
@@ -199,13 +209,14 @@ def run_mae_sweep(data: DatasetSplits, cfg: SweepConfig, out_dir: str | Path,
 
     ``launcher`` (a :mod:`mrptheory.launch` launcher; default: here) says where the points run.
     Here they run one after the other in run order (a fine-tuning point after its reference).
-    As jobs (one per missing point) they run in :func:`dependency_waves`: the dependent points
-    are submitted once the first wave is stored. A job reads the data itself from ``source``
-    (required then: the data set's name, folder and fingerprint, checked on load), and the run
-    folders stay under ``out_dir``, which every node must share. ``log`` gets one line per
-    computed point (its final numbers): here as it finishes, for jobs after its wave."""
+    As jobs (one per missing point) they run in :func:`dependency_waves`: a dependent point is
+    submitted once the point it reads is stored (one whose reference failed is reported, not
+    run). A job reads the data itself from ``source`` (required then: the data set's name,
+    folder and fingerprint, checked on load); the run folders stay under ``out_dir``, which every
+    node must share. ``log`` gets one line per computed point (its final numbers): here as it
+    finishes, for jobs after its wave."""
     from mrptheory.experiments.mae.protocol import data_identity
-    from mrptheory.launch import LocalLauncher, run_units
+    from mrptheory.launch import LocalLauncher, UnitsFailedError, run_units
 
     launcher = launcher or LocalLauncher()
     here = launcher.name == "local"
@@ -226,32 +237,40 @@ def run_mae_sweep(data: DatasetSplits, cfg: SweepConfig, out_dir: str | Path,
             log(f"{desc_of(point)}: " + ", ".join(f"{k}={v:.4f}"
                                                   for k, v in record["final"].items()))
 
-    def unit(point: SweepPoint) -> Unit:
-        ref_key = _ref_key(points, point.seed)
-        if here:
-            def compute(point=point, ref_key=ref_key) -> dict[str, Any]:
-                record = _run_point(point, ref_key, cfg, data, out_dir, desc_of(point),
-                                    show_progress, data_id)
-                logged(point, record)
-                return record
+    if here:
+        def compute(point: SweepPoint) -> dict[str, Any]:
+            record = _run_point(point, _ref_key(points, point.seed), cfg, data, out_dir,
+                                desc_of(point), show_progress, data_id)
+            logged(point, record)
+            return record
 
-            return Unit(point.key, compute)
-        return Unit(point.key, run_point_job,
-                    (point, ref_key, cfg, source, str(out_dir), desc_of(point), show_progress,
-                     data_id), threads=torch.get_num_threads())
-
-    records: dict[str, dict[str, Any]] = {}
-    for wave in ([points] if here else dependency_waves(points)):
+        # the launcher's own bar would wrap each point's training bar: left off
+        records = run_units([Unit(p.key, compute, (p,)) for p in points], store, launcher,
+                            show_progress=False)
+        return records
+    failures: list[tuple[str, str]] = []
+    for wave in dependency_waves(points):
         before = store.done_keys()
-        # here, the launcher's own bar would wrap each point's training bar: left off
-        for record in run_units([unit(p) for p in wave], store, launcher,
-                                desc=f"mae sweep {cfg.name}",
-                                show_progress=False if here else show_progress):
-            records[record["key"]] = record
-        for point in wave if not here else ():
-            if point.key not in before:
-                logged(point, records[point.key])
-    return [records[p.key] for p in points if p.key in records]
+        ready = [p for p in wave if depends_on(p, points) in (None, *before)]
+        failures += [(p.key, f"not submitted: it reads the run of point {depends_on(p, points)}, "
+                             "which did not finish") for p in wave if p not in ready]
+        units = [Unit(p.key, run_point_job,
+                      (p, _ref_key(points, p.seed), cfg, source, str(out_dir), desc_of(p),
+                       show_progress, data_id), threads=torch.get_num_threads())
+                 for p in ready]
+        try:
+            run_units(units, store, launcher, desc=f"mae sweep {cfg.name}",
+                      show_progress=show_progress)
+        except UnitsFailedError as exc:  # the dependents of the others still run
+            failures += exc.failures
+        stored = {r["key"]: r for r in store.records() if "key" in r}
+        for point in ready:
+            if point.key in stored and point.key not in before:
+                logged(point, stored[point.key])
+    if failures:
+        raise UnitsFailedError(failures, len(points))
+    stored = {r["key"]: r for r in store.records() if "key" in r}
+    return [stored[p.key] for p in points]
 
 
 def run_point_job(point: SweepPoint, ref_key: str, cfg: SweepConfig, source: DataSource,
