@@ -216,7 +216,7 @@ def run_mae_sweep(data: DatasetSplits, cfg: SweepConfig, out_dir: str | Path,
     node must share. ``log`` gets one line per computed point (its final numbers): here as it
     finishes, for jobs after its wave."""
     from mrptheory.experiments.mae.protocol import data_identity
-    from mrptheory.launch import LocalLauncher, UnitsFailedError, run_units
+    from mrptheory.launch import LocalLauncher, run_units
 
     launcher = launcher or LocalLauncher()
     here = launcher.name == "local"
@@ -245,21 +245,36 @@ def run_mae_sweep(data: DatasetSplits, cfg: SweepConfig, out_dir: str | Path,
             return record
 
         # the launcher's own bar would wrap each point's training bar: left off
-        records = run_units([Unit(p.key, compute, (p,)) for p in points], store, launcher,
-                            show_progress=False)
-        return records
+        return run_units([Unit(p.key, compute, (p,)) for p in points], store, launcher,
+                         show_progress=False)
+
+    def job(point: SweepPoint) -> Unit:
+        return Unit(point.key, run_point_job,
+                    (point, _ref_key(points, point.seed), cfg, source, str(out_dir),
+                     desc_of(point), show_progress, data_id), threads=torch.get_num_threads())
+
+    stored = _run_waves(points, store, launcher, job, logged, f"mae sweep {cfg.name}",
+                        show_progress)
+    return [stored[p.key] for p in points]
+
+
+def _run_waves(points: list[SweepPoint], store: JsonlStore, launcher,
+               job: Callable[[SweepPoint], Unit],
+               logged: Callable[[SweepPoint, dict[str, Any]], None], desc: str,
+               show_progress: bool | None) -> dict[str, dict[str, Any]]:
+    """Submit the missing points as jobs, wave by wave (:func:`dependency_waves`); the stored
+    records by key. A point whose dependency is not stored after its wave is not submitted;
+    every failed or unsubmitted point is raised at the end (:class:`UnitsFailedError`)."""
+    from mrptheory.launch import UnitsFailedError, run_units
+
     failures: list[tuple[str, str]] = []
     for wave in dependency_waves(points):
         before = store.done_keys()
-        ready = [p for p in wave if depends_on(p, points) in (None, *before)]
+        ready = [p for p in wave if p.key in before or depends_on(p, points) in (None, *before)]
         failures += [(p.key, f"not submitted: it reads the run of point {depends_on(p, points)}, "
                              "which did not finish") for p in wave if p not in ready]
-        units = [Unit(p.key, run_point_job,
-                      (p, _ref_key(points, p.seed), cfg, source, str(out_dir), desc_of(p),
-                       show_progress, data_id), threads=torch.get_num_threads())
-                 for p in ready]
         try:
-            run_units(units, store, launcher, desc=f"mae sweep {cfg.name}",
+            run_units([job(p) for p in ready], store, launcher, desc=desc,
                       show_progress=show_progress)
         except UnitsFailedError as exc:  # the dependents of the others still run
             failures += exc.failures
@@ -269,8 +284,7 @@ def run_mae_sweep(data: DatasetSplits, cfg: SweepConfig, out_dir: str | Path,
                 logged(point, stored[point.key])
     if failures:
         raise UnitsFailedError(failures, len(points))
-    stored = {r["key"]: r for r in store.records() if "key" in r}
-    return [stored[p.key] for p in points]
+    return {r["key"]: r for r in store.records() if "key" in r}
 
 
 def run_point_job(point: SweepPoint, ref_key: str, cfg: SweepConfig, source: DataSource,
