@@ -26,6 +26,7 @@ from mrptheory.data.dataset import DatasetSplits
 from mrptheory.data.registry import IMAGE_FOLDER_NAMES
 from mrptheory.device import set_cpu_threads
 from mrptheory.errors import ConfigError
+from mrptheory.launch.options import launcher_options, pop_launcher_options
 from mrptheory.planning import echo_plan
 from mrptheory.validation import check_int
 
@@ -342,14 +343,21 @@ def finetune(run: str, **kw) -> None:
 @device_option
 @progress_option
 @threads_option(default=0)
+@launcher_options
 def sweep(quick: bool, preset: str, mask_ratios: str | None, patch_sizes: str | None,
           noise_stds: str | None, seeds: str | None, epochs: int | None,
           train_samples: int | None, grid: bool | None, dataset: str, data_root: str | None,
-          out_dir: str, device: str, progress: bool, threads: int) -> None:
-    """MAE over mask ratio x patch size, AE, Gaussian DAE, scratch and fine-tuning (resumable)."""
+          out_dir: str, device: str, progress: bool, threads: int, **launch) -> None:
+    """MAE over mask ratio x patch size, AE, Gaussian DAE, scratch and fine-tuning (resumable).
+
+    With ``--launcher submitit`` each missing point is one job (the fine-tuning and from-scratch
+    points in a second wave, after the reference runs they read); every job reads the data set
+    itself, from the same --data-root, and checks it is the data loaded here."""
+    from mrptheory.data.source import DataSource
     from mrptheory.experiments.mae.report import summary_table, write_sweep_outputs
     from mrptheory.experiments.mae.sweep import PRESETS, run_mae_sweep
 
+    launcher = pop_launcher_options(launch)
     if quick and preset not in (None, "quick"):
         raise ConfigError(f"--quick conflicts with --preset {preset}: give one of them")
     preset = "quick" if quick else (preset or "default")
@@ -377,7 +385,9 @@ def sweep(quick: bool, preset: str, mask_ratios: str | None, patch_sizes: str | 
     cfg = dataclasses.replace(cfg, **changes)   # validates every setting before loading data
     set_cpu_threads(threads)
     data = load_splits(dataset, data_root)
-    records = run_mae_sweep(data, cfg, out_dir, show_progress=progress, log=click.echo)
+    source = None if launcher.name == "local" else DataSource.of(dataset, data_root, data)
+    records = run_mae_sweep(data, cfg, out_dir, show_progress=progress, log=click.echo,
+                            launcher=launcher, source=source)
     for path in write_sweep_outputs(records, cfg, data, out_dir, dataset=dataset):
         click.echo(f"wrote {path}")
     from mrptheory.experiments.mae.baselines import sweep_baselines

@@ -25,7 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from mrptheory.data.dataset import DatasetSplits
+from mrptheory.data.source import DataSource
+from mrptheory.launch.unit import Unit
 from mrptheory.experiments.mae.model import MAEConfig
 from mrptheory.experiments.mae.patches import num_visible
 from mrptheory.results import JsonlStore, fingerprint
@@ -174,45 +178,129 @@ def store_for(out_dir: Path, cfg: SweepConfig) -> JsonlStore:
     return JsonlStore(Path(out_dir) / f"mae_sweep_{cfg.name}.jsonl")
 
 
+def depends_on(point: SweepPoint, points: list[SweepPoint]) -> str | None:
+    """Key of the point whose run ``point`` reads, or None: a ``finetune`` point loads its
+    reference MAE's encoder, a ``scratch`` point its seed's reference pixel normalisation (when
+    the sweep has a reference)."""
+    if point.init_from is not None:
+        return point.init_from
+    if point.method == "scratch":
+        return _ref_key(points, point.seed) or None
+    return None
+
+
+def dependency_waves(points: list[SweepPoint]) -> list[list[SweepPoint]]:
+    """The points in two waves for concurrent jobs: first every point that reads no other
+    point's run, then those that do (:func:`depends_on`); an empty wave is dropped."""
+    first = [p for p in points if depends_on(p, points) is None]
+    second = [p for p in points if depends_on(p, points) is not None]
+    return [wave for wave in (first, second) if wave]
+
+
 def run_mae_sweep(data: DatasetSplits, cfg: SweepConfig, out_dir: str | Path,
                   show_progress: bool | None = None,
                   log: Callable[[str], None] | None = None,
-                  data_id: str | None = None) -> list[dict[str, Any]]:
+                  data_id: str | None = None, launcher=None,
+                  source: DataSource | None = None) -> list[dict[str, Any]]:
     """Run (or resume) every point; returns the records of this sweep's points in run order.
 
     Every point's key holds ``data_id`` (default: the content fingerprint of ``data``'s arrays,
-    :func:`mrptheory.experiments.mae.protocol.data_identity`), so replacing the data re-runs it."""
-    from mrptheory.experiments.mae.protocol import data_identity
+    :func:`mrptheory.experiments.mae.protocol.data_identity`), so replacing the data re-runs it.
 
+    ``launcher`` (a :mod:`mrptheory.launch` launcher; default: here) says where the points run.
+    Here they run one after the other in run order (a fine-tuning point after its reference).
+    As jobs (one per missing point) they run in :func:`dependency_waves`: a dependent point is
+    submitted once the point it reads is stored (one whose reference failed is reported, not
+    run). A job reads the data itself from ``source`` (required then: the data set's name,
+    folder and fingerprint, checked on load); the run folders stay under ``out_dir``, which every
+    node must share. ``log`` gets one line per computed point (its final numbers): here as it
+    finishes, for jobs after its wave."""
+    from mrptheory.experiments.mae.protocol import data_identity
+    from mrptheory.launch import LocalLauncher, run_units
+
+    launcher = launcher or LocalLauncher()
+    here = launcher.name == "local"
+    if not here and source is None:
+        raise ValueError("run_mae_sweep: jobs read the data from a DataSource; pass source=")
     out_dir = Path(out_dir)
     store = store_for(out_dir, cfg)
     data_id = data_id or data_identity(data)
     points = sweep_points(cfg, data_id)
-    wanted = {p.key for p in points}
-    records = {r["key"]: r for r in store.records() if r.get("key") in wanted}
-    for i, point in enumerate(points, 1):
-        if point.key in records:
-            continue
-        desc = f"[{i}/{len(points)}] {point.method} p{point.patch_size} r{point.mask_ratio:g}"
-        computed: list[dict[str, Any]] = []
+    index = {p.key: i for i, p in enumerate(points, 1)}
 
-        def compute(point=point, desc=desc) -> dict[str, Any]:
-            computed.append(_run_point(point, points, cfg, data, out_dir, desc, show_progress,
-                                       data_id))
-            return computed[-1]
+    def desc_of(point: SweepPoint) -> str:
+        return (f"[{index[point.key]}/{len(points)}] {point.method} p{point.patch_size} "
+                f"r{point.mask_ratio:g}")
 
-        # claimed: a concurrent run waits for this point's record instead of training it too
-        records[point.key] = store.get_or_run(point.key, compute)
-        if computed and log is not None:
-            final = computed[-1]["final"]
-            log(f"{desc}: " + ", ".join(f"{k}={v:.4f}" for k, v in final.items()))
-    return [records[p.key] for p in points if p.key in records]
+    def logged(point: SweepPoint, record: dict[str, Any]) -> None:
+        if log is not None:
+            log(f"{desc_of(point)}: " + ", ".join(f"{k}={v:.4f}"
+                                                  for k, v in record["final"].items()))
+
+    if here:
+        def compute(point: SweepPoint) -> dict[str, Any]:
+            record = _run_point(point, _ref_key(points, point.seed), cfg, data, out_dir,
+                                desc_of(point), show_progress, data_id)
+            logged(point, record)
+            return record
+
+        # the launcher's own bar would wrap each point's training bar: left off
+        return run_units([Unit(p.key, compute, (p,)) for p in points], store, launcher,
+                         show_progress=False)
+
+    def job(point: SweepPoint) -> Unit:
+        return Unit(point.key, run_point_job,
+                    (point, _ref_key(points, point.seed), cfg, source, str(out_dir),
+                     desc_of(point), show_progress, data_id), threads=torch.get_num_threads())
+
+    stored = _run_waves(points, store, launcher, job, logged, f"mae sweep {cfg.name}",
+                        show_progress)
+    return [stored[p.key] for p in points]
 
 
-def _run_point(point: Any, points: list[Any], cfg: SweepConfig, data: DatasetSplits,
+def _run_waves(points: list[SweepPoint], store: JsonlStore, launcher,
+               job: Callable[[SweepPoint], Unit],
+               logged: Callable[[SweepPoint, dict[str, Any]], None], desc: str,
+               show_progress: bool | None) -> dict[str, dict[str, Any]]:
+    """Submit the missing points as jobs, wave by wave (:func:`dependency_waves`); the stored
+    records by key. A point whose dependency is not stored after its wave is not submitted;
+    every failed or unsubmitted point is raised at the end (:class:`UnitsFailedError`)."""
+    from mrptheory.launch import UnitsFailedError, run_units
+
+    failures: list[tuple[str, str]] = []
+    for wave in dependency_waves(points):
+        before = store.done_keys()
+        ready = [p for p in wave if p.key in before or depends_on(p, points) in (None, *before)]
+        failures += [(p.key, f"not submitted: it reads the run of point {depends_on(p, points)}, "
+                             "which did not finish") for p in wave if p not in ready]
+        try:
+            run_units([job(p) for p in ready], store, launcher, desc=desc,
+                      show_progress=show_progress)
+        except UnitsFailedError as exc:  # the dependents of the others still run
+            failures += exc.failures
+        stored = {r["key"]: r for r in store.records() if "key" in r}
+        for point in ready:
+            if point.key in stored and point.key not in before:
+                logged(point, stored[point.key])
+    if failures:
+        raise UnitsFailedError(failures, len(points))
+    return {r["key"]: r for r in store.records() if "key" in r}
+
+
+def run_point_job(point: SweepPoint, ref_key: str, cfg: SweepConfig, source: DataSource,
+                  out_dir: str, desc: str, show_progress: bool | None,
+                  data_id: str) -> dict[str, Any]:
+    """One sweep point as a job: read the data from ``source`` (checked to be the sweep's),
+    then train the point as :func:`run_mae_sweep` does here."""
+    return _run_point(point, ref_key, cfg, source.load(), Path(out_dir), desc, show_progress,
+                      data_id)
+
+
+def _run_point(point: Any, ref_key: str, cfg: SweepConfig, data: DatasetSplits,
                out_dir: Path, desc: str, show_progress: bool | None,
                data_id: str) -> dict[str, Any]:
-    """Train one sweep point (from its reference run's encoder when it fine-tunes one)."""
+    """Train one sweep point (from its reference run's encoder when it fine-tunes one;
+    ``ref_key``: the key of its seed's reference MAE point, or '')."""
     from mrptheory.experiments.mae.finetune import load_pretrained
 
     start = time.perf_counter()
@@ -221,8 +309,8 @@ def _run_point(point: Any, points: list[Any], cfg: SweepConfig, data: DatasetSpl
         _, init, norm = load_pretrained(run_dir_for(out_dir, cfg, point.init_from))
     elif point.method == "scratch":
         # same pixel standardisation as the pretraining run it is compared with
-        ref_dir = run_dir_for(out_dir, cfg, _ref_key(points, point.seed))
-        if _ref_key(points, point.seed) and (ref_dir / "checkpoint.pt").exists():
+        ref_dir = run_dir_for(out_dir, cfg, ref_key)
+        if ref_key and (ref_dir / "checkpoint.pt").exists():
             norm = load_pretrained(ref_dir)[2]
     result = train(point.config, data, run_dir_for(out_dir, cfg, point.key), init_encoder=init,
                    norm=norm, show_progress=show_progress, desc=desc)

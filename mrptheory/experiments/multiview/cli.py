@@ -25,7 +25,7 @@ from mrptheory.cli_support.options import (device_option, dry_run_inputs, dry_ru
                                            experiment_out_option, given, preset_options,
                                            progress_option, refuse_swept, seed_option,
                                            with_presets)
-from mrptheory.config_spec import build, keys, option_flag
+from mrptheory.config_spec import keys, option_flag
 from mrptheory.experiments.multiview.data import MultiViewConfig
 from mrptheory.experiments.multiview.config import MRPConfig, SLConfig, build_configs
 from mrptheory.device import resolve_device, set_cpu_threads

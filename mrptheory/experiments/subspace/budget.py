@@ -23,14 +23,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from mrptheory.data.dataset import DatasetSplits
+from mrptheory.data.source import DataSource
 from mrptheory.config_spec import Rule, constrained, flag, integer, real, seq, text
 from mrptheory.nets.classifiers import ARCHS
-from mrptheory.progress import progress
 from mrptheory.results import JsonlStore, check_record, save_json, store_fingerprint
 from mrptheory.experiments.subspace.projection import (HEADLINE_BOTTOM_CUT, HEADLINE_TOP_CUT, UNIT_RECORD_FIELDS,
-                                        ProjectionConfig, prepare, run_unit)
+                                        PreparedData, ProjectionConfig, job_source,
+                                        projection_unit)
 
 #: (part, cut) of the two sides of the headline: top-90% and bottom-20%.
 SIDES: tuple[tuple[str, float], ...] = (("top", HEADLINE_TOP_CUT), ("bottom", HEADLINE_BOTTOM_CUT))
@@ -137,7 +139,8 @@ def crossovers(rows: list[dict]) -> list[dict]:
 def run_budget(splits: DatasetSplits, config: BudgetConfig, out_dir: str | Path, *,
                device: str = "auto", show_progress: bool | None = None,
                threads: int | None = None, tag: str | None = None,
-               data_fingerprint: str | None = None) -> dict[str, Any]:
+               data_fingerprint: str | None = None, launcher=None,
+               source: DataSource | None = None) -> dict[str, Any]:
     """Run (or resume) the budget sweep; save and return the ``subspace_budget`` payload.
 
     Units are keyed by the data's content fingerprint too (``data_fingerprint``, else one of the
@@ -146,9 +149,15 @@ def run_budget(splits: DatasetSplits, config: BudgetConfig, out_dir: str | Path,
     Files in ``out_dir`` (``tag`` defaults to ``subspace_budget_<data>``):
     ``<tag>_runs_<fingerprint>.jsonl`` (one record per finished unit), ``checkpoints/`` (the unit
     in progress) and ``<tag>.json`` (figure_kind ``subspace_budget``).
+
+    ``launcher`` (default: here, one unit after the other, each train size prepared once): where
+    the units run; as jobs, each reads the splits from ``source`` (checked on load) and prepares
+    its own train size there (see ``run_projection_sweep``).
     """
     from mrptheory.data.registry import splits_fingerprint
+    from mrptheory.launch import LocalLauncher, Unit, run_units
 
+    launcher = launcher or LocalLauncher()
     out = Path(out_dir)
     tag = tag or f"subspace_budget_{config.dataset}"
     data_fp = data_fingerprint or splits_fingerprint(splits)
@@ -157,27 +166,25 @@ def run_budget(splits: DatasetSplits, config: BudgetConfig, out_dir: str | Path,
     full = len(splits.train)
     units = [(a, n, e, part, cut, s) for n in config.train_sizes for a in config.archs
              for e in config.epochs for s in config.seeds for part, cut in SIDES]
-    prepared: dict[int, Any] = {}
-    bar = progress(units, desc=f"subspace budget ({config.dataset})", enabled=show_progress)
-    for arch, n, e, part, cut, seed in bar:
+    # here: one train size prepared at a time, shared by its units (they come in size order)
+    prepared = (PreparedData(splits) if launcher.name == "local"
+                else PreparedData(source=job_source(source)))
+    work = []
+    for arch, n, e, part, cut, seed in units:
         size = min(n or full, full)
         key = budget_key(arch, size, e, part, seed)
         ckpt = out / "checkpoints" / f"{tag}_{store_fp}" / (key.replace("|", "_") + ".pt")
-
-        def compute(arch=arch, size=size, e=e, part=part, cut=cut, seed=seed,
-                    ckpt=ckpt) -> dict[str, Any]:
-            if size not in prepared:
-                prepared.clear()  # one size at a time: the 60k basis and projections are large
-                prepared[size] = prepare(splits, size, config.test_size)
-            record = run_unit(prepared[size], config.unit_config(size, e), arch, part, cut, seed,
-                              device=device, checkpoint_path=ckpt, show_progress=show_progress,
-                              threads=threads)
-            record.update(dataset=config.dataset, train_size=size, epochs=e,
-                          data_fingerprint=data_fp)
-            return record
-
-        store.get_or_run(key, compute)
-        ckpt.unlink(missing_ok=True)
+        work.append(Unit(key, projection_unit,
+                         (prepared, config.unit_config(size, e), arch, part, cut, seed),
+                         {"device": device, "show_progress": show_progress, "threads": threads,
+                          "checkpoint_path": str(ckpt),
+                          "extra": {"dataset": config.dataset, "train_size": size, "epochs": e,
+                                    "data_fingerprint": data_fp}},
+                         threads=threads or torch.get_num_threads()))
+    run_units(work, store, launcher, desc=f"subspace budget ({config.dataset})",
+              show_progress=show_progress)
+    for unit in work:  # a checkpoint left by a unit stored before it could remove it
+        Path(unit.kwargs["checkpoint_path"]).unlink(missing_ok=True)
     wanted = {budget_key(a, min(n or full, full), e, part, s) for a, n, e, part, _, s in units}
     unique = {r["key"]: r for r in store.records() if r.get("key") in wanted}  # one per unit
     records = list(unique.values())

@@ -13,6 +13,7 @@ from mrptheory.cli_support.options import (data_root_option, dataset_option, dev
                                            refuse_unused, seed_option, threads_option, with_presets)
 from mrptheory.experiments.subspace.dry_run import resnet_bytes
 from mrptheory.experiments.subspace.projection import ProjectionConfig
+from mrptheory.launch.options import launcher_options, pop_launcher_options
 from mrptheory.planning import echo_plan
 
 
@@ -79,6 +80,7 @@ def _configs():
 @seed_option
 @experiment_out_option("subspace")
 @progress_option
+@launcher_options
 @dry_run_option
 def subspace(**kw) -> None:
     """Train the same classifier on images projected onto the top or the bottom principal subspace.
@@ -86,16 +88,18 @@ def subspace(**kw) -> None:
     Balestriero & LeCun 2024: on TinyImageNet the bottom subspace with 20% of the variance
     classifies better (55%) than the top subspace with 90% (45%). Each (share, part, arch, seed)
     unit is appended to a JSONL store in OUT, so a rerun resumes; figures are redrawn with
-    ``mrp plot OUT/subspace_<dataset>.json``.
+    ``mrp plot OUT/subspace_<dataset>.json``. With ``--launcher submitit`` each missing unit is
+    one job, which reads the data set itself (same --data-root, checked to be the data loaded
+    here) and computes the principal basis on its node.
     """
     from mrptheory.data.registry import canonical_name, dataset_fingerprint, load_dataset
-    from mrptheory.device import resolve_device
     from mrptheory.errors import ConfigError
     from mrptheory.experiments.subspace import figures  # noqa: F401  (its figure kinds)
     from mrptheory.plots.registry import redraw
     from mrptheory.config_spec import build
     from mrptheory.experiments.subspace.projection import run_projection_sweep
 
+    launcher = pop_launcher_options(kw)
     kw = with_presets(kw)
     for key in ("cuts", "archs"):  # one value from a preset file
         if isinstance(kw[key], (str, float, int)):
@@ -115,7 +119,7 @@ def subspace(**kw) -> None:
         if shares:
             raise ConfigError("--cuts does not apply with --budget-train-sizes (the budget "
                               "curve compares top-90% with bottom-20%)")
-        _run_budget(kw)
+        _run_budget(kw, launcher)
         return
     with flags_named():
         config = build(ProjectionConfig, kw, dataset=canonical_name(dataset),
@@ -129,7 +133,7 @@ def subspace(**kw) -> None:
                  f"{list(config.parts)}, {len(config.seeds)} seeds, {config.epochs} epochs",
                  "--train-size", kw["device"])
         return
-    dev = resolve_device(device)
+    unit_device = _unit_device(launcher, device)  # a bad --device fails before the data loads
     splits = load_dataset(config.dataset, data_root)
     check_sizes(splits, config.train_size, config.test_size, config.examples, config.dataset,
                 given("train_size"))
@@ -138,10 +142,13 @@ def subspace(**kw) -> None:
 
         check_fits(resnet_bytes(config.resnet_width, splits.train.image_shape, config.batch_size),
                    f"training ResNet-9 of width {config.resnet_width}", "--resnet-width")
-    payload = run_projection_sweep(splits, config, out_dir, device=str(dev),
+    payload = run_projection_sweep(splits, config, out_dir,
+                                   device=unit_device,
                                    show_progress=progress, threads=threads or None,
                                    strict_cuts=True,
-                                   data_fingerprint=dataset_fingerprint(config.dataset, data_root))
+                                   data_fingerprint=dataset_fingerprint(config.dataset, data_root),
+                                   launcher=launcher,
+                                   source=_job_data(launcher, config.dataset, data_root, splits))
     # the sweep saved its numbers (and the example images) in out_dir: draw from those files
     paths = redraw(Path(out_dir) / f"{payload['tag']}.json", out_dir)
     if config.examples:
@@ -180,11 +187,25 @@ def _dry_run(config, cells: list[tuple[int, int]], jobs_per_cell: int, what: str
                             mlp_max_width=config.mlp_max_width, device=resolve_device(device)))
 
 
-def _run_budget(kw: dict) -> None:
+def _unit_device(launcher, option: str) -> str:
+    """The device the units get: resolved here for local units; for jobs, the option as given,
+    resolved on the job's node (``--device cuda`` from a login node without a GPU is fine)."""
+    from mrptheory.device import resolve_device
+
+    return str(resolve_device(option)) if launcher.name == "local" else option
+
+
+def _job_data(launcher, dataset: str, data_root: str | None, splits):
+    """Where jobs read the data (None here: the units use the splits loaded in this process)."""
+    from mrptheory.data.source import DataSource
+
+    return None if launcher.name == "local" else DataSource.of(dataset, data_root, splits)
+
+
+def _run_budget(kw: dict, launcher) -> None:
     """``mrp subspace --budget-train-sizes SIZES``: the budget curve (see
     :mod:`mrptheory.experiments.subspace.budget`)."""
     from mrptheory.data.registry import canonical_name, dataset_fingerprint, load_dataset
-    from mrptheory.device import resolve_device
     from mrptheory.errors import ConfigError
     from mrptheory.experiments.subspace import figures  # noqa: F401  (its figure kinds)
     from mrptheory.plots.registry import redraw
@@ -213,9 +234,12 @@ def _run_budget(kw: dict) -> None:
     splits = load_dataset(config.dataset, data_root)
     for size in sizes:
         check_sizes(splits, size, config.test_size, 0, config.dataset, True)
-    payload = run_budget(splits, config, out_dir, device=str(resolve_device(device)),
+    payload = run_budget(splits, config, out_dir,
+                         device=_unit_device(launcher, device),
                          show_progress=progress, threads=threads or None,
-                         data_fingerprint=dataset_fingerprint(config.dataset, data_root))
+                         data_fingerprint=dataset_fingerprint(config.dataset, data_root),
+                         launcher=launcher,
+                         source=_job_data(launcher, config.dataset, data_root, splits))
     for row in payload["summary"]:
         click.echo(f"{row['arch']:8s} n={row['train_size']:6d} {row['epochs']:3d} ep: top-90% "
                    f"{100 * row['top90_mean']:.2f}%  bottom-20% {100 * row['bottom20_mean']:.2f}%  "

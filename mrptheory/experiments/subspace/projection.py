@@ -27,14 +27,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from mrptheory.data.dataset import DatasetSplits, ImageDataset
+from mrptheory.data.source import DataSource
 from mrptheory.data.preprocess import preprocess  # noqa: F401  (re-exported: moved to data/)
 from mrptheory.config_spec import choice, constrained, flag, integer, real, seq, text
 from mrptheory.errors import ConfigError
 from mrptheory.linear.pca import RENORMS, PCABasis, project_images  # noqa: F401  (re-exported)
 from mrptheory.nets.classifiers import ARCHS, build_classifier
-from mrptheory.progress import progress
 from mrptheory.results import JsonlStore, check_record, fingerprint, save_json, store_fingerprint
 from mrptheory.seeding import seed_everything
 from mrptheory.device import cpu_threads
@@ -178,6 +179,54 @@ def prepare(splits: DatasetSplits, train_size: int | None = None, test_size: int
                           fit_basis(xtr))
 
 
+class PreparedData:
+    """:func:`prepare` of a sweep's splits, kept for one (train size, test size) at a time (the
+    basis and projections of a 60k train set are large).
+
+    In this process it holds the loaded ``splits``; a job gets one holding only a
+    :class:`~mrptheory.data.source.DataSource` (pickled without any array), which reads and
+    checks the splits on its node on first use, so the principal basis is computed there.
+    """
+
+    def __init__(self, splits: DatasetSplits | None = None, source: DataSource | None = None):
+        if (splits is None) == (source is None):
+            raise ValueError("PreparedData needs the splits or a DataSource, not both")
+        self.splits, self.source = splits, source
+        self._prepared: dict[tuple[int | None, int | None], ProjectionData] = {}
+
+    def get(self, train_size: int | None, test_size: int | None) -> ProjectionData:
+        """``prepare(splits, train_size, test_size)``, computed once while the sizes stay."""
+        sizes = (train_size, test_size)
+        if sizes not in self._prepared:
+            self._prepared.clear()
+            if self.splits is None:
+                self.splits = self.source.load()
+            self._prepared[sizes] = prepare(self.splits, train_size, test_size)
+        return self._prepared[sizes]
+
+    def __getstate__(self) -> dict:
+        if self.source is None:
+            raise TypeError("PreparedData of in-memory splits is not sent to a job; give it a "
+                            "DataSource")
+        return {"splits": None, "source": self.source, "_prepared": {}}
+
+
+def projection_unit(data: PreparedData, config: ProjectionConfig, arch: str, part: str,
+                    cut: float, seed: int, *, device: str, checkpoint_path: str,
+                    show_progress: bool | None, threads: int | None,
+                    extra: dict[str, Any]) -> dict[str, Any]:
+    """One sweep unit (here or as a job): :func:`run_unit` on the prepared data of
+    ``config``'s sizes, its record completed with ``extra`` (data set, fingerprint...); the
+    unit's per-epoch checkpoint is removed once its record is computed."""
+    ckpt = Path(checkpoint_path)
+    record = run_unit(data.get(config.train_size, config.test_size), config, arch, part, cut,
+                      seed, device=device, checkpoint_path=ckpt, show_progress=show_progress,
+                      threads=threads)
+    record.update(extra)
+    ckpt.unlink(missing_ok=True)
+    return record
+
+
 def run_unit(data: ProjectionData, config: ProjectionConfig, arch: str, part: str, cut: float,
              seed: int, *, device: str = "auto", checkpoint_path: Path | None = None,
              show_progress: bool | None = None, stop_after: int | None = None,
@@ -297,7 +346,8 @@ def run_projection_sweep(splits: DatasetSplits, config: ProjectionConfig, out_di
                          threads: int | None = None,
                          units: list[tuple[str, str, float, int]] | None = None,
                          tag: str | None = None, strict_cuts: bool = False,
-                         data_fingerprint: str | None = None) -> dict[str, Any]:
+                         data_fingerprint: str | None = None, launcher=None,
+                         source: DataSource | None = None) -> dict[str, Any]:
     """Run (or resume) the sweep; save and return the ``subspace_accuracy`` payload.
 
     Every stored unit is keyed by the data's content fingerprint as well as the config:
@@ -315,35 +365,40 @@ def run_projection_sweep(splits: DatasetSplits, config: ProjectionConfig, out_di
     ``checkpoints/`` (per-epoch state of the unit in progress), ``<tag>.json``
     (figure_kind ``subspace_accuracy``) and ``<tag>_images.json`` (``subspace_images``); the
     fingerprint covers the config and the data.
+
+    ``launcher`` (a :mod:`mrptheory.launch` launcher; default: here, one unit after the other)
+    says where the units run. As jobs (one per missing unit) each reads the splits from
+    ``source`` (required then: name, folder and fingerprint, checked on load) and computes the
+    principal basis itself; ``out_dir`` (the store, the checkpoints) must be shared by the nodes.
     """
     from mrptheory.data.registry import splits_fingerprint
+    from mrptheory.launch import LocalLauncher, Unit, run_units
 
+    launcher = launcher or LocalLauncher()
     out = Path(out_dir)
     name = config.dataset
     tag = tag or f"subspace_{name}"
     data_fp = data_fingerprint or splits_fingerprint(splits)
     store_fp = store_fingerprint(config.fingerprint(), data_fp)
     store = JsonlStore(out / f"{tag}_runs_{store_fp}.jsonl", validate=validate_unit_record)
-    data = prepare(splits, config.train_size, config.test_size)
+    prepared = PreparedData(splits)
+    data = prepared.get(config.train_size, config.test_size)
     if strict_cuts:
         check_cuts(data.basis, config.cuts)
     if units is None:
         units = [(a, p, c, s) for a in config.archs for c in config.cuts for p in config.parts
                  for s in config.seeds]
     ckpt_dir = out / "checkpoints" / f"{tag}_{store_fp}"
-    bar = progress(units, desc=f"subspace sweep ({name})", enabled=show_progress)
-    for arch, part, cut, seed in bar:
-        key = unit_key(arch, part, cut, seed)
-        ckpt = ckpt_dir / (key.replace("|", "_") + ".pt")
-
-        def compute(arch=arch, part=part, cut=cut, seed=seed, ckpt=ckpt) -> dict[str, Any]:
-            record = run_unit(data, config, arch, part, cut, seed, device=device,
-                              checkpoint_path=ckpt, show_progress=show_progress, threads=threads)
-            record.update(dataset=name, data_fingerprint=data_fp)
-            return record
-
-        store.get_or_run(key, compute)
-        ckpt.unlink(missing_ok=True)
+    shared = prepared if launcher.name == "local" else PreparedData(source=job_source(source))
+    work = [Unit(unit_key(*u), projection_unit, (shared, config, *u),
+                 {"device": device, "show_progress": show_progress, "threads": threads,
+                  "checkpoint_path": str(ckpt_dir / (unit_key(*u).replace("|", "_") + ".pt")),
+                  "extra": {"dataset": name, "data_fingerprint": data_fp}},
+                 threads=threads or torch.get_num_threads())
+            for u in units]
+    run_units(work, store, launcher, desc=f"subspace sweep ({name})", show_progress=show_progress)
+    for unit in work:  # a checkpoint left by a unit stored before it could remove it
+        Path(unit.kwargs["checkpoint_path"]).unlink(missing_ok=True)
     if ckpt_dir.is_dir() and not any(ckpt_dir.iterdir()):
         ckpt_dir.rmdir()
     wanted = {unit_key(*u) for u in units}
@@ -367,3 +422,10 @@ def run_projection_sweep(splits: DatasetSplits, config: ProjectionConfig, out_di
                   **example_images(data, (HEADLINE_TOP_CUT, HEADLINE_BOTTOM_CUT), config.examples)}
         save_json(out / f"{tag}_images.json", images)
     return payload
+
+
+def job_source(source: DataSource | None) -> DataSource:
+    """The DataSource jobs read the splits from (a sweep run as jobs must have one)."""
+    if source is None:
+        raise ValueError("units run as jobs read the data from a DataSource; pass source=")
+    return source
