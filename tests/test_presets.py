@@ -150,3 +150,19 @@ def test_every_shipped_preset_is_accepted_by_its_command(experiment, command, tm
     for name in names:
         result = _run(*command, "--preset", name, "--out", str(tmp_path / name))
         assert isinstance(result.exception, Reached), (name, result.output)
+
+
+def test_every_presets_folder_is_installed_with_the_package():
+    """A non-editable install finds presets under <prefix>/share/mrptheory/simulations only
+    when pyproject's data-files list each experiment's folder (the MAE paper preset was missing)."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    data_files = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "data-files"]
+    folders = sorted(p.name for p in (root / "simulations").iterdir()
+                     if p.is_dir() and any(p.glob("*.toml")))
+    assert folders == sorted(k.rsplit("/", 1)[1] for k in data_files)
+    for name in folders:
+        assert data_files[f"share/mrptheory/simulations/{name}"] == [f"simulations/{name}/*.toml"]
