@@ -112,3 +112,19 @@ def test_what_a_dry_run_cannot_know_is_asked_for_in_one_line():
     assert "image_shape = [C, H, W]" in line and "[dry_run] table" in line
     line = refused("subspace", "--budget-train-sizes", "0", "--dry-run")
     assert "train_images = N" in line
+
+
+def test_huge_planned_sizes_are_planned_or_refused_in_one_line_never_allocated():
+    """A dry run times a reduced step, never the planned one: a ResNet-9 of width 4096 (500 GB
+    of training memory) is counted on the meta device and planned; a ViT block of width 65536,
+    which the timed step would hold, and a multi-view size without a step budget are refused
+    in one line."""
+    wide = _dry("subspace", "--archs", "resnet9", "--resnet-width", "4096", "--cuts", "0.5",
+                "--seeds", "1")
+    assert wide.exit_code == 0, wide.output
+    assert re.search(r"memory per job\s+\d+ GiB", wide.output)
+    line = refused("mae", "pretrain", "--embed-dim", "65536", "--num-heads", "16", "--dry-run")
+    assert "timing one block of width 65536" in line
+    line = refused("multiview", "regime", "--map", "leak_gap", "--k", "100000", "--d", "1000000",
+                   "--dry-run")
+    assert "no step budget" in line

@@ -52,6 +52,12 @@ def plan_pretrain(label: str, cfg, *, world: int, base_lr: float | None, n_train
     data_bytes = n_train * math.prod(model.image_shape)
     channels = model.image_shape[0]
     small = dataclasses.replace(model, image_shape=(channels, 64, 64), depth=1)
+    from mrptheory.resources import check_fits
+
+    # the timed step keeps the planned widths: it must fit here (ViT-H's 1280 fits easily)
+    check_fits(estimated_bytes(dataclasses.replace(cfg, model=small, batch_size=8), 0, 0),
+               f"timing one block of width {model.embed_dim} for the dry run",
+               "--embed-dim / --decoder-embed-dim")
     net = build_model(small).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
     x = torch.randn(8, channels, 64, 64, device=device)

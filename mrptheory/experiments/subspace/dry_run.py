@@ -21,7 +21,8 @@ from mrptheory.planning import Plan, timed_steps
 
 def conv_flops(model: torch.nn.Module, shape: tuple[int, int, int]) -> float:
     """Forward FLOPs of ``model`` on one image: 2 x multiply-adds of every Conv2d and Linear,
-    counted with forward hooks on a batch of one."""
+    counted with forward hooks on a batch of one (on the model's device: a model built on the
+    ``meta`` device is counted without allocating its weights)."""
     total = [0.0]
 
     def hook(module, inputs, output) -> None:
@@ -33,9 +34,10 @@ def conv_flops(model: torch.nn.Module, shape: tuple[int, int, int]) -> float:
 
     handles = [m.register_forward_hook(hook) for m in model.modules()
                if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    device = next(model.parameters()).device
     with torch.no_grad():
         model.eval()
-        model(torch.zeros(1, *shape))
+        model(torch.zeros(1, *shape, device=device))
     for h in handles:
         h.remove()
     return total[0]
@@ -75,7 +77,9 @@ def arch_step(arch: str, shape: tuple[int, int, int], classes: int, batch: int, 
     from mrptheory.nets.classifiers import build_classifier
 
     if arch == "resnet9":
-        full = conv_flops(build_classifier("resnet9", shape, classes, width=width), shape)
+        with torch.device("meta"):  # the planned width is counted, never allocated
+            planned = build_classifier("resnet9", shape, classes, width=width)
+        full = conv_flops(planned, shape)
         small_shape = (shape[0], 32, 32)
         small = conv_flops(build_classifier("resnet9", small_shape, classes, width=16), small_shape)
         t_small = _step_time(build_classifier("resnet9", small_shape, classes, width=16),
@@ -83,6 +87,11 @@ def arch_step(arch: str, shape: tuple[int, int, int], classes: int, batch: int, 
         scale = full * batch / (small * 16)
         return t_small * scale, (f"ResNet-9: {t_small * 1e3:.1f} ms per step of width 16 at 32 px, "
                                  f"batch 16 on {device}, scaled by the conv FLOPs (x{scale:.0f})")
+    from mrptheory.resources import check_fits
+
+    # the MLP is timed at its planned size: its weights and a batch of activations must fit here
+    check_fits(16.0 * math.prod(shape) * (mlp_max_width or 256) + 16.0 * batch * math.prod(shape),
+               f"timing one step of the {arch} for the dry run", "--batch-size / --mlp-max-width")
     net = build_classifier(arch, shape, classes, max_width=mlp_max_width)
     t = _step_time(net, shape, batch, device)
     return t, f"{arch}: {t * 1e3:.1f} ms per step measured at the full size, batch {batch}"
