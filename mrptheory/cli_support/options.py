@@ -248,6 +248,25 @@ def dry_run_inputs() -> tuple[str, dict]:
     return click.get_current_context().meta.get(_DRY_RUN_META, ("the command line", {}))
 
 
+def dry_run_data_shape(dataset: str, planned: dict) -> tuple[tuple[int, int, int], int]:
+    """``((C, H, W), classes)`` a dry run plans for: each from the ``[dry_run]`` table
+    (``image_shape``, ``classes``) when it gives it, else from the data registry; an image folder,
+    whose shape is known only once read, needs the table (one-line ConfigError naming the key)."""
+    from mrptheory.data.registry import dataset_shape
+
+    try:
+        shape, classes = dataset_shape(dataset)
+    except ConfigError:
+        needed = {"image_shape": "image_shape = [C, H, W]", "classes": "classes = N"}
+        missing = [entry for key, entry in needed.items() if key not in planned]
+        if missing:
+            raise ConfigError(f"a dry run of --dataset {dataset} reads no image: give "
+                              f"{' and '.join(missing)} in the [dry_run] table of a --config or "
+                              f"--preset file") from None
+        shape, classes = None, None
+    return (tuple(planned.get("image_shape", shape)), int(planned.get("classes", classes)))
+
+
 def with_presets(kw: dict) -> dict:
     """The command's keyword arguments with the ``--preset`` file's values, then the ``--config``
     file's, applied to every option not given on the command line (explicit options win). Keys

@@ -64,9 +64,9 @@ def dry_run(ctx: click.Context, presets: tuple[str, ...], all_presets: bool, dev
     if not names:
         raise ConfigError(f"name a preset or give --all (paper presets: "
                           f"{', '.join(paper_presets())})")
-    planned = [(name, *preset_arguments(name)) for name in names]  # every name checked first
+    planned = [preset_arguments(name) for name in names]  # every name checked before any runs
     root = ctx.find_root()
-    for name, path, args in planned:
+    for path, args in planned:
         command: click.Command = root.command
         for word in path:
             command = command.get_command(root, word)

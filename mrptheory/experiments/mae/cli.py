@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from mrptheory.cli_support.options import (data_root_option, dataset_option, device_option,
-                                           dry_run_inputs, dry_run_option,
+                                           dry_run_data_shape, dry_run_inputs, dry_run_option,
                                            experiment_out_option, flags_named, parse_float_list,
                                            parse_int_list, preset_options, progress_option,
                                            refuse_unused, seed_option, threads_option, with_presets)
@@ -129,13 +129,9 @@ def pretrain(**kw) -> None:
                   method != "supervised")
     dry_run, (label, planned) = kw.pop("dry_run"), dry_run_inputs()
     data = None
-    if dry_run and "image_shape" in planned:  # the preset says what the image folder holds
-        shape, classes = tuple(planned["image_shape"]), int(planned.get("classes", 1000))
+    if dry_run:  # the preset's [dry_run] table, else the registry, says what the data hold
+        shape, classes = dry_run_data_shape(dataset, planned)
     elif dataset in IMAGE_FOLDER_NAMES:  # its shape is known once it is read
-        if dry_run:
-            raise ConfigError(f"a dry run of --dataset {dataset} reads no image: give the images' "
-                              f"shape as image_shape = [C, H, W] (and classes, train_images) in "
-                              f"the [dry_run] table of a --config or --preset file")
         data = load_splits(dataset, kw["data_root"])
         shape, classes = data.train.image_shape, data.train.num_classes
     else:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from mrptheory.cli_support.options import (data_root_option, dataset_option, device_option,
-                                           dry_run_inputs, dry_run_option,
+                                           dry_run_data_shape, dry_run_inputs, dry_run_option,
                                            experiment_out_option, flags_named, given,
                                            parse_int_list, preset_options, progress_option,
                                            refuse_unused, seed_option, threads_option, with_presets)
@@ -170,15 +170,11 @@ def _dry_run(config, cells: list[tuple[int, int]], jobs_per_cell: int, what: str
              device: str) -> None:
     """Print the plan of ``config``'s units (:mod:`mrptheory.experiments.subspace.dry_run`): the
     data's shape from the data registry, or from the file's ``[dry_run]`` table."""
-    from mrptheory.data.registry import dataset_shape
     from mrptheory.device import resolve_device, set_cpu_threads
     from mrptheory.experiments.subspace.dry_run import plan_subspace, train_images
 
     label, planned = dry_run_inputs()
-    if "image_shape" in planned:
-        shape, classes = tuple(planned["image_shape"]), int(planned.get("classes", 10))
-    else:
-        shape, classes = dataset_shape(config.dataset)
+    shape, classes = dry_run_data_shape(config.dataset, planned)
     cells = [(train_images(n, planned, option), e) for n, e in cells]
     set_cpu_threads(1)  # the measured steps: one thread, as a shared machine allows
     echo_plan(plan_subspace(label, what=what, archs=config.archs, cells=cells,
