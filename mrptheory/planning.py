@@ -70,12 +70,18 @@ def timed_steps(step: Callable[[], Any], n: int = 3) -> float:
     return (time.perf_counter() - start) / n
 
 
-def echo_plan(plan: Plan) -> None:
-    """Print ``plan``, one quantity per line (:meth:`Plan.lines`)."""
+def print_dry_run(plan_on: Callable[[Any], Plan], device: str) -> None:
+    """Measure and print a command's plan: ``plan_on(device)`` with ``device`` resolved as a run
+    would resolve it and one torch thread (the timed steps run as a shared machine allows), then
+    one line per quantity (:meth:`Plan.lines`)."""
     import click
 
-    for line in plan.lines():
+    from mrptheory.device import resolve_device, set_cpu_threads
+
+    resolved = resolve_device(device)
+    set_cpu_threads(1)
+    for line in plan_on(resolved).lines():
         click.echo(line)
 
 
-__all__ = ["Plan", "timed_steps", "echo_plan"]
+__all__ = ["Plan", "timed_steps", "print_dry_run"]

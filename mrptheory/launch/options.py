@@ -115,6 +115,15 @@ def launcher_from_options(kw: dict[str, Any]):
     return SubmititLauncher(slurm_config_from_options(kw))
 
 
+def unit_device(launcher, option: str) -> str:
+    """The device a sweep's units get: for units run here, ``option`` resolved here (a bad or
+    missing device fails before any work); for jobs, the option as given, resolved on each job's
+    node (``auto`` takes the job's GPU, and ``cuda`` is fine from a login node without one)."""
+    from mrptheory.device import resolve_device
+
+    return str(resolve_device(option)) if launcher.name == "local" else option
+
+
 def pop_launcher_options(kw: dict[str, Any]):
     """Remove the launcher options from ``kw`` and return the launcher they select."""
     launcher = launcher_from_options(kw)
@@ -124,4 +133,4 @@ def pop_launcher_options(kw: dict[str, Any]):
 
 
 __all__ = ["launcher_options", "launcher_from_options", "pop_launcher_options",
-           "slurm_config_from_options", "read_slurm_file", "LAUNCHER_KEYS"]
+           "slurm_config_from_options", "read_slurm_file", "unit_device", "LAUNCHER_KEYS"]

@@ -27,7 +27,7 @@ from mrptheory.data.registry import IMAGE_FOLDER_NAMES
 from mrptheory.device import set_cpu_threads
 from mrptheory.errors import ConfigError
 from mrptheory.launch.options import launcher_options, pop_launcher_options
-from mrptheory.planning import echo_plan
+from mrptheory.planning import print_dry_run
 from mrptheory.validation import check_int
 
 def load_splits(dataset: str, data_root: str | None) -> DatasetSplits:
@@ -155,14 +155,13 @@ def pretrain(**kw) -> None:
                       noise_std=kw["noise_std"] if method == "dae" else 0.0)
         cfg = build(MAETrainConfig, kw, model=model, hflip=shape[0] == 3)
     if dry_run:
-        from mrptheory.device import resolve_device
         from mrptheory.experiments.mae.dry_run import plan_pretrain
 
         n_images = kw["train_samples"] or int(planned.get("train_images", 60000))
-        set_cpu_threads(1)  # the measured steps: one thread, as a shared machine allows
-        echo_plan(plan_pretrain(label, cfg, world=world, base_lr=blr, n_train=n_images,
-                                n_eval=cfg.probe_train_samples + (kw["test_samples"] or 10000),
-                                device=resolve_device(kw["device"])))
+        n_eval = cfg.probe_train_samples + (kw["test_samples"] or 10000)
+        print_dry_run(lambda device: plan_pretrain(label, cfg, world=world, base_lr=blr,
+                                                   n_train=n_images, n_eval=n_eval, device=device),
+                      kw["device"])
         return
     patch_size, mask_ratio, batch_size = model.patch_size, model.mask_ratio, cfg.batch_size
     train_samples, test_samples = kw["train_samples"], kw["test_samples"]

@@ -31,8 +31,8 @@ from mrptheory.experiments.multiview.config import MRPConfig, SLConfig, build_co
 from mrptheory.device import resolve_device, set_cpu_threads
 from mrptheory.errors import ConfigError
 from mrptheory.experiments.multiview import figures  # noqa: F401  (its figure kinds)
-from mrptheory.launch.options import launcher_options, pop_launcher_options
-from mrptheory.planning import echo_plan
+from mrptheory.launch.options import launcher_options, pop_launcher_options, unit_device
+from mrptheory.planning import print_dry_run
 from mrptheory.plots.registry import write
 from mrptheory.text import plural
 
@@ -133,12 +133,6 @@ def _setup(kw: dict):
     check_memory(cfgs[0], len(seeds), device, sl_cfg=cfgs[1] if which in ("sl", "both") else None,
                  mrp_cfg=cfgs[2] if which in ("mrp", "both") else None)
     return cfgs, device, seeds
-
-
-def _unit_device(launcher, kw: dict, device):
-    """The device the units get: the resolved one here; for jobs, the option as given (``auto``
-    is resolved on the job's node, which has the GPUs the submitting node may lack)."""
-    return device if launcher.name == "local" else kw["device"]
 
 
 def _write(payloads: dict[str, dict], out: Path, prefix: str = "") -> list[Path]:
@@ -263,7 +257,7 @@ def compare(sweep_spec: str | None, **kw) -> None:
             apply_override(data_cfg, sl_cfg, mrp_cfg, param, v)
         payload = run_multiview_sweep(data_cfg, sl_cfg, mrp_cfg, param, values, seeds,
                                       out / f"multiview_sweep_{param}.jsonl",
-                                      device=_unit_device(launcher, kw, device),
+                                      device=unit_device(launcher, kw["device"]),
                                       show_progress=kw["progress"], launcher=launcher)
         for p in write({f"multiview_sweep_{param}": payload}, out):
             click.echo(f"wrote {p}")
@@ -318,16 +312,15 @@ def regime(**kw) -> None:
     if dry_run:  # the cost of the map, before the memory check refuses a size this machine lacks
         from mrptheory.experiments.multiview.dry_run import plan_regime
 
-        set_cpu_threads(1)  # the measured steps: one thread, as a shared machine allows
-        echo_plan(plan_regime(dry_run_inputs()[0], kw, maps, kw["n_seeds"], quick,
-                              resolve_device(kw["device"])))
+        print_dry_run(lambda device: plan_regime(dry_run_inputs()[0], kw, maps, kw["n_seeds"],
+                                                 quick, device), kw["device"])
         return
     (data_cfg, sl_cfg, mrp_cfg), device, seeds = _setup(kw)
     out = Path(kw["out_dir"])
     for name in (("leak_gap", "mu_d") if maps == "all" else (maps,)):
         payload = run_regime_map(name, (data_cfg, sl_cfg, mrp_cfg), seeds,
                                  out / f"multiview_regime_{name}.jsonl", quick=quick,
-                                 device=_unit_device(launcher, kw, device),
+                                 device=unit_device(launcher, kw["device"]),
                                  show_progress=kw["progress"], launcher=launcher)
         payload["figure_name"] = f"multiview_regime_{name}"
         for p in write({f"multiview_regime_{name}": payload}, out):

@@ -186,9 +186,6 @@ class MRPConfig(_HasConv):
     capture_threshold: float = _capture_threshold()
 
 
-__all__ = ["ConvConfig", "SLConfig", "MRPConfig"]
-
-
 def build_configs(kw: dict):
     """(MultiViewConfig, SLConfig, MRPConfig) from CLI keyword arguments (after
     :func:`~mrptheory.cli_support.options.with_presets`): each option sets the field of its name in
@@ -199,3 +196,5 @@ def build_configs(kw: dict):
 
     return build(MultiViewConfig, kw), build(SLConfig, kw), build(MRPConfig, kw)
 
+
+__all__ = ["ConvConfig", "SLConfig", "MRPConfig", "build_configs"]

@@ -13,8 +13,8 @@ from mrptheory.cli_support.options import (data_root_option, dataset_option, dev
                                            refuse_unused, seed_option, threads_option, with_presets)
 from mrptheory.experiments.subspace.dry_run import resnet_bytes
 from mrptheory.experiments.subspace.projection import ProjectionConfig
-from mrptheory.launch.options import launcher_options, pop_launcher_options
-from mrptheory.planning import echo_plan
+from mrptheory.launch.options import launcher_options, pop_launcher_options, unit_device
+from mrptheory.planning import print_dry_run
 
 
 #: Most test images the projected-images figure shows (one 1.7-inch row each: Agg cannot draw an
@@ -133,7 +133,7 @@ def subspace(**kw) -> None:
                  f"{list(config.parts)}, {len(config.seeds)} seeds, {config.epochs} epochs",
                  "--train-size", kw["device"])
         return
-    unit_device = _unit_device(launcher, device)  # a bad --device fails before the data loads
+    units_on = unit_device(launcher, device)  # a bad --device fails before the data loads
     splits = load_dataset(config.dataset, data_root)
     check_sizes(splits, config.train_size, config.test_size, config.examples, config.dataset,
                 given("train_size"))
@@ -143,7 +143,7 @@ def subspace(**kw) -> None:
         check_fits(resnet_bytes(config.resnet_width, splits.train.image_shape, config.batch_size),
                    f"training ResNet-9 of width {config.resnet_width}", "--resnet-width")
     payload = run_projection_sweep(splits, config, out_dir,
-                                   device=unit_device,
+                                   device=units_on,
                                    show_progress=progress, threads=threads or None,
                                    strict_cuts=True,
                                    data_fingerprint=dataset_fingerprint(config.dataset, data_root),
@@ -170,25 +170,15 @@ def _dry_run(config, cells: list[tuple[int, int]], jobs_per_cell: int, what: str
              device: str) -> None:
     """Print the plan of ``config``'s units (:mod:`mrptheory.experiments.subspace.dry_run`): the
     data's shape from the data registry, or from the file's ``[dry_run]`` table."""
-    from mrptheory.device import resolve_device, set_cpu_threads
     from mrptheory.experiments.subspace.dry_run import plan_subspace, train_images
 
     label, planned = dry_run_inputs()
     shape, classes = dry_run_data_shape(config.dataset, planned)
     cells = [(train_images(n, planned, option), e) for n, e in cells]
-    set_cpu_threads(1)  # the measured steps: one thread, as a shared machine allows
-    echo_plan(plan_subspace(label, what=what, archs=config.archs, cells=cells,
-                            jobs_per_cell=jobs_per_cell, shape=shape, classes=classes,
-                            batch=config.batch_size, width=config.resnet_width,
-                            mlp_max_width=config.mlp_max_width, device=resolve_device(device)))
-
-
-def _unit_device(launcher, option: str) -> str:
-    """The device the units get: resolved here for local units; for jobs, the option as given,
-    resolved on the job's node (``--device cuda`` from a login node without a GPU is fine)."""
-    from mrptheory.device import resolve_device
-
-    return str(resolve_device(option)) if launcher.name == "local" else option
+    print_dry_run(lambda dev: plan_subspace(
+        label, what=what, archs=config.archs, cells=cells, jobs_per_cell=jobs_per_cell,
+        shape=shape, classes=classes, batch=config.batch_size, width=config.resnet_width,
+        mlp_max_width=config.mlp_max_width, device=dev), device)
 
 
 def _job_data(launcher, dataset: str, data_root: str | None, splits):
@@ -231,7 +221,7 @@ def _run_budget(kw: dict, launcher) -> None:
     for size in sizes:
         check_sizes(splits, size, config.test_size, 0, config.dataset, True)
     payload = run_budget(splits, config, out_dir,
-                         device=_unit_device(launcher, device),
+                         device=unit_device(launcher, device),
                          show_progress=progress, threads=threads or None,
                          data_fingerprint=dataset_fingerprint(config.dataset, data_root),
                          launcher=launcher,
