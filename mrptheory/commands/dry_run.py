@@ -71,8 +71,8 @@ def dry_run(ctx: click.Context, presets: tuple[str, ...], all_presets: bool, dev
         for word in path:
             command = command.get_command(root, word)
         click.echo(f"$ mrp {' '.join(path)} {' '.join(args)} --dry-run --device {device}")
-        with command.make_context(" ".join(("mrp", *path)), [*args, "--dry-run", "--device", device],
-                                  parent=ctx) as sub:
+        argv = [*args, "--dry-run", "--device", device]
+        with command.make_context(" ".join(("mrp", *path)), argv, parent=ctx) as sub:
             command.invoke(sub)
 
 

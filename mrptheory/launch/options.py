@@ -124,6 +124,15 @@ def unit_device(launcher, option: str) -> str:
     return str(resolve_device(option)) if launcher.name == "local" else option
 
 
+def job_data_source(launcher, dataset: str, data_root: str | None, splits):
+    """Where a sweep's jobs read its data: a :class:`~mrptheory.data.source.DataSource` of the
+    ``splits`` loaded here (name, folder, fingerprint; no arrays), or None for units run here,
+    which use ``splits`` themselves."""
+    from mrptheory.data.source import DataSource
+
+    return None if launcher.name == "local" else DataSource.of(dataset, data_root, splits)
+
+
 def pop_launcher_options(kw: dict[str, Any]):
     """Remove the launcher options from ``kw`` and return the launcher they select."""
     launcher = launcher_from_options(kw)
@@ -133,4 +142,5 @@ def pop_launcher_options(kw: dict[str, Any]):
 
 
 __all__ = ["launcher_options", "launcher_from_options", "pop_launcher_options",
-           "slurm_config_from_options", "read_slurm_file", "unit_device", "LAUNCHER_KEYS"]
+           "slurm_config_from_options", "read_slurm_file", "unit_device", "job_data_source",
+           "LAUNCHER_KEYS"]

@@ -26,7 +26,7 @@ from mrptheory.data.dataset import DatasetSplits
 from mrptheory.data.registry import IMAGE_FOLDER_NAMES
 from mrptheory.device import set_cpu_threads
 from mrptheory.errors import ConfigError
-from mrptheory.launch.options import launcher_options, pop_launcher_options
+from mrptheory.launch.options import job_data_source, launcher_options, pop_launcher_options
 from mrptheory.planning import print_dry_run
 from mrptheory.validation import check_int
 
@@ -348,7 +348,6 @@ def sweep(quick: bool, preset: str, mask_ratios: str | None, patch_sizes: str | 
     With ``--launcher submitit`` each missing point is one job (the fine-tuning and from-scratch
     points in a second wave, after the reference runs they read); every job reads the data set
     itself, from the same --data-root, and checks it is the data loaded here."""
-    from mrptheory.data.source import DataSource
     from mrptheory.experiments.mae.report import summary_table, write_sweep_outputs
     from mrptheory.experiments.mae.sweep import PRESETS, run_mae_sweep
 
@@ -380,7 +379,7 @@ def sweep(quick: bool, preset: str, mask_ratios: str | None, patch_sizes: str | 
     cfg = dataclasses.replace(cfg, **changes)   # validates every setting before loading data
     set_cpu_threads(threads)
     data = load_splits(dataset, data_root)
-    source = None if launcher.name == "local" else DataSource.of(dataset, data_root, data)
+    source = job_data_source(launcher, dataset, data_root, data)
     records = run_mae_sweep(data, cfg, out_dir, show_progress=progress, log=click.echo,
                             launcher=launcher, source=source)
     for path in write_sweep_outputs(records, cfg, data, out_dir, dataset=dataset):

@@ -5,8 +5,9 @@ One GD step of a learner costs about ``S k m P n d`` multiply-adds: the fused ke
 ``[S, R, P, n]`` buffers (S seeds, R = k m kernels, P patches, n samples), each entry a d-long
 inner product. The time per step is measured at one seed, ``k' = min(k, 200)`` classes (the
 planned k unless that would not be small enough to time on any machine), ``d = max(2k', 20)``
-and ``n = 50``, and scaled by that product for each cell; the steps run from the derived budget (the lowest a run
-can stop at) to the cap (5x the budget for SL, 20x for MRP; a run stops when it has converged).
+and ``n = 50``, and scaled by that product for each cell; the steps run from the derived budget
+(the lowest a run can stop at) to the cap (5x the budget for SL, 20x for MRP; a run stops when it
+has converged).
 """
 
 from __future__ import annotations

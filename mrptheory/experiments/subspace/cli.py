@@ -13,7 +13,8 @@ from mrptheory.cli_support.options import (data_root_option, dataset_option, dev
                                            refuse_unused, seed_option, threads_option, with_presets)
 from mrptheory.experiments.subspace.dry_run import resnet_bytes
 from mrptheory.experiments.subspace.projection import ProjectionConfig
-from mrptheory.launch.options import launcher_options, pop_launcher_options, unit_device
+from mrptheory.launch.options import (job_data_source, launcher_options, pop_launcher_options,
+                                      unit_device)
 from mrptheory.planning import print_dry_run
 
 
@@ -148,7 +149,8 @@ def subspace(**kw) -> None:
                                    strict_cuts=True,
                                    data_fingerprint=dataset_fingerprint(config.dataset, data_root),
                                    launcher=launcher,
-                                   source=_job_data(launcher, config.dataset, data_root, splits))
+                                   source=job_data_source(launcher, config.dataset, data_root,
+                                                          splits))
     # the sweep saved its numbers (and the example images) in out_dir: draw from those files
     paths = redraw(Path(out_dir) / f"{payload['tag']}.json", out_dir)
     if config.examples:
@@ -179,13 +181,6 @@ def _dry_run(config, cells: list[tuple[int, int]], jobs_per_cell: int, what: str
         label, what=what, archs=config.archs, cells=cells, jobs_per_cell=jobs_per_cell,
         shape=shape, classes=classes, batch=config.batch_size, width=config.resnet_width,
         mlp_max_width=config.mlp_max_width, device=dev), device)
-
-
-def _job_data(launcher, dataset: str, data_root: str | None, splits):
-    """Where jobs read the data (None here: the units use the splits loaded in this process)."""
-    from mrptheory.data.source import DataSource
-
-    return None if launcher.name == "local" else DataSource.of(dataset, data_root, splits)
 
 
 def _run_budget(kw: dict, launcher) -> None:
@@ -225,7 +220,7 @@ def _run_budget(kw: dict, launcher) -> None:
                          show_progress=progress, threads=threads or None,
                          data_fingerprint=dataset_fingerprint(config.dataset, data_root),
                          launcher=launcher,
-                         source=_job_data(launcher, config.dataset, data_root, splits))
+                         source=job_data_source(launcher, config.dataset, data_root, splits))
     for row in payload["summary"]:
         click.echo(f"{row['arch']:8s} n={row['train_size']:6d} {row['epochs']:3d} ep: top-90% "
                    f"{100 * row['top90_mean']:.2f}%  bottom-20% {100 * row['bottom20_mean']:.2f}%  "
